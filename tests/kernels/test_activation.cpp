@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+
+#include "kernels/activation.cuh"
+#include "layers/activation_layer.h"
+#include "tests/support/gradcheck.h"
+#include "tests/support/helpers.h"
+
+using namespace ad;
+
+namespace {
+const Activation kAll[] = {Activation::Identity, Activation::ReLU, Activation::LeakyReLU, Activation::ELU,
+                           Activation::Tanh, Activation::Sigmoid, Activation::Softplus};
+float param_for(Activation a) { return a == Activation::LeakyReLU ? 0.2f : 1.0f; }
+}  // namespace
+
+TEST(EmulatedActivation, ForwardAndBackwardMatchCpuReference) {
+  for (Activation a : kAll)
+    for (int64_t n : {1, 255, 257, 1031}) {
+      SCOPED_TRACE(std::string(activation_name(a)) + " n=" + std::to_string(n));
+      Tensor x = test::random_tensor({n}, 11, -3, 3), dy = test::random_tensor({n}, 12);
+      Tensor y = Tensor::empty({n}), dx = Tensor::empty({n});
+      activation_forward(a, x, y, param_for(a));
+      activation_backward(a, x, y, dy, dx, param_for(a));
+
+      test::GuardedBuffer gx(x), gy{size_t(n)}, gdy(dy), gdx{size_t(n)};
+      EmulatedLauncher l;
+      launch_activation_forward(l, a, gx.data(), gy.data(), n, param_for(a));
+      launch_activation_backward(l, a, gx.data(), gy.data(), gdy.data(), gdx.data(), n, param_for(a));
+      EXPECT_TRUE(test::all_close(gy.tensor({n}), y, 1e-6, 1e-5));
+      EXPECT_TRUE(test::all_close(gdx.tensor({n}), dx, 1e-6, 1e-5));
+      EXPECT_TRUE(gy.check_canaries());
+      EXPECT_TRUE(gdx.check_canaries());
+    }
+}
+
+TEST(EmulatedActivation, EmptyInputLaunchesNothing) {
+  EmulatedLauncher l;
+  launch_activation_forward(l, Activation::ReLU, nullptr, nullptr, 0, 0.f);
+}
+
+TEST(GradCheckActivation, AllActivations) {
+  for (Activation a : kAll) {
+    SCOPED_TRACE(activation_name(a));
+    // Keep inputs away from the kinks of ReLU/LeakyReLU/ELU at 0, where differences are not derivatives.
+    Tensor x = test::random_tensor({4, 9}, 3, 0.1, 2.0, DType::F64);
+    for (int64_t i = 0; i < x.numel(); i += 2) x.data<double>()[i] *= -1;
+    ActivationLayer layer(a, param_for(a));
+    AD_EXPECT_GRADCHECK(test::grad_check(
+        {x}, {}, [&] { return layer.forward(x); }, [&](const Tensor& dy) { return std::vector<Tensor>{layer.backward(dy)}; }));
+  }
+}
+
+TEST(GradCheck, CatchesAWrongBackward) {
+  // Planted bug: tanh's backward written as 1 - y instead of 1 - y^2.
+  Tensor x = test::random_tensor({3, 5}, 4, -1, 1, DType::F64);
+  Tensor y;
+  auto forward = [&] {
+    y = Tensor::empty(x.shape(), DType::F64);
+    activation_forward(Activation::Tanh, x, y);
+    return y;
+  };
+  auto wrong_backward = [&](const Tensor& dy) {
+    Tensor dx = Tensor::empty(x.shape(), DType::F64);
+    for (int64_t i = 0; i < x.numel(); ++i) dx.data<double>()[i] = dy.data<double>()[i] * (1 - y.data<double>()[i]);
+    return std::vector<Tensor>{dx};
+  };
+  auto rep = test::grad_check({x}, {}, forward, wrong_backward);
+  EXPECT_FALSE(rep.ok);
+  EXPECT_GT(rep.max_error, 1e-2);
+}
+
+TEST(GpuParityActivation, MatchesCpuReferenceOnFreshInputs) {
+  AD_REQUIRE_GPU();
+  uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  for (Activation a : kAll) {
+    const int64_t n = 100003;
+    Tensor x = test::random_tensor({n}, seed, -4, 4), dy = test::random_tensor({n}, seed + 1);
+    Tensor y = Tensor::empty({n}), dx = Tensor::empty({n});
+    activation_forward(a, x, y, param_for(a));
+    activation_backward(a, x, y, dy, dx, param_for(a));
+    Tensor gx = x.to(Device::CUDA), gdy = dy.to(Device::CUDA);
+    Tensor gy = Tensor::empty({n}, DType::F32, Device::CUDA), gdx = Tensor::empty({n}, DType::F32, Device::CUDA);
+    activation_forward(a, gx, gy, param_for(a));
+    activation_backward(a, gx, gy, gdy, gdx, param_for(a));
+    EXPECT_TRUE(test::all_close(gy, y, 1e-6, 1e-5)) << activation_name(a);
+    EXPECT_TRUE(test::all_close(gdx, dx, 1e-6, 1e-5)) << activation_name(a);
+  }
+}

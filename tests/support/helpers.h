@@ -1,0 +1,54 @@
+// Helpers shared by the tests.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "runtime/cuda_context.h"
+#include "runtime/tensor.h"
+
+namespace ad::test {
+
+// Uniform values in [lo, hi) from a fixed seed.
+Tensor random_tensor(const Shape& shape, uint64_t seed, double lo = -1.0, double hi = 1.0,
+                     DType dtype = DType::F32, Device device = Device::CPU);
+// Fresh (time-seeded) random tensor for GPU parity tests; the seed is printed on failure via SCOPED_TRACE.
+uint64_t fresh_seed();
+
+// max |a - b| / (atol + rtol * |b|) over elements; <= 1 means within tolerance. Shapes must match.
+double tolerance_ratio(const Tensor& a, const Tensor& b, double atol, double rtol);
+::testing::AssertionResult all_close(const Tensor& a, const Tensor& b, double atol = 1e-5, double rtol = 1e-4);
+
+// Host buffer with NaN canaries on both sides: a kernel that writes outside [0, n) trips
+// check_canaries(), one that reads outside gets NaN into its result.
+class GuardedBuffer {
+ public:
+  explicit GuardedBuffer(size_t n, float init = 0.0f);
+  explicit GuardedBuffer(const Tensor& t);  // copies a CPU f32 tensor
+  float* data() { return buf_.data() + kPad; }
+  const float* data() const { return buf_.data() + kPad; }
+  size_t size() const { return n_; }
+  Tensor tensor(const Shape& shape) const;  // copy out as a CPU f32 tensor
+  ::testing::AssertionResult check_canaries() const;
+
+ private:
+  static constexpr size_t kPad = 64;
+  size_t n_;
+  std::vector<float> buf_;
+};
+
+// Directory with the repository (tests run from it; AD_SOURCE_DIR overrides).
+std::string source_dir();
+// ../shared/data relative to the repository, or AD_SHARED_DATA.
+std::string shared_data_dir();
+
+}  // namespace ad::test
+
+// GPU parity tests call this first: without a usable GPU the test is skipped with the reason.
+#define AD_REQUIRE_GPU()                                                            \
+  do {                                                                              \
+    if (!::ad::cuda_available()) GTEST_SKIP() << "no GPU: " << ::ad::cuda_status(); \
+  } while (0)
