@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# On a machine with a GPU, in one call: build with CUDA, run every test (GPU parity included), run
+# compute-sanitizer memcheck and racecheck on the kernel tests, run the benchmarks, print a table last.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/cuda/bin:$PATH"
+out=${OUT:-gpu_check_out}
+mkdir -p "$out"
+summary=()
+row() { summary+=("$(printf '%-34s %s' "$1" "$2")"); }
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+bash tools/setup.sh > "$out/setup.log" 2>&1 || { echo "setup failed"; tail "$out/setup.log"; }
+arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)
+cmake -S . -B build-gpu -DAD_CUDA=ON -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CUDA_ARCHITECTURES=${arch}-real" \
+  > "$out/configure.log" 2>&1 && cmake --build build-gpu -j"$(nproc)" > "$out/build.log" 2>&1
+rc=$?; row "build (sm_${arch})" "$([ $rc = 0 ] && echo ok || echo FAILED)"
+[ $rc = 0 ] || { tail -30 "$out/build.log"; printf '%s\n' "${summary[@]}"; exit 1; }
+
+ctest --test-dir build-gpu --output-on-failure -j4 > "$out/ctest.log" 2>&1
+row "ctest (all)" "$(grep -E 'tests passed' "$out/ctest.log")"
+skipped=$(grep -c '\*\*\*Skipped' "$out/ctest.log"); row "  skipped" "$skipped"
+parity=$(grep -E 'GpuParity' "$out/ctest.log" | grep -c 'Passed'); row "  GpuParity passed" "$parity"
+grep -E 'GpuParity' "$out/ctest.log" | grep -v Passed | head -20
+
+for tool in memcheck racecheck; do
+  fails=0; runs=0
+  for t in build-gpu/tests/test_*; do
+    [ -x "$t" ] || continue
+    runs=$((runs + 1))
+    compute-sanitizer --tool $tool --error-exitcode 9 "$t" --gtest_filter='GpuParity*' > "$out/sanitizer_${tool}_$(basename "$t").log" 2>&1 \
+      || { fails=$((fails + 1)); echo "compute-sanitizer $tool failed on $t"; tail -20 "$out/sanitizer_${tool}_$(basename "$t").log"; }
+  done
+  row "compute-sanitizer $tool" "$((runs - fails))/$runs binaries clean"
+done
+
+for b in build-gpu/experiments/bench_*; do
+  [ -x "$b" ] || continue
+  "$b" --benchmark_format=console --benchmark_out="$out/$(basename "$b").json" --benchmark_out_format=json \
+    --benchmark_min_time=0.05 > "$out/$(basename "$b").txt" 2>&1
+  row "benchmark $(basename "$b")" "$([ $? = 0 ] && echo ok || echo FAILED) ($out/$(basename "$b").txt)"
+done
+for s in tools/sweeps/*.sh; do
+  [ -f "$s" ] || continue
+  bash "$s" build-gpu "$out" > "$out/$(basename "$s" .sh).txt" 2>&1
+  row "sweep $(basename "$s" .sh)" "$([ $? = 0 ] && echo ok || echo FAILED)"
+done
+cat "$out"/bench_*.txt 2>/dev/null | grep -vE '^-|^Run on|^CPU Caches|^  L[123]|^Load Average' | head -80
+
+echo
+echo "== gpu_check summary =="
+printf '%s\n' "${summary[@]}"
