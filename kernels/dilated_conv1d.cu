@@ -1,0 +1,21 @@
+#include "kernels/cuda_launch.cuh"
+#include "kernels/dilated_conv1d.cuh"
+
+namespace ad::cuda {
+
+void dilated_conv1d_forward(const Conv1dShape& s, const float* x, const float* w, const float* bias, float* y) {
+  CudaLauncher l;
+  launch_dilated_conv1d_forward(l, s, x, w, bias, y);
+}
+
+void dilated_conv1d_backward_data(const Conv1dShape& s, const float* dy, const float* w, float* dx) {
+  CudaLauncher l;
+  launch_dilated_conv1d_backward_data(l, s, dy, w, dx);
+}
+
+void dilated_conv1d_backward_params(const Conv1dShape& s, const float* x, const float* dy, float* dw, float* db) {
+  CudaLauncher l;
+  launch_dilated_conv1d_backward_params(l, s, x, dy, dw, db);
+}
+
+}  // namespace ad::cuda

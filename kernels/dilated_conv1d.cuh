@@ -1,0 +1,202 @@
+// Causal dilated 1-D convolution kernels, layout [B, T, C] (channels last), w [K, C_in, C_out].
+//
+// Forward and backward-data are the same computation with the roles swapped, so one tiled kernel
+// (ConvTileKernel) does both:  out[b,t,j] = sum_{k,i} W(k,i,j) * in[b, t + shift_k, i]
+//   forward:        in = x,  out = y,  i = c_in,  j = c_out, shift_k = -(K-1-k)*d, W = w[k,i,j]
+//   backward data:  in = dy, out = dx, i = c_out, j = c_in,  shift_k = +(K-1-k)*d, W = w[k,j,i]
+// A block owns a tile of 32 time steps x 32 output channels of one batch row (threads 32 x 8, each
+// thread 4 time steps of one channel). It walks the input channels in chunks: it stages, for every
+// tap k, the 32 shifted input rows it needs (zero outside [0, T), so causal padding costs nothing)
+// and the K x chunk x 32 weight slice in shared memory, then every thread does K*chunk*4 FMAs from
+// shared memory. In the inner loop a warp reads one broadcast input value and 32 consecutive
+// weights, so there are no bank conflicts. Rows for different taps are staged separately, which is
+// what makes any dilation work (for d >= 32 they do not even overlap). The chunk shrinks with K so
+// the staging stays within 48 KiB.
+//
+// Weight gradient: dw[k,c,o] = sum_{b,t} x[b, t-(K-1-k)d, c] * dy[b,t,o] is a reduction over B*T,
+// which is long (thousands of rows) while the channel counts are small (DC-VAE: tens), so a block
+// per (k, c_in tile, c_out tile) alone would leave most of the GPU idle. Hybrid: the B*T rows are
+// split into slices so the grid has a few hundred blocks; a block reduces its slice in registers
+// over 32-row chunks staged in shared memory (x rows shifted for its tap, dy rows), then adds its
+// 32x32 partial into dw with ctx.atomic_add (a plain += when there is a single slice, which makes
+// the result deterministic for short inputs). The bias gradient sum_{b,t} dy rides along in the
+// blocks of tap 0 / c_in tile 0, which stage those dy rows anyway.
+#pragma once
+#include "kernels/dilated_conv1d.h"
+#include "kernels/launch.h"
+
+namespace ad {
+
+namespace conv1d_detail {
+constexpr int kTile = 32;       // time steps per block and channels per block (= blockDim.x)
+constexpr int kRowThreads = 8;  // blockDim.y; each thread handles kTile / kRowThreads rows
+constexpr int kRowsPerThread = kTile / kRowThreads;
+}  // namespace conv1d_detail
+
+struct ConvTileArgs {
+  int64_t batch, steps, n_in, n_out, ksize, dilation;
+  int64_t sign;      // -1 forward (look back), +1 backward data (look ahead)
+  int64_t wi, wj;    // weight strides for the i and j roles (the k stride is C_in*C_out)
+  int64_t chunk;     // input channels staged per pass
+  int64_t time_tiles;
+};
+
+struct ConvTileKernel {
+  template <class Ctx>
+  AD_HD static void run(Ctx& ctx, ConvTileArgs a, const float* in, const float* w, const float* bias, float* out) {
+    using namespace conv1d_detail;
+    const int tx = int(ctx.thread_idx().x), ty = int(ctx.thread_idx().y);
+    const int tid = ty * kTile + tx, nthreads = kTile * kRowThreads;
+    const int64_t b = int64_t(ctx.block_idx().x) / a.time_tiles;
+    const int64_t t0 = (int64_t(ctx.block_idx().x) % a.time_tiles) * kTile;
+    const int64_t j0 = int64_t(ctx.block_idx().y) * kTile;
+    const int64_t K = a.ksize, CI = a.chunk, wk = a.n_in * a.n_out;
+    float* xs = shared_array<float>(ctx, size_t(K * kTile * CI));  // [K][kTile rows][CI]
+    float* ws = shared_array<float>(ctx, size_t(K * CI * kTile));  // [K][CI][kTile out channels]
+    float acc[kRowsPerThread];
+    for (int r = 0; r < kRowsPerThread; ++r) acc[r] = 0.f;
+
+    for (int64_t i0 = 0; i0 < a.n_in; i0 += CI) {
+      for (int64_t e = tid; e < K * kTile * CI; e += nthreads) {
+        const int64_t ci = e % CI, row = (e / CI) % kTile, k = e / (CI * kTile);
+        const int64_t ts = t0 + row + a.sign * (K - 1 - k) * a.dilation, i = i0 + ci;
+        xs[e] = (ts >= 0 && ts < a.steps && i < a.n_in) ? in[(b * a.steps + ts) * a.n_in + i] : 0.f;
+      }
+      for (int64_t e = tid; e < K * CI * kTile; e += nthreads) {
+        const int64_t jj = e % kTile, ci = (e / kTile) % CI, k = e / (kTile * CI);
+        const int64_t i = i0 + ci, j = j0 + jj;
+        ws[e] = (i < a.n_in && j < a.n_out) ? w[k * wk + i * a.wi + j * a.wj] : 0.f;
+      }
+      ctx.sync();
+      const int64_t cn = a.n_in - i0 < CI ? a.n_in - i0 : CI;
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t ci = 0; ci < cn; ++ci) {
+          const float wv = ws[(k * CI + ci) * kTile + tx];
+          for (int r = 0; r < kRowsPerThread; ++r) acc[r] += xs[(k * kTile + ty + r * kRowThreads) * CI + ci] * wv;
+        }
+      ctx.sync();
+    }
+    const int64_t j = j0 + tx;
+    if (j >= a.n_out) return;
+    const float bj = bias ? bias[j] : 0.f;
+    for (int r = 0; r < kRowsPerThread; ++r) {
+      const int64_t t = t0 + ty + r * kRowThreads;
+      if (t < a.steps) out[(b * a.steps + t) * a.n_out + j] = acc[r] + bj;
+    }
+  }
+};
+
+struct ConvWeightGradArgs {
+  Conv1dShape s;
+  int64_t rows_per_slice;  // multiple of kTile
+  int64_t slices;
+};
+
+struct ConvWeightGradKernel {
+  template <class Ctx>
+  AD_HD static void run(Ctx& ctx, ConvWeightGradArgs a, const float* x, const float* dy, float* dw, float* db) {
+    using namespace conv1d_detail;
+    const Conv1dShape& s = a.s;
+    const int tx = int(ctx.thread_idx().x), ty = int(ctx.thread_idx().y);
+    const int tid = ty * kTile + tx, nthreads = kTile * kRowThreads;
+    const int64_t o0 = int64_t(ctx.block_idx().x) * kTile, c0 = int64_t(ctx.block_idx().y) * kTile;
+    const int64_t k = int64_t(ctx.block_idx().z) % s.ksize, slice = int64_t(ctx.block_idx().z) / s.ksize;
+    const int64_t shift = (s.ksize - 1 - k) * s.dilation, rows = s.batch * s.steps;
+    const int64_t n_begin = slice * a.rows_per_slice;
+    const int64_t n_end = n_begin + a.rows_per_slice < rows ? n_begin + a.rows_per_slice : rows;
+    const bool does_bias = db != nullptr && k == 0 && ctx.block_idx().y == 0 && ty == 0;
+    float* xs = shared_array<float>(ctx, kTile * kTile);   // [row][c]
+    float* dys = shared_array<float>(ctx, kTile * kTile);  // [row][o]
+    float acc[kRowsPerThread], bacc = 0.f;
+    for (int m = 0; m < kRowsPerThread; ++m) acc[m] = 0.f;
+
+    for (int64_t n0 = n_begin; n0 < n_end; n0 += kTile) {
+      for (int e = tid; e < kTile * kTile; e += nthreads) {
+        const int64_t n = n0 + e / kTile, cc = e % kTile;
+        float xv = 0.f, dv = 0.f;
+        if (n < n_end) {
+          const int64_t t = n % s.steps;
+          if (t - shift >= 0 && c0 + cc < s.cin) xv = x[(n - shift) * s.cin + c0 + cc];  // same batch row
+          if (o0 + cc < s.cout) dv = dy[n * s.cout + o0 + cc];
+        }
+        xs[e] = xv;
+        dys[e] = dv;
+      }
+      ctx.sync();
+      for (int r = 0; r < kTile; ++r) {
+        const float dv = dys[r * kTile + tx];
+        for (int m = 0; m < kRowsPerThread; ++m) acc[m] += xs[r * kTile + ty + m * kRowThreads] * dv;
+        if (does_bias) bacc += dv;
+      }
+      ctx.sync();
+    }
+    const int64_t o = o0 + tx;
+    if (o >= s.cout) return;
+    for (int m = 0; m < kRowsPerThread; ++m) {
+      const int64_t c = c0 + ty + m * kRowThreads;
+      if (c >= s.cin) continue;
+      float* p = dw + (k * s.cin + c) * s.cout + o;
+      if (a.slices == 1) *p += acc[m];
+      else ctx.atomic_add(p, acc[m]);
+    }
+    if (does_bias) {
+      if (a.slices == 1) db[o] += bacc;
+      else ctx.atomic_add(db + o, bacc);
+    }
+  }
+};
+
+// Input channels staged per pass: up to 32, fewer for large K so K*chunk*64 floats fit in 48 KiB.
+inline int64_t conv_tile_chunk(int64_t ksize) {
+  int64_t c = (48 * 1024 / 4) / (ksize * 2 * conv1d_detail::kTile);
+  return c < 1 ? 1 : (c > 32 ? 32 : c);
+}
+
+template <class L>
+void launch_conv_tile(L& l, int64_t batch, int64_t steps, int64_t n_in, int64_t n_out, int64_t ksize,
+                      int64_t dilation, int64_t sign, int64_t wi, int64_t wj, const float* in, const float* w,
+                      const float* bias, float* out) {
+  using namespace conv1d_detail;
+  if (batch * steps * n_out == 0) return;
+  const int64_t chunk = conv_tile_chunk(ksize);
+  const int64_t tt = (steps + kTile - 1) / kTile;
+  ConvTileArgs a{batch, steps, n_in, n_out, ksize, dilation, sign, wi, wj, chunk, tt};
+  LaunchConfig cfg{{unsigned(tt * batch), unsigned((n_out + kTile - 1) / kTile)},
+                   {unsigned(kTile), unsigned(kRowThreads)},
+                   size_t(2 * ksize * kTile * chunk) * sizeof(float) + 16};
+  l.template launch<ConvTileKernel>(cfg, a, in, w, bias, out);
+}
+
+template <class L>
+void launch_dilated_conv1d_forward(L& l, const Conv1dShape& s, const float* x, const float* w, const float* bias,
+                                   float* y) {
+  launch_conv_tile(l, s.batch, s.steps, s.cin, s.cout, s.ksize, s.dilation, -1, s.cout, 1, x, w, bias, y);
+}
+
+template <class L>
+void launch_dilated_conv1d_backward_data(L& l, const Conv1dShape& s, const float* dy, const float* w, float* dx) {
+  launch_conv_tile(l, s.batch, s.steps, s.cout, s.cin, s.ksize, s.dilation, +1, 1, s.cout, dy, w, nullptr, dx);
+}
+
+// dw (and db when not null) accumulate. `target_blocks` sets how finely B*T is sliced.
+template <class L>
+void launch_dilated_conv1d_backward_params(L& l, const Conv1dShape& s, const float* x, const float* dy, float* dw,
+                                           float* db, int64_t target_blocks = 512) {
+  using namespace conv1d_detail;
+  const int64_t rows = s.batch * s.steps;
+  if (rows == 0 || s.cout == 0) return;
+  const int64_t ot = (s.cout + kTile - 1) / kTile, ct = (s.cin + kTile - 1) / kTile;
+  const int64_t chunks = (rows + kTile - 1) / kTile;
+  int64_t slices = target_blocks / (ot * ct * s.ksize);
+  slices = slices < 1 ? 1 : (slices > chunks ? chunks : slices);
+  if (slices * s.ksize > 65535) slices = 65535 / s.ksize;
+  const int64_t rows_per_slice = (chunks + slices - 1) / slices * kTile;
+  slices = (rows + rows_per_slice - 1) / rows_per_slice;
+  ConvWeightGradArgs a{s, rows_per_slice, slices};
+  LaunchConfig cfg{{unsigned(ot), unsigned(ct < 1 ? 1 : ct), unsigned(s.ksize * slices)},
+                   {unsigned(kTile), unsigned(kRowThreads)},
+                   2 * kTile * kTile * sizeof(float)};
+  l.template launch<ConvWeightGradKernel>(cfg, a, x, dy, dw, db);
+}
+
+}  // namespace ad

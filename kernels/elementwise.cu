@@ -1,0 +1,31 @@
+#include "kernels/cuda_launch.cuh"
+#include "kernels/elementwise.cuh"
+
+namespace ad::cuda {
+
+void axpby(const float* a, const float* b, float* out, int64_t n, float alpha, float beta) {
+  CudaLauncher l;
+  launch_axpby(l, a, b, out, n, alpha, beta);
+}
+void scale(const float* x, float* y, int64_t n, float alpha) {
+  CudaLauncher l;
+  launch_scale(l, x, y, n, alpha);
+}
+void mul(const float* a, const float* b, float* out, int64_t n) {
+  CudaLauncher l;
+  launch_mul(l, a, b, out, n);
+}
+void fill(float* x, int64_t n, float value) {
+  CudaLauncher l;
+  launch_fill(l, x, n, value);
+}
+void add_bias_rows(float* x, const float* bias, int64_t rows, int64_t cols) {
+  CudaLauncher l;
+  launch_add_bias_rows(l, x, bias, rows, cols);
+}
+void column_sums(const float* x, float* out, int64_t rows, int64_t cols, float scale, bool accumulate) {
+  CudaLauncher l;
+  launch_column_sums(l, x, out, rows, cols, scale, accumulate);
+}
+
+}  // namespace ad::cuda

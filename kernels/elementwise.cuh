@@ -1,0 +1,98 @@
+// Elementwise kernels (grid-stride loops) and the column-sum kernel behind add_bias_rows_backward.
+#pragma once
+#include "kernels/activation.cuh"  // pointwise_config
+#include "kernels/elementwise.h"
+#include "kernels/launch.h"
+
+namespace ad {
+
+#define AD_GRID_STRIDE_LOOP(ctx, i, n)                                                                \
+  for (int64_t i = int64_t(ctx.block_idx().x) * ctx.block_dim().x + ctx.thread_idx().x,              \
+               i##_stride = int64_t(ctx.block_dim().x) * ctx.grid_dim().x;                            \
+       i < (n); i += i##_stride)
+
+struct AxpbyKernel {
+  template <class Ctx>
+  AD_HD static void run(Ctx& ctx, const float* a, const float* b, float* out, int64_t n, float alpha, float beta) {
+    AD_GRID_STRIDE_LOOP(ctx, i, n) out[i] = beta == 0.f ? alpha * a[i] : alpha * a[i] + beta * b[i];
+  }
+};
+
+struct ScaleKernel {
+  template <class Ctx> AD_HD static void run(Ctx& ctx, const float* x, float* y, int64_t n, float alpha) {
+    AD_GRID_STRIDE_LOOP(ctx, i, n) y[i] = alpha * x[i];
+  }
+};
+
+struct MulKernel {
+  template <class Ctx> AD_HD static void run(Ctx& ctx, const float* a, const float* b, float* out, int64_t n) {
+    AD_GRID_STRIDE_LOOP(ctx, i, n) out[i] = a[i] * b[i];
+  }
+};
+
+struct FillKernel {
+  template <class Ctx> AD_HD static void run(Ctx& ctx, float* x, int64_t n, float value) {
+    AD_GRID_STRIDE_LOOP(ctx, i, n) x[i] = value;
+  }
+};
+
+struct AddBiasRowsKernel {
+  template <class Ctx>
+  AD_HD static void run(Ctx& ctx, float* x, const float* bias, int64_t rows, int64_t cols) {
+    AD_GRID_STRIDE_LOOP(ctx, i, rows * cols) x[i] += bias[i % cols];
+  }
+};
+
+// Column sums of x[rows, cols]. Block (32, 8): threadIdx.x picks the column (coalesced reads along a
+// row), threadIdx.y strides over rows; the 8 partial sums per column are combined by a tree in shared
+// memory. One block per 32 columns.
+struct ColumnSumKernel {
+  static constexpr unsigned kCols = 32, kRows = 8;
+  template <class Ctx>
+  AD_HD static void run(Ctx& ctx, const float* x, float* out, int64_t rows, int64_t cols, float scale,
+                        bool accumulate) {
+    unsigned tx = ctx.thread_idx().x, ty = ctx.thread_idx().y, bx = ctx.block_dim().x, by = ctx.block_dim().y;
+    float* buf = shared_array<float>(ctx, size_t(bx) * by);
+    int64_t c = int64_t(ctx.block_idx().x) * bx + tx;
+    float s = 0.f;
+    if (c < cols)
+      for (int64_t r = ty; r < rows; r += by) s += x[r * cols + c];
+    buf[ty * bx + tx] = s;
+    ctx.sync();
+    for (unsigned h = by / 2; h > 0; h /= 2) {
+      if (ty < h) buf[ty * bx + tx] += buf[(ty + h) * bx + tx];
+      ctx.sync();
+    }
+    if (ty == 0 && c < cols) out[c] = accumulate ? out[c] + scale * buf[tx] : scale * buf[tx];
+  }
+};
+
+inline LaunchConfig column_sum_config(int64_t cols) {
+  using K = ColumnSumKernel;
+  return LaunchConfig{{blocks_for(cols, K::kCols)}, {K::kCols, K::kRows}, K::kCols * K::kRows * sizeof(float)};
+}
+
+template <class L>
+void launch_axpby(L& l, const float* a, const float* b, float* out, int64_t n, float alpha, float beta) {
+  l.template launch<AxpbyKernel>(pointwise_config(n), a, b, out, n, alpha, beta);
+}
+template <class L> void launch_scale(L& l, const float* x, float* y, int64_t n, float alpha) {
+  l.template launch<ScaleKernel>(pointwise_config(n), x, y, n, alpha);
+}
+template <class L> void launch_mul(L& l, const float* a, const float* b, float* out, int64_t n) {
+  l.template launch<MulKernel>(pointwise_config(n), a, b, out, n);
+}
+template <class L> void launch_fill(L& l, float* x, int64_t n, float value) {
+  l.template launch<FillKernel>(pointwise_config(n), x, n, value);
+}
+template <class L> void launch_add_bias_rows(L& l, float* x, const float* bias, int64_t rows, int64_t cols) {
+  if (cols == 0) return;
+  l.template launch<AddBiasRowsKernel>(pointwise_config(rows * cols), x, bias, rows, cols);
+}
+template <class L>
+void launch_column_sums(L& l, const float* x, float* out, int64_t rows, int64_t cols, float scale,
+                        bool accumulate) {
+  l.template launch<ColumnSumKernel>(column_sum_config(cols), x, out, rows, cols, scale, accumulate);
+}
+
+}  // namespace ad

@@ -1,0 +1,18 @@
+#include "kernels/cuda_launch.cuh"
+#include "kernels/gaussian.cuh"
+
+namespace ad::cuda {
+
+void reparam_forward(const float* mu, const float* logvar, float* z, int64_t n, uint64_t seed, uint64_t offset,
+                     bool mean_only) {
+  CudaLauncher l;
+  launch_reparam_forward(l, mu, logvar, z, n, seed, offset, mean_only);
+}
+
+void reparam_backward(const float* logvar, const float* dz, float* dmu, float* dlogvar, int64_t n, uint64_t seed,
+                      uint64_t offset, bool mean_only) {
+  CudaLauncher l;
+  launch_reparam_backward(l, logvar, dz, dmu, dlogvar, n, seed, offset, mean_only);
+}
+
+}  // namespace ad::cuda

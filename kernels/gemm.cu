@@ -1,0 +1,21 @@
+#include "kernels/gemm.h"
+#include "runtime/cuda_context.h"
+
+namespace ad::cuda {
+
+// Row-major C[M,N] is column-major C^T[N,M] = op(B)^T op(A)^T; a row-major buffer read as column-major is
+// already the transpose, so cuBLAS gets B first with B's own transpose flag, then A.
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+          const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {  // C = beta * C (ldc == N for the tensor front-end, so C is contiguous)
+    if (beta == 0.0f) AD_CUDA_CHECK(cudaMemsetAsync(C, 0, size_t(M * ldc) * sizeof(float), cuda_stream()));
+    else AD_CUBLAS_CHECK(cublasSscal(cublas_handle(), int(M * ldc), &beta, C, 1));
+    return;
+  }
+  cublasOperation_t ta = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  AD_CUBLAS_CHECK(cublasSgemm(cublas_handle(), tb, ta, int(N), int(M), int(K), &alpha, B, int(ldb), A, int(lda),
+                              &beta, C, int(ldc)));
+}
+
+}  // namespace ad::cuda

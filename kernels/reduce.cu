@@ -1,0 +1,23 @@
+#include "kernels/cuda_launch.cuh"
+#include "kernels/reduce.cuh"
+#include "runtime/tensor.h"
+
+namespace ad::cuda {
+
+void sum_axis(const float* x, float* out, int64_t rows, int64_t cols, int axis, float scale) {
+  CudaLauncher l;
+  launch_sum_axis(l, x, out, rows, cols, axis, scale);
+}
+
+void broadcast(const float* dout, float* dx, int64_t rows, int64_t cols, int axis, float scale) {
+  CudaLauncher l;
+  launch_broadcast(l, dout, dx, rows, cols, axis, scale);
+}
+
+void sum_all(const float* x, float* out, int64_t n, bool square, float scale) {
+  Tensor partial = Tensor::empty({int64_t(sum_all_blocks(n))}, DType::F32, Device::CUDA);
+  CudaLauncher l;
+  launch_sum_all(l, x, partial.data<float>(), out, n, square, scale);
+}
+
+}  // namespace ad::cuda

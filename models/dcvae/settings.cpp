@@ -1,0 +1,74 @@
+#include "models/dcvae/settings.h"
+
+#include "runtime/error.h"
+#include "runtime/settings.h"
+
+namespace ad::dcvae {
+
+Settings load_settings(const std::string& path) {
+  SettingsReader r(load_json_file(path), "settings " + path);
+  Settings s;
+  s.dataset_name = r.get_string("dataset_name", s.dataset_name);
+  s.model_name = r.get_string("model_name", s.model_name);
+  s.scale = r.get_bool("scale", s.scale);
+  s.wo_outliers = r.get_bool("wo_outliers", s.wo_outliers);
+  s.max_std = r.get_number("max_std", s.max_std);
+  s.T = r.get_int("T", s.T);
+  s.M = r.get_int("M", s.M);
+  s.cnn_units = r.get_int_list("cnn_units", s.cnn_units);
+  s.dil_rate = r.get_int_list("dil_rate", s.dil_rate);
+  s.kernel = r.get_int("kernel", s.kernel);
+  s.strs = r.get_int("strs", s.strs);
+  s.activation = r.get_string("activation", s.activation);
+  s.alpha_reg = r.get_number("alpha_reg", s.alpha_reg);
+  s.batch_size = r.get_int("batch_size", s.batch_size);
+  s.J = r.get_int("J", s.J);
+  s.epochs = r.get_int("epochs", s.epochs);
+  s.lr = r.get_number("lr", s.lr);
+  s.lr_decay = r.get_bool("lr_decay", s.lr_decay);
+  s.decay_rate = r.get_number("decay_rate", s.decay_rate);
+  s.decay_step = r.get_int("decay_step", s.decay_step);
+  s.val_percent = r.get_number("val_percent", s.val_percent);
+  s.seed = r.get_int("seed", s.seed);
+  s.summary = r.get_bool("summary", s.summary);
+  s.custom_metrics = r.get_bool("custom_metrics", s.custom_metrics);
+
+  SettingsReader d = r.section("data");
+  s.train_data = d.get_string("train", "");
+  s.alpha_data = d.get_string("alpha", "");
+  s.alpha_labels = d.get_string("alpha_labels", "");
+  s.test_data = d.get_string("test", "");
+  s.test_labels = d.get_string("test_labels", "");
+  s.output_dir = r.get_string("output_dir", s.output_dir);
+  s.device = r.get_choice("device", s.device, {"auto", "cpu", "cuda"});
+  s.outlier_stats = r.get_choice("outlier_stats", s.outlier_stats, {"train", "own"});
+  s.inference_sampling = r.get_bool("inference_sampling", s.inference_sampling);
+  s.loss_reduction = r.get_choice("loss_reduction", s.loss_reduction, {"mean", "sum"});
+  s.early_stopping_min_delta = r.get_number("early_stopping_min_delta", s.early_stopping_min_delta);
+  s.early_stopping_patience = r.get_int("early_stopping_patience", s.early_stopping_patience);
+  s.adam_epsilon = r.get_number("adam_epsilon", s.adam_epsilon);
+  s.max_alpha = r.get_int("max_alpha", s.max_alpha);
+  s.min_alpha = r.get_int("min_alpha", s.min_alpha);
+  r.finish();
+  s.resolved = r.resolved();
+
+  const std::string ctx = "settings " + path;
+  const size_t L = s.cnn_units.size();
+  AD_CHECK(L >= 2, ctx.c_str(), "cnn_units needs at least 2 entries, got ", L);
+  // The encoder uses dil_rate[0..L-2], the decoder dil_rate[-1..-(L-1)] and dil_rate[0]: L entries at least.
+  AD_CHECK(s.dil_rate.size() >= L, ctx.c_str(), "dil_rate needs at least len(cnn_units) = ", L, " entries, got ",
+           s.dil_rate.size());
+  for (int64_t d : s.dil_rate) AD_CHECK(d >= 1, ctx.c_str(), "dil_rate entries must be >= 1, got ", d);
+  for (int64_t u : s.cnn_units) AD_CHECK(u >= 1, ctx.c_str(), "cnn_units entries must be >= 1, got ", u);
+  AD_CHECK(s.strs == 1, ctx.c_str(), "strs must be 1 (causal stride-1 convolutions), got ", s.strs);
+  AD_CHECK(s.kernel >= 1, ctx.c_str(), "kernel must be >= 1, got ", s.kernel);
+  AD_CHECK(s.T >= 1 && s.M >= 1 && s.J >= 1, ctx.c_str(), "T, M and J must be >= 1");
+  AD_CHECK(s.batch_size >= 1 && s.epochs >= 0, ctx.c_str(), "batch_size must be >= 1 and epochs >= 0");
+  AD_CHECK(s.val_percent >= 0 && s.val_percent < 1, ctx.c_str(), "val_percent must be in [0, 1), got ",
+           s.val_percent);
+  AD_CHECK(s.lr > 0, ctx.c_str(), "lr must be > 0, got ", s.lr);
+  AD_CHECK(s.min_alpha >= 1 && s.max_alpha >= s.min_alpha, ctx.c_str(), "need 1 <= min_alpha <= max_alpha");
+  return s;
+}
+
+}  // namespace ad::dcvae

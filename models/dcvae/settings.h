@@ -1,0 +1,56 @@
+// DC-VAE settings: the original's keys (so an existing model_settings file works) plus ours.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ad::dcvae {
+
+struct Settings {
+  // ---- the original's keys (GastonGarciaGonzalez/DC-VAE settings/model_settings.txt) ----
+  std::string dataset_name = "TELCO";
+  std::string model_name = "dc-vae";
+  bool scale = true;            // standard scaler fitted on train
+  bool wo_outliers = true;      // mask |z| > max_std before training
+  double max_std = 7;
+  int64_t T = 128;              // window length
+  int64_t M = 12;               // channels
+  std::vector<int64_t> cnn_units{64, 64, 64, 64, 64, 64};
+  std::vector<int64_t> dil_rate{1, 2, 4, 8, 16, 32, 64};
+  int64_t kernel = 2;
+  int64_t strs = 1;             // only 1 is supported (as in every published configuration)
+  std::string activation = "tanh";  // read for compatibility; the original's encoder is always tanh, decoder elu
+  double alpha_reg = 1e-4;      // read for compatibility; unused by the original's network
+  int64_t batch_size = 32;
+  int64_t J = 4;                // latent channels
+  int64_t epochs = 100;
+  double lr = 1e-4;
+  bool lr_decay = false;
+  double decay_rate = 0.96;
+  int64_t decay_step = 7000;
+  double val_percent = 0.2;
+  int64_t seed = 123;
+  bool summary = true;          // print the layer table
+  bool custom_metrics = true;   // alpha criterion: range-based F1 (true) or point-wise F1 (false)
+
+  // ---- ours ----
+  std::string train_data, alpha_data, alpha_labels, test_data, test_labels;
+  std::string output_dir = "runs/dcvae";
+  std::string device = "auto";            // auto | cpu | cuda
+  std::string outlier_stats = "train";    // train | own: whose mean/std mask the alpha and test files
+  bool inference_sampling = false;        // false: z = z_mean at inference (deterministic); true: sample
+  std::string loss_reduction = "mean";    // mean (latest code) | sum (paper-era: sum over T and channels)
+  double early_stopping_min_delta = 0.01;
+  int64_t early_stopping_patience = 5;
+  double adam_epsilon = 1e-7;             // Keras' default
+  int64_t max_alpha = 7, min_alpha = 2;
+
+  nlohmann::json resolved;  // every value used, defaults filled in
+};
+
+// Reads and validates a settings file; relative data paths are taken relative to the working directory.
+Settings load_settings(const std::string& path);
+
+}  // namespace ad::dcvae

@@ -1,0 +1,170 @@
+#include <gtest/gtest.h>
+
+#include "kernels/dilated_conv1d.cuh"
+#include "layers/parameter.h"
+#include "tests/support/gradcheck.h"
+#include "tests/support/helpers.h"
+
+using namespace ad;
+
+namespace {
+// Awkward shapes: T = 1, T shorter than the reach (K-1)*d, channel counts that are not multiples of
+// the 32-wide tiles, K = 1..4, dilation 1/2/7, batch 1 and 3.
+const Conv1dShape kShapes[] = {
+    {1, 1, 3, 5, 2, 1},    {3, 5, 7, 33, 2, 7},   {1, 40, 33, 3, 2, 2}, {3, 37, 5, 40, 3, 2},
+    {1, 70, 64, 32, 2, 1}, {3, 9, 2, 2, 1, 1},    {3, 20, 4, 6, 4, 7},  {1, 33, 1, 1, 2, 7},
+};
+
+std::string describe(const Conv1dShape& s) {
+  return "B=" + std::to_string(s.batch) + " T=" + std::to_string(s.steps) + " Cin=" + std::to_string(s.cin) +
+         " Cout=" + std::to_string(s.cout) + " K=" + std::to_string(s.ksize) + " d=" + std::to_string(s.dilation);
+}
+
+struct ConvData {
+  Tensor x, w, b, dy, dw0, db0;
+  ConvData(const Conv1dShape& s, uint64_t seed, DType dt = DType::F32, Device dev = Device::CPU) {
+    x = test::random_tensor({s.batch, s.steps, s.cin}, seed, -1, 1, dt, dev);
+    w = test::random_tensor({s.ksize, s.cin, s.cout}, seed + 1, -0.5, 0.5, dt, dev);
+    b = test::random_tensor({s.cout}, seed + 2, -0.5, 0.5, dt, dev);
+    dy = test::random_tensor({s.batch, s.steps, s.cout}, seed + 3, -1, 1, dt, dev);
+    dw0 = test::random_tensor({s.ksize, s.cin, s.cout}, seed + 4, -1, 1, dt, dev);  // grads accumulate onto these
+    db0 = test::random_tensor({s.cout}, seed + 5, -1, 1, dt, dev);
+  }
+};
+}  // namespace
+
+TEST(EmulatedDilatedConv1d, ForwardAndBackwardMatchCpuReference) {
+  for (const Conv1dShape& s : kShapes)
+    for (int64_t target_blocks : {1, 512}) {  // one slice of B*T (plain +=) and many (atomics)
+      SCOPED_TRACE(describe(s) + " target_blocks=" + std::to_string(target_blocks));
+      ConvData d(s, 100);
+      Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
+      Tensor dw = d.dw0.clone(), db = d.db0.clone();
+      dilated_conv1d_forward(d.x, d.w, d.b, y, s.dilation);
+      dilated_conv1d_backward_data(d.dy, d.w, dx, s.dilation);
+      dilated_conv1d_backward_params(d.x, d.dy, dw, db, s.dilation);
+
+      test::GuardedBuffer gx(d.x), gw(d.w), gb(d.b), gdy(d.dy), gdw(d.dw0), gdb(d.db0);
+      test::GuardedBuffer gy{size_t(y.numel())}, gdx{size_t(dx.numel())};
+      EmulatedLauncher l;
+      launch_dilated_conv1d_forward(l, s, gx.data(), gw.data(), gb.data(), gy.data());
+      launch_dilated_conv1d_backward_data(l, s, gdy.data(), gw.data(), gdx.data());
+      launch_dilated_conv1d_backward_params(l, s, gx.data(), gdy.data(), gdw.data(), gdb.data(), target_blocks);
+      EXPECT_TRUE(test::all_close(gy.tensor(y.shape()), y, 1e-5, 1e-5));
+      EXPECT_TRUE(test::all_close(gdx.tensor(dx.shape()), dx, 1e-5, 1e-5));
+      EXPECT_TRUE(test::all_close(gdw.tensor(dw.shape()), dw, 1e-5, 1e-5));
+      EXPECT_TRUE(test::all_close(gdb.tensor(db.shape()), db, 1e-5, 1e-5));
+      for (auto* g : {&gx, &gw, &gb, &gdy, &gdw, &gdb, &gy, &gdx}) EXPECT_TRUE(g->check_canaries());
+    }
+}
+
+TEST(EmulatedDilatedConv1d, NoBiasAndLargeKernel) {
+  // K = 40 shrinks the staged channel chunk below the channel count; no bias pointers at all.
+  Conv1dShape s{2, 50, 7, 5, 40, 1};
+  ConvData d(s, 7);
+  Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dw = d.dw0.clone(), none;
+  dilated_conv1d_forward(d.x, d.w, none, y, s.dilation);
+  dilated_conv1d_backward_params(d.x, d.dy, dw, none, s.dilation);
+  EXPECT_LT(conv_tile_chunk(s.ksize), s.cin);
+  test::GuardedBuffer gx(d.x), gw(d.w), gdy(d.dy), gdw(d.dw0), gy{size_t(y.numel())};
+  EmulatedLauncher l;
+  launch_dilated_conv1d_forward(l, s, gx.data(), gw.data(), nullptr, gy.data());
+  launch_dilated_conv1d_backward_params(l, s, gx.data(), gdy.data(), gdw.data(), nullptr);
+  EXPECT_TRUE(test::all_close(gy.tensor(y.shape()), y, 1e-5, 1e-5));
+  EXPECT_TRUE(test::all_close(gdw.tensor(dw.shape()), dw, 1e-5, 1e-5));
+  EXPECT_TRUE(gy.check_canaries());
+  EXPECT_TRUE(gdw.check_canaries());
+}
+
+TEST(DilatedConv1dCausality, OutputBeforeTDoesNotDependOnLaterInput) {
+  for (const Conv1dShape& s : {Conv1dShape{2, 30, 5, 4, 2, 1}, Conv1dShape{1, 40, 3, 6, 3, 7}})
+    for (int64_t tp : {int64_t(0), int64_t(13), s.steps - 1}) {
+      SCOPED_TRACE(describe(s) + " perturbed t=" + std::to_string(tp));
+      ConvData d(s, 21);
+      Tensor x2 = d.x.clone();
+      for (int64_t b = 0; b < s.batch; ++b)
+        for (int64_t c = 0; c < s.cin; ++c) x2.data<float>()[(b * s.steps + tp) * s.cin + c] += 3.0f;
+      auto run_both = [&](const Tensor& x) {
+        Tensor y = Tensor::empty({s.batch, s.steps, s.cout});
+        dilated_conv1d_forward(x, d.w, d.b, y, s.dilation);
+        test::GuardedBuffer gx(x), gw(d.w), gb(d.b), gy{size_t(y.numel())};
+        EmulatedLauncher l;
+        launch_dilated_conv1d_forward(l, s, gx.data(), gw.data(), gb.data(), gy.data());
+        return std::pair{y, gy.tensor(y.shape())};
+      };
+      auto [y1, e1] = run_both(d.x);
+      auto [y2, e2] = run_both(x2);
+      bool changed = false;
+      for (int64_t b = 0; b < s.batch; ++b)
+        for (int64_t t = 0; t < s.steps; ++t)
+          for (int64_t o = 0; o < s.cout; ++o) {
+            int64_t i = (b * s.steps + t) * s.cout + o;
+            if (t < tp) {
+              ASSERT_EQ(y1.data<float>()[i], y2.data<float>()[i]) << "cpu b=" << b << " t=" << t;
+              ASSERT_EQ(e1.data<float>()[i], e2.data<float>()[i]) << "emulated b=" << b << " t=" << t;
+            } else if (y1.data<float>()[i] != y2.data<float>()[i]) {
+              changed = true;
+            }
+          }
+      EXPECT_TRUE(changed) << "perturbing x at t=" << tp << " changed nothing at or after it";
+    }
+}
+
+TEST(DilatedConv1dErrors, RejectsMismatchedShapes) {
+  Tensor x = Tensor::zeros({2, 5, 3}), w = Tensor::zeros({2, 4, 6}), b = Tensor::zeros({6}),
+         y = Tensor::zeros({2, 5, 6});
+  EXPECT_THROW(dilated_conv1d_forward(x, w, b, y, 1), Error);
+  Tensor w2 = Tensor::zeros({2, 3, 6}), ybad = Tensor::zeros({2, 4, 6});
+  EXPECT_THROW(dilated_conv1d_forward(x, w2, b, ybad, 1), Error);
+  EXPECT_THROW(dilated_conv1d_forward(x, w2, b, y, 0), Error);
+  EXPECT_NO_THROW(dilated_conv1d_forward(x, w2, b, y, 1));
+}
+
+TEST(GradCheckDilatedConv1d, DataWeightAndBias) {
+  for (const Conv1dShape& s : {Conv1dShape{2, 9, 3, 4, 2, 3}, Conv1dShape{1, 5, 2, 3, 3, 2},
+                               Conv1dShape{3, 6, 2, 2, 2, 7}, Conv1dShape{1, 1, 2, 3, 2, 1}}) {
+    SCOPED_TRACE(describe(s));
+    ConvData d(s, 5, DType::F64);
+    Parameter w("weight", d.w), b("bias", d.b);
+    Tensor x = d.x;
+    auto forward = [&] {
+      Tensor y = Tensor::empty({s.batch, s.steps, s.cout}, DType::F64);
+      dilated_conv1d_forward(x, w.value, b.value, y, s.dilation);
+      return y;
+    };
+    auto backward = [&](const Tensor& dy) {
+      Tensor dx = Tensor::empty(x.shape(), DType::F64);
+      dilated_conv1d_backward_data(dy, w.value, dx, s.dilation);
+      dilated_conv1d_backward_params(x, dy, w.grad, b.grad, s.dilation);
+      return std::vector<Tensor>{dx};
+    };
+    AD_EXPECT_GRADCHECK(test::grad_check({x}, {&w, &b}, forward, backward));
+  }
+}
+
+TEST(GpuParityDilatedConv1d, MatchesCpuReferenceOnFreshInputs) {
+  AD_REQUIRE_GPU();
+  uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  for (const Conv1dShape& s : {Conv1dShape{4, 300, 64, 64, 2, 16}, Conv1dShape{3, 129, 33, 17, 3, 5},
+                               Conv1dShape{2, 1000, 32, 32, 2, 128}, Conv1dShape{1, 7, 5, 3, 2, 9}}) {
+    SCOPED_TRACE(describe(s));
+    ConvData d(s, seed);
+    Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
+    Tensor dw = d.dw0.clone(), db = d.db0.clone();
+    dilated_conv1d_forward(d.x, d.w, d.b, y, s.dilation);
+    dilated_conv1d_backward_data(d.dy, d.w, dx, s.dilation);
+    dilated_conv1d_backward_params(d.x, d.dy, dw, db, s.dilation);
+
+    const Device G = Device::CUDA;
+    Tensor gx = d.x.to(G), gw = d.w.to(G), gb = d.b.to(G), gdy = d.dy.to(G), gdw = d.dw0.to(G), gdb = d.db0.to(G);
+    Tensor gy = Tensor::empty(y.shape(), DType::F32, G), gdx = Tensor::empty(dx.shape(), DType::F32, G);
+    dilated_conv1d_forward(gx, gw, gb, gy, s.dilation);
+    dilated_conv1d_backward_data(gdy, gw, gdx, s.dilation);
+    dilated_conv1d_backward_params(gx, gdy, gdw, gdb, s.dilation);
+    EXPECT_TRUE(test::all_close(gy, y, 1e-4, 1e-4));
+    EXPECT_TRUE(test::all_close(gdx, dx, 1e-4, 1e-4));
+    EXPECT_TRUE(test::all_close(gdw, dw, 1e-3, 1e-4));
+    EXPECT_TRUE(test::all_close(gdb, db, 1e-3, 1e-4));
+  }
+}

@@ -1,0 +1,99 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "kernels/softmax.cuh"
+#include "tests/support/gradcheck.h"
+#include "tests/support/helpers.h"
+
+using namespace ad;
+
+namespace {
+struct RC {
+  int64_t rows, cols;
+};
+// One element; rows shorter than the 32-thread minimum block; longer than the 256-thread block and not
+// a multiple of it; many rows; zero rows.
+const RC kShapes[] = {{1, 1}, {3, 7}, {2, 33}, {4, 257}, {2, 700}, {65, 10}, {0, 5}};
+}  // namespace
+
+TEST(EmulatedSoftmax, ForwardAndBackwardMatchCpuReference) {
+  for (const RC& s : kShapes) {
+    SCOPED_TRACE("rows=" + std::to_string(s.rows) + " cols=" + std::to_string(s.cols));
+    int64_t n = s.rows * s.cols;
+    // Large logits: without the max subtraction exp overflows in f32.
+    Tensor x = test::random_tensor({s.rows, s.cols}, 1, -60, 100), dy = test::random_tensor({s.rows, s.cols}, 2);
+    Tensor y = Tensor::empty(x.shape()), dx = Tensor::empty(x.shape());
+    softmax_forward(x, y);
+    softmax_backward(y, dy, dx);
+
+    test::GuardedBuffer gx(x), gy{size_t(n)}, gdy(dy), gdx{size_t(n)};
+    EmulatedLauncher l;
+    launch_softmax_forward(l, gx.data(), gy.data(), s.rows, s.cols);
+    launch_softmax_backward(l, gy.data(), gdy.data(), gdx.data(), s.rows, s.cols);
+    EXPECT_TRUE(test::all_close(gy.tensor(x.shape()), y, 1e-6, 1e-5));
+    EXPECT_TRUE(test::all_close(gdx.tensor(x.shape()), dx, 1e-6, 1e-5));
+    EXPECT_TRUE(gy.check_canaries());
+    EXPECT_TRUE(gdx.check_canaries());
+  }
+}
+
+TEST(EmulatedSoftmax, InPlaceBackward) {
+  const int64_t rows = 3, cols = 300;
+  Tensor x = test::random_tensor({rows, cols}, 3), dy = test::random_tensor({rows, cols}, 4);
+  Tensor y = Tensor::empty(x.shape()), dx = Tensor::empty(x.shape());
+  softmax_forward(x, y);
+  softmax_backward(y, dy, dx);
+  test::GuardedBuffer gy(y), gd(dy);
+  EmulatedLauncher l;
+  launch_softmax_backward(l, gy.data(), gd.data(), gd.data(), rows, cols);
+  EXPECT_TRUE(test::all_close(gd.tensor(x.shape()), dx, 1e-6, 1e-5));
+}
+
+TEST(Softmax, RowsSumToOneAndKnownValues) {
+  Tensor x = Tensor::from_vector({0, std::log(3.0), 1000, 1000}, {2, 2});
+  Tensor y = Tensor::empty(x.shape());
+  softmax_forward(x, y);
+  auto v = y.to_vector();
+  EXPECT_NEAR(v[0], 0.25, 1e-7);
+  EXPECT_NEAR(v[1], 0.75, 1e-7);
+  EXPECT_NEAR(v[2], 0.5, 1e-7);
+  EXPECT_NEAR(v[3], 0.5, 1e-7);
+}
+
+TEST(GradCheckSoftmax, Backward) {
+  for (const RC& s : {RC{1, 1}, RC{4, 9}, RC{2, 40}}) {
+    Tensor x = test::random_tensor({s.rows, s.cols}, 5, -3, 3, DType::F64);
+    Tensor y;
+    AD_EXPECT_GRADCHECK(test::grad_check(
+        {x}, {},
+        [&] {
+          y = Tensor::empty(x.shape(), DType::F64);
+          softmax_forward(x, y);
+          return y;
+        },
+        [&](const Tensor& dy) {
+          Tensor dx = Tensor::empty(x.shape(), DType::F64);
+          softmax_backward(y, dy, dx);
+          return std::vector<Tensor>{dx};
+        }));
+  }
+}
+
+TEST(GpuParitySoftmax, MatchesCpuReferenceOnFreshInputs) {
+  AD_REQUIRE_GPU();
+  uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  for (const RC& s : {RC{1, 1}, RC{1000, 37}, RC{64, 5000}, RC{5000, 256}, RC{0, 3}}) {
+    Tensor x = test::random_tensor({s.rows, s.cols}, seed, -10, 10), dy = test::random_tensor({s.rows, s.cols}, seed + 1);
+    Tensor y = Tensor::empty(x.shape()), dx = Tensor::empty(x.shape());
+    softmax_forward(x, y);
+    softmax_backward(y, dy, dx);
+    Tensor gx = x.to(Device::CUDA), gdy = dy.to(Device::CUDA);
+    Tensor gy = Tensor::empty(x.shape(), DType::F32, Device::CUDA), gdx = Tensor::empty(x.shape(), DType::F32, Device::CUDA);
+    softmax_forward(gx, gy);
+    softmax_backward(gy, gdy, gdx);
+    EXPECT_TRUE(test::all_close(gy, y, 1e-6, 1e-4)) << s.rows << "x" << s.cols;
+    EXPECT_TRUE(test::all_close(gdx, dx, 1e-6, 1e-4)) << s.rows << "x" << s.cols;
+  }
+}
