@@ -1,0 +1,155 @@
+#include "models/dcvae/network.h"
+
+#include <sstream>
+
+#include "kernels/elementwise.h"
+#include "kernels/gaussian.h"
+#include "kernels/loss.h"
+
+namespace ad::dcvae {
+
+namespace {
+Tensor like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), t.device()); }
+// Python-style index into dil_rate / cnn_units (the original writes the decoder with negative indices).
+int64_t at(const std::vector<int64_t>& v, int64_t i) { return v[size_t(i < 0 ? int64_t(v.size()) + i : i)]; }
+}  // namespace
+
+Network::Block Network::make_block(const std::string& name, int64_t cin, int64_t cout, int64_t dilation, Activation a) {
+  Block b;
+  b.conv = std::make_unique<CausalConv1d>(cin, cout, s_.kernel, dilation, init_seed_++, dtype_, device_);
+  b.act = std::make_unique<ActivationLayer>(a, 1.0f);  // ELU alpha 1 (Keras); ignored by tanh
+  b.bn = std::make_unique<BatchNorm1d>(cout, dtype_, device_);
+  std::ostringstream os;
+  os << "  " << name << ": conv " << cin << "->" << cout << " k" << s_.kernel << " dil " << dilation << ", "
+     << activation_name(a) << ", batchnorm\n";
+  table_.push_back(os.str());
+  return b;
+}
+
+Network::Network(const Settings& s, Device device, DType dtype)
+    : s_(s), device_(device), dtype_(dtype), init_seed_(uint64_t(s.seed) * 1000003ULL) {
+  const auto& U = s.cnn_units;
+  const auto& D = s.dil_rate;
+  const int64_t L = int64_t(U.size());
+  auto linear_conv = [&](const std::string& name, int64_t cin, int64_t cout, int64_t dil) {
+    std::ostringstream os;
+    os << "  " << name << ": conv " << cin << "->" << cout << " k" << s_.kernel << " dil " << dil << ", linear\n";
+    table_.push_back(os.str());
+    return std::make_unique<CausalConv1d>(cin, cout, s_.kernel, dil, init_seed_++, dtype_, device_);
+  };
+  table_.push_back("encoder\n");
+  encoder_.push_back(make_block("cnn_0", s.M, U[0], D[0], Activation::Tanh));
+  for (int64_t i = 0; i <= L - 3; ++i)
+    encoder_.push_back(make_block("cnn_" + std::to_string(i + 1), U[size_t(i)], U[size_t(i + 1)], D[size_t(i + 1)],
+                                  Activation::Tanh));
+  // The original passes dil_rate[i+1] with i left over from the loop above: D[L-2].
+  const int64_t enc_out = encoder_.back().conv->out_channels();
+  z_mean_ = linear_conv("z_mean", enc_out, s.J, D[size_t(L - 2)]);
+  z_log_var_ = linear_conv("z_log_var", enc_out, s.J, D[size_t(L - 2)]);
+  table_.push_back("decoder\n");
+  decoder_.push_back(make_block("cnn_-1", s.J, at(U, -1), at(D, -1), Activation::ELU));
+  for (int64_t i = -2; i > -L; --i)
+    decoder_.push_back(make_block("cnn_" + std::to_string(i), decoder_.back().conv->out_channels(), at(U, i), at(D, i),
+                                  Activation::ELU));
+  const int64_t dec_out = decoder_.back().conv->out_channels();
+  x_mean_ = linear_conv("x_mean", dec_out, s.M, D[0]);
+  x_log_var_ = linear_conv("x_log_var", dec_out, s.M, D[0]);
+}
+
+Outputs Network::forward(const Tensor& x, bool train, bool sample, PhiloxStream& rng) {
+  AD_CHECK(x.dim() == 3 && x.size(2) == s_.M, "dcvae::Network::forward", "expected [B, T, ", s_.M, "], got ",
+           x.describe());
+  Outputs o;
+  Tensor h = x;
+  for (Block& b : encoder_) {
+    b.bn->set_training(train);
+    h = b.bn->forward(b.act->forward(b.conv->forward(h)));
+  }
+  o.z_mean = z_mean_->forward(h);
+  o.z_log_var = z_log_var_->forward(h);
+  o.z = like(o.z_mean);
+  sampled_ = sample;
+  eps_seed_ = rng.seed();
+  eps_offset_ = sample ? rng.reserve(uint64_t(o.z.numel())) : 0;
+  reparam_forward(o.z_mean, o.z_log_var, o.z, eps_seed_, eps_offset_, !sample);
+  h = o.z;
+  for (Block& b : decoder_) {
+    b.bn->set_training(train);
+    h = b.bn->forward(b.act->forward(b.conv->forward(h)));
+  }
+  o.x_mean = x_mean_->forward(h);
+  o.x_log_var = x_log_var_->forward(h);
+  return o;
+}
+
+LossParts Network::loss(const Tensor& x, const Outputs& o) const {
+  Reduction r = s_.loss_reduction == "sum" ? Reduction::Sum : Reduction::Mean;
+  double per_batch = s_.loss_reduction == "sum" ? 1.0 / double(x.size(0)) : 1.0;
+  Tensor rec = Tensor::empty({1}, x.dtype(), x.device()), kl = Tensor::empty({1}, x.dtype(), x.device());
+  gaussian_nll_loss(x, o.x_mean, o.x_log_var, rec, r);
+  kl_std_normal_loss(o.z_mean, o.z_log_var, kl, r);
+  LossParts p;
+  p.reconstruction = rec.item() * per_batch;
+  p.kl = kl.item() * per_batch;
+  p.total = p.reconstruction + p.kl;
+  return p;
+}
+
+void Network::backward(const Tensor& x, const Outputs& o) {
+  Reduction r = s_.loss_reduction == "sum" ? Reduction::Sum : Reduction::Mean;
+  Tensor dout = Tensor::full({1}, s_.loss_reduction == "sum" ? 1.0 / double(x.size(0)) : 1.0, x.dtype(), x.device());
+  // reconstruction term -> decoder outputs
+  Tensor dxm = like(o.x_mean), dxlv = like(o.x_log_var);
+  gaussian_nll_loss_backward(x, o.x_mean, o.x_log_var, dout, nullptr, &dxm, &dxlv, r);
+  Tensor dh = x_mean_->backward(dxm);
+  axpby(1.0, x_log_var_->backward(dxlv), 1.0, dh);
+  for (auto it = decoder_.rbegin(); it != decoder_.rend(); ++it)
+    dh = it->conv->backward(it->act->backward(it->bn->backward(dh)));
+  // through the reparameterisation, plus the KL term's own gradient
+  Tensor dzm = like(o.z_mean), dzlv = like(o.z_log_var);
+  reparam_backward(o.z_log_var, dh, dzm, dzlv, eps_seed_, eps_offset_, !sampled_);
+  Tensor kzm = like(o.z_mean), kzlv = like(o.z_log_var);
+  kl_std_normal_loss_backward(o.z_mean, o.z_log_var, dout, &kzm, &kzlv, r);
+  axpby(1.0, kzm, 1.0, dzm);
+  axpby(1.0, kzlv, 1.0, dzlv);
+  dh = z_mean_->backward(dzm);
+  axpby(1.0, z_log_var_->backward(dzlv), 1.0, dh);
+  for (auto it = encoder_.rbegin(); it != encoder_.rend(); ++it)
+    dh = it->conv->backward(it->act->backward(it->bn->backward(dh)));
+}
+
+void Network::collect_parameters(const std::string& prefix, std::vector<Parameter*>& out) {
+  for (size_t i = 0; i < encoder_.size(); ++i) {
+    std::string n = join_name(prefix, "encoder.cnn_" + std::to_string(i));
+    encoder_[i].conv->collect_parameters(n, out);
+    encoder_[i].bn->collect_parameters(n + ".bn", out);
+  }
+  z_mean_->collect_parameters(join_name(prefix, "encoder.z_mean"), out);
+  z_log_var_->collect_parameters(join_name(prefix, "encoder.z_log_var"), out);
+  for (size_t i = 0; i < decoder_.size(); ++i) {
+    std::string n = join_name(prefix, "decoder.cnn_" + std::to_string(i));
+    decoder_[i].conv->collect_parameters(n, out);
+    decoder_[i].bn->collect_parameters(n + ".bn", out);
+  }
+  x_mean_->collect_parameters(join_name(prefix, "decoder.x_mean"), out);
+  x_log_var_->collect_parameters(join_name(prefix, "decoder.x_log_var"), out);
+}
+
+void Network::collect_buffers(const std::string& prefix, std::vector<std::pair<std::string, Tensor*>>& out) {
+  for (size_t i = 0; i < encoder_.size(); ++i)
+    encoder_[i].bn->buffers(join_name(prefix, "encoder.cnn_" + std::to_string(i) + ".bn"), out);
+  for (size_t i = 0; i < decoder_.size(); ++i)
+    decoder_[i].bn->buffers(join_name(prefix, "decoder.cnn_" + std::to_string(i) + ".bn"), out);
+}
+
+std::string Network::summary() const {
+  std::ostringstream os;
+  os << "DC-VAE network (T " << s_.T << ", M " << s_.M << ", J " << s_.J << ")\n";
+  for (const std::string& l : table_) os << l;
+  int64_t receptive = 1;
+  for (const Block& b : encoder_) receptive += b.conv->receptive_field() - 1;
+  os << "  encoder receptive field: " << receptive + z_mean_->receptive_field() - 1 << " steps\n";
+  return os.str();
+}
+
+}  // namespace ad::dcvae

@@ -1,0 +1,188 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+
+#include "kernels/adam.cuh"
+#include "layers/optimizer.h"
+#include "tests/support/helpers.h"
+
+using namespace ad;
+
+namespace {
+AdamStepArgs adam_args(int step, double wd = 0.01, double gscale = 0.7) {
+  AdamStepArgs a;
+  a.lr = 0.01;
+  a.weight_decay = wd;
+  a.grad_scale = gscale;
+  a.bias_correction1 = 1 - std::pow(a.beta1, step);
+  a.bias_correction2 = 1 - std::pow(a.beta2, step);
+  return a;
+}
+}  // namespace
+
+TEST(EmulatedAdam, FusedUpdateMatchesCpuReferenceOverSteps) {
+  for (int64_t n : {0, 1, 255, 257, 3001}) {
+    SCOPED_TRACE("n=" + std::to_string(n));
+    Tensor p = test::random_tensor({n}, 1), m = Tensor::zeros({n}), v = Tensor::zeros({n});
+    test::GuardedBuffer gp(p), gm{size_t(n)}, gv{size_t(n)};
+    EmulatedLauncher l;
+    for (int step = 1; step <= 3; ++step) {
+      Tensor g = test::random_tensor({n}, 10 + step);
+      test::GuardedBuffer gg(g);
+      AdamStepArgs a = adam_args(step);
+      adam_step(p, g, m, v, a);
+      launch_adam_step(l, gp.data(), gg.data(), gm.data(), gv.data(), n, adam_kernel_params(a));
+    }
+    EXPECT_TRUE(test::all_close(gp.tensor({n}), p, 1e-6, 1e-5));
+    EXPECT_TRUE(test::all_close(gm.tensor({n}), m, 1e-7, 1e-5));
+    EXPECT_TRUE(test::all_close(gv.tensor({n}), v, 1e-8, 1e-5));
+    for (auto* b : {&gp, &gm, &gv}) EXPECT_TRUE(b->check_canaries());
+  }
+}
+
+TEST(EmulatedSgd, FusedUpdateMatchesCpuReferenceOverSteps) {
+  for (bool nesterov : {false, true})
+    for (int64_t n : {1, 257, 3001}) {
+      SCOPED_TRACE("n=" + std::to_string(n) + " nesterov=" + std::to_string(nesterov));
+      Tensor p = test::random_tensor({n}, 2), buf = Tensor::zeros({n});
+      test::GuardedBuffer gp(p), gbuf{size_t(n), NAN};  // the first step must not read the buffer
+      EmulatedLauncher l;
+      for (int step = 0; step < 3; ++step) {
+        Tensor g = test::random_tensor({n}, 20 + step);
+        test::GuardedBuffer gg(g);
+        SgdStepArgs a;
+        a.lr = 0.05;
+        a.momentum = 0.9;
+        a.weight_decay = 0.01;
+        a.nesterov = nesterov;
+        a.first_step = step == 0;
+        sgd_step(p, g, buf, a);
+        launch_sgd_step(l, gp.data(), gg.data(), gbuf.data(), n, sgd_kernel_params(a));
+      }
+      EXPECT_TRUE(test::all_close(gp.tensor({n}), p, 1e-6, 1e-5));
+      EXPECT_TRUE(test::all_close(gbuf.tensor({n}), buf, 1e-6, 1e-5));
+      EXPECT_TRUE(gp.check_canaries());
+      EXPECT_TRUE(gbuf.check_canaries());
+    }
+}
+
+TEST(Adam, FirstStepMatchesPyTorchFormula) {
+  // torch.optim.Adam([p], lr=0.01, weight_decay=0.1), one step with grad g:
+  //   g' = g + 0.1 p; m = 0.1 g'; v = 0.001 g'^2; p -= (0.01 / 0.1) * m / (sqrt(v) / sqrt(0.001) + 1e-8)
+  // which is p - 0.01 * g' / (|g'| + 1e-8).
+  Parameter p("p", Tensor::from_vector({1.0, -2.0, 0.5, 0.0}, {4}, DType::F64));
+  p.grad.copy_from(Tensor::from_vector({0.1, -0.3, 2.0, 0.0}, {4}, DType::F64));
+  AdamOptions o;
+  o.lr = 0.01;
+  o.weight_decay = 0.1;
+  Adam adam({&p}, o);
+  adam.step();
+  EXPECT_EQ(adam.step_count(), 1);
+  auto v = p.value.to_vector();
+  // g' = 0.2, -0.5, 2.05, 0.0
+  EXPECT_NEAR(v[0], 1.0 - 0.01 * 0.2 / (0.2 + 1e-8), 1e-12);
+  EXPECT_NEAR(v[0], 0.99, 1e-7);
+  EXPECT_NEAR(v[1], -1.99, 1e-7);
+  EXPECT_NEAR(v[2], 0.49, 1e-7);
+  EXPECT_NEAR(v[3], 0.0, 1e-12);  // zero gradient: m = 0, no move
+  auto m = adam.exp_avg(0).to_vector(), s = adam.exp_avg_sq(0).to_vector();
+  EXPECT_NEAR(m[1], 0.1 * -0.5, 1e-12);
+  EXPECT_NEAR(s[2], 0.001 * 2.05 * 2.05, 1e-12);
+}
+
+TEST(Adam, ThreeStepsMatchIndependentDoubleImplementationWithClipping) {
+  const std::vector<double> p0{0.3, -1.2, 2.0}, g{3.0, -4.0, 0.0};  // |g| = 5
+  Parameter p("p", Tensor::from_vector(p0, {3}, DType::F64));
+  AdamOptions o;
+  o.lr = 0.05;
+  o.beta1 = 0.8;
+  o.beta2 = 0.95;
+  o.eps = 1e-6;
+  o.weight_decay = 0.01;
+  o.max_grad_norm = 1.0;
+  Adam adam({&p}, o);
+  std::vector<double> x = p0, m(3, 0), v(3, 0);
+  for (int t = 1; t <= 3; ++t) {
+    p.grad.copy_from(Tensor::from_vector(g, {3}, DType::F64));
+    adam.step();
+    EXPECT_NEAR(adam.last_grad_norm(), 5.0, 1e-12);
+    double clip = 1.0 / (5.0 + 1e-6);
+    for (int i = 0; i < 3; ++i) {
+      double gi = g[i] * clip + 0.01 * x[i];
+      m[i] = 0.8 * m[i] + 0.2 * gi;
+      v[i] = 0.95 * v[i] + 0.05 * gi * gi;
+      double mh = m[i] / (1 - std::pow(0.8, t)), vh = v[i] / (1 - std::pow(0.95, t));
+      x[i] -= 0.05 * mh / (std::sqrt(vh) + 1e-6);
+    }
+    auto got = p.value.to_vector();
+    for (int i = 0; i < 3; ++i) EXPECT_NEAR(got[i], x[i], 1e-10) << "step " << t << " element " << i;
+  }
+  // Clipping inside the step leaves the stored gradient alone.
+  EXPECT_EQ(p.grad.to_vector(), g);
+}
+
+TEST(Sgd, MomentumMatchesHandComputedSteps) {
+  Parameter p("p", Tensor::from_vector({1.0}, {1}, DType::F64));
+  SgdOptions o;
+  o.lr = 0.1;
+  o.momentum = 0.9;
+  SGD sgd({&p}, o);
+  p.grad.fill_(0.5);
+  sgd.step();  // buf = 0.5, p = 0.95
+  EXPECT_NEAR(p.value.item(), 0.95, 1e-12);
+  sgd.step();  // buf = 0.9 * 0.5 + 0.5 = 0.95, p = 0.855
+  EXPECT_NEAR(p.value.item(), 0.855, 1e-12);
+  EXPECT_EQ(sgd.step_count(), 2);
+
+  Parameter q("q", Tensor::from_vector({1.0}, {1}, DType::F64));
+  SGD plain({&q}, SgdOptions{});
+  q.grad.fill_(2.0);
+  plain.step();
+  EXPECT_NEAR(q.value.item(), 1.0 - 0.01 * 2.0, 1e-12);
+}
+
+TEST(Optimizer, ClipGradNormAndZeroGrad) {
+  Parameter a("a", Tensor::zeros({2}, DType::F64)), b("b", Tensor::zeros({1}, DType::F64));
+  a.grad.copy_from(Tensor::from_vector({3, 0}, {2}, DType::F64));
+  b.grad.copy_from(Tensor::from_vector({4}, {1}, DType::F64));
+  EXPECT_NEAR(global_grad_norm({&a, &b}), 5.0, 1e-12);
+  EXPECT_NEAR(clip_grad_norm({&a, &b}, 1.0), 5.0, 1e-12);
+  EXPECT_NEAR(global_grad_norm({&a, &b}), 1.0, 1e-6);
+  EXPECT_NEAR(clip_grad_norm({&a, &b}, 10.0), 1.0, 1e-6);  // below the threshold: unchanged
+  EXPECT_NEAR(global_grad_norm({&a, &b}), 1.0, 1e-6);
+  Adam adam({&a, &b});
+  adam.zero_grad();
+  EXPECT_EQ(global_grad_norm({&a, &b}), 0.0);
+  EXPECT_THROW(Adam({&a}, AdamOptions{.lr = 0.1, .beta1 = 1.0}), Error);
+}
+
+TEST(GpuParityAdam, OptimizersMatchCpuReferenceOnFreshInputs) {
+  AD_REQUIRE_GPU();
+  uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const int64_t n = 100003;
+  for (int which = 0; which < 2; ++which) {
+    SCOPED_TRACE(which == 0 ? "adam" : "sgd");
+    Parameter cp("w", test::random_tensor({n}, seed)), gp("w", cp.value.to(Device::CUDA));
+    std::unique_ptr<Optimizer> co, go;
+    if (which == 0) {
+      AdamOptions o{.lr = 0.01, .weight_decay = 0.01, .max_grad_norm = 10.0};
+      co = std::make_unique<Adam>(std::vector<Parameter*>{&cp}, o);
+      go = std::make_unique<Adam>(std::vector<Parameter*>{&gp}, o);
+    } else {
+      SgdOptions o{.lr = 0.05, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true, .max_grad_norm = 10.0};
+      co = std::make_unique<SGD>(std::vector<Parameter*>{&cp}, o);
+      go = std::make_unique<SGD>(std::vector<Parameter*>{&gp}, o);
+    }
+    for (int step = 0; step < 5; ++step) {
+      Tensor g = test::random_tensor({n}, seed + 1 + step);
+      cp.grad.copy_from(g);
+      gp.grad.copy_from(g);
+      co->step();
+      go->step();
+      EXPECT_NEAR(go->last_grad_norm(), co->last_grad_norm(), 1e-4 * co->last_grad_norm());
+    }
+    EXPECT_TRUE(test::all_close(gp.value, cp.value, 1e-5, 1e-4));
+  }
+}

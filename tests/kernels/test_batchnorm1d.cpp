@@ -1,0 +1,133 @@
+#include <gtest/gtest.h>
+
+#include "kernels/batchnorm1d.cuh"
+#include "layers/parameter.h"
+#include "tests/support/gradcheck.h"
+#include "tests/support/helpers.h"
+
+using namespace ad;
+
+namespace {
+struct BnData {
+  Tensor x, gamma, beta, dy, rm, rv, dgamma0, dbeta0;
+  BnData(int64_t n, int64_t c, uint64_t seed, DType dt = DType::F32, Device dev = Device::CPU) {
+    x = test::random_tensor({n, c}, seed, -2, 3, dt, dev);
+    gamma = test::random_tensor({c}, seed + 1, 0.5, 1.5, dt, dev);
+    beta = test::random_tensor({c}, seed + 2, -0.5, 0.5, dt, dev);
+    dy = test::random_tensor({n, c}, seed + 3, -1, 1, dt, dev);
+    rm = test::random_tensor({c}, seed + 4, -0.5, 0.5, dt, dev);
+    rv = test::random_tensor({c}, seed + 5, 0.5, 2.0, dt, dev);
+    dgamma0 = test::random_tensor({c}, seed + 6, -1, 1, dt, dev);
+    dbeta0 = test::random_tensor({c}, seed + 7, -1, 1, dt, dev);
+  }
+};
+}  // namespace
+
+TEST(EmulatedBatchNorm1d, TrainInferenceAndBackwardMatchCpuReference) {
+  const BatchNormOptions opt;
+  // N = 1 (zero variance), N not a multiple of the thread rows, C not a multiple of 32.
+  for (auto [n, c] : {std::pair<int64_t, int64_t>{1, 3}, {7, 33}, {45, 5}, {130, 64}, {3 * 37, 1}})
+    for (unsigned rows : {8u, 32u}) {
+      SCOPED_TRACE("N=" + std::to_string(n) + " C=" + std::to_string(c) + " rows=" + std::to_string(rows));
+      BnData d(n, c, 30);
+      Tensor y = Tensor::empty({n, c}), yi = Tensor::empty({n, c}), dx = Tensor::empty({n, c});
+      Tensor sm = Tensor::empty({c}), sv = Tensor::empty({c}), rm = d.rm.clone(), rv = d.rv.clone();
+      Tensor dg = d.dgamma0.clone(), db = d.dbeta0.clone();
+      batchnorm1d_train_forward(d.x, d.gamma, d.beta, y, sm, sv, rm, rv, opt);
+      batchnorm1d_inference_forward(d.x, d.gamma, d.beta, d.rm, d.rv, yi, opt);
+      batchnorm1d_train_backward(d.x, d.gamma, sm, sv, d.dy, dx, dg, db, opt);
+
+      test::GuardedBuffer gx(d.x), gg(d.gamma), gb(d.beta), gdy(d.dy), grm(d.rm), grv(d.rv), gdg(d.dgamma0),
+          gdb(d.dbeta0), grm0(d.rm), grv0(d.rv);
+      test::GuardedBuffer gy{size_t(n * c)}, gyi{size_t(n * c)}, gdx{size_t(n * c)}, gsm{size_t(c)}, gsv{size_t(c)};
+      EmulatedLauncher l;
+      launch_batchnorm1d_train_forward(l, gx.data(), gg.data(), gb.data(), gy.data(), gsm.data(), gsv.data(),
+                                       grm.data(), grv.data(), n, c, opt.momentum, opt.eps, rows);
+      launch_batchnorm1d_inference_forward(l, gx.data(), gg.data(), gb.data(), grm0.data(), grv0.data(), gyi.data(),
+                                           n, c, opt.eps);
+      launch_batchnorm1d_train_backward(l, gx.data(), gg.data(), gsm.data(), gsv.data(), gdy.data(), gdx.data(),
+                                        gdg.data(), gdb.data(), n, c, opt.eps, rows);
+      EXPECT_TRUE(test::all_close(gy.tensor({n, c}), y, 1e-5, 1e-5));
+      EXPECT_TRUE(test::all_close(gsm.tensor({c}), sm, 1e-6, 1e-5));
+      EXPECT_TRUE(test::all_close(gsv.tensor({c}), sv, 1e-6, 1e-5));
+      EXPECT_TRUE(test::all_close(grm.tensor({c}), rm, 1e-6, 1e-5));
+      EXPECT_TRUE(test::all_close(grv.tensor({c}), rv, 1e-6, 1e-5));
+      EXPECT_TRUE(test::all_close(gyi.tensor({n, c}), yi, 1e-5, 1e-5));
+      EXPECT_TRUE(test::all_close(gdx.tensor({n, c}), dx, 1e-5, 1e-4));
+      EXPECT_TRUE(test::all_close(gdg.tensor({c}), dg, 1e-5, 1e-5));
+      EXPECT_TRUE(test::all_close(gdb.tensor({c}), db, 1e-5, 1e-5));
+      for (auto* g : {&gx, &gg, &gb, &gdy, &grm, &grv, &gdg, &gdb, &grm0, &grv0, &gy, &gyi, &gdx, &gsm, &gsv})
+        EXPECT_TRUE(g->check_canaries());
+    }
+}
+
+TEST(BatchNorm1dSemantics, KerasStatisticsAndRunningUpdate) {
+  // One channel, x = {1, 2, 3, 6}: mean 3, biased variance 3.5 (unbiased would be 14/3).
+  Tensor x = Tensor::from_vector({1, 2, 3, 6}, {4, 1}, DType::F64);
+  Tensor g = Tensor::full({1}, 2.0, DType::F64), b = Tensor::full({1}, 0.5, DType::F64);
+  Tensor y = Tensor::empty({4, 1}, DType::F64), sm = Tensor::empty({1}, DType::F64), sv = Tensor::empty({1}, DType::F64);
+  Tensor rm = Tensor::zeros({1}, DType::F64), rv = Tensor::full({1}, 1.0, DType::F64);
+  batchnorm1d_train_forward(x, g, b, y, sm, sv, rm, rv);
+  EXPECT_DOUBLE_EQ(sm.item(), 3.0);
+  EXPECT_DOUBLE_EQ(sv.item(), 3.5);
+  EXPECT_NEAR(rm.item(), 0.01 * 3.0, 1e-7);                // momentum 0.99
+  EXPECT_NEAR(rv.item(), 0.99 * 1.0 + 0.01 * 3.5, 1e-7);  // biased batch variance
+  EXPECT_NEAR(y.to_vector()[3], 2.0 * 3.0 / std::sqrt(3.5 + 1e-3) + 0.5, 1e-6);  // eps 1e-3
+}
+
+TEST(GradCheckBatchNorm1d, TrainModeDxDgammaDbeta) {
+  for (auto [n, c] : {std::pair<int64_t, int64_t>{6, 3}, {13, 2}, {2, 4}}) {
+    SCOPED_TRACE("N=" + std::to_string(n) + " C=" + std::to_string(c));
+    BnData d(n, c, 8, DType::F64);
+    Parameter gamma("gamma", d.gamma), beta("beta", d.beta);
+    Tensor x = d.x, sm = Tensor::empty({c}, DType::F64), sv = Tensor::empty({c}, DType::F64), none;
+    auto forward = [&] {
+      Tensor y = Tensor::empty({n, c}, DType::F64);
+      batchnorm1d_train_forward(x, gamma.value, beta.value, y, sm, sv, none, none);
+      return y;
+    };
+    auto backward = [&](const Tensor& dy) {
+      Tensor dx = Tensor::empty({n, c}, DType::F64);
+      batchnorm1d_train_backward(x, gamma.value, sm, sv, dy, dx, gamma.grad, beta.grad);
+      return std::vector<Tensor>{dx};
+    };
+    AD_EXPECT_GRADCHECK(test::grad_check({x}, {&gamma, &beta}, forward, backward));
+  }
+}
+
+TEST(GpuParityBatchNorm1d, MatchesCpuReferenceOnFreshInputs) {
+  AD_REQUIRE_GPU();
+  uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const BatchNormOptions opt;
+  for (auto [n, c] : {std::pair<int64_t, int64_t>{32 * 128, 64}, {4097, 33}, {5, 200}}) {
+    SCOPED_TRACE("N=" + std::to_string(n) + " C=" + std::to_string(c));
+    BnData d(n, c, seed);
+    Tensor y = Tensor::empty({n, c}), yi = Tensor::empty({n, c}), dx = Tensor::empty({n, c});
+    Tensor sm = Tensor::empty({c}), sv = Tensor::empty({c}), rm = d.rm.clone(), rv = d.rv.clone();
+    Tensor dg = d.dgamma0.clone(), db = d.dbeta0.clone();
+    batchnorm1d_train_forward(d.x, d.gamma, d.beta, y, sm, sv, rm, rv, opt);
+    batchnorm1d_inference_forward(d.x, d.gamma, d.beta, d.rm, d.rv, yi, opt);
+    batchnorm1d_train_backward(d.x, d.gamma, sm, sv, d.dy, dx, dg, db, opt);
+
+    const Device G = Device::CUDA;
+    Tensor gx = d.x.to(G), gg = d.gamma.to(G), gb = d.beta.to(G), gdy = d.dy.to(G);
+    Tensor grm = d.rm.to(G), grv = d.rv.to(G), grm0 = d.rm.to(G), grv0 = d.rv.to(G);
+    Tensor gdg = d.dgamma0.to(G), gdb = d.dbeta0.to(G);
+    Tensor gy = Tensor::empty({n, c}, DType::F32, G), gyi = Tensor::empty({n, c}, DType::F32, G),
+           gdx = Tensor::empty({n, c}, DType::F32, G), gsm = Tensor::empty({c}, DType::F32, G),
+           gsv = Tensor::empty({c}, DType::F32, G);
+    batchnorm1d_train_forward(gx, gg, gb, gy, gsm, gsv, grm, grv, opt);
+    batchnorm1d_inference_forward(gx, gg, gb, grm0, grv0, gyi, opt);
+    batchnorm1d_train_backward(gx, gg, gsm, gsv, gdy, gdx, gdg, gdb, opt);
+    EXPECT_TRUE(test::all_close(gy, y, 1e-4, 1e-4));
+    EXPECT_TRUE(test::all_close(gsm, sm, 1e-5, 1e-4));
+    EXPECT_TRUE(test::all_close(gsv, sv, 1e-5, 1e-4));
+    EXPECT_TRUE(test::all_close(grm, rm, 1e-5, 1e-4));
+    EXPECT_TRUE(test::all_close(grv, rv, 1e-5, 1e-4));
+    EXPECT_TRUE(test::all_close(gyi, yi, 1e-5, 1e-5));
+    EXPECT_TRUE(test::all_close(gdx, dx, 1e-4, 1e-3));
+    EXPECT_TRUE(test::all_close(gdg, dg, 1e-3, 1e-4));
+    EXPECT_TRUE(test::all_close(gdb, db, 1e-3, 1e-4));
+  }
+}
