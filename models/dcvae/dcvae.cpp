@@ -1,0 +1,423 @@
+#include "models/dcvae/dcvae.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "layers/optimizer.h"
+#include "models/dcvae/data.h"
+#include "models/dcvae/network.h"
+#include "runtime/csv.h"
+#include "runtime/cuda_context.h"
+#include "runtime/fs_util.h"
+#include "runtime/progress.h"
+#include "runtime/safetensors.h"
+
+namespace ad::dcvae {
+
+using json = nlohmann::json;
+
+namespace {
+
+const char* kPreprocessing = "preprocessing.json";
+const char* kCheckpoint = "checkpoint.safetensors";
+const char* kAlphas = "alphas.json";
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// What the train stage learned about the data, reused by alpha and test.
+struct Preprocessing {
+  std::vector<std::string> channels;
+  ChannelStats outlier_stats;  // train mean/std (ddof 1) used for masking
+  Scaler scaler;
+  json to_json() const {
+    return {{"channels", channels},
+            {"outlier_mean", outlier_stats.mean},
+            {"outlier_std", outlier_stats.std},
+            {"scaler_mean", scaler.mean},
+            {"scaler_scale", scaler.scale}};
+  }
+  static Preprocessing load(const std::string& run_dir) {
+    std::string path = run_dir + "/" + kPreprocessing;
+    AD_CHECK(std::filesystem::exists(path), "dcvae", "no ", kPreprocessing, " in ", run_dir,
+             ": run the train stage first (or pass --run with a trained run folder)");
+    json j = json::parse(read_file_bytes(path, "dcvae"));
+    Preprocessing p;
+    p.channels = j.at("channels").get<std::vector<std::string>>();
+    p.outlier_stats.mean = j.at("outlier_mean").get<std::vector<double>>();
+    p.outlier_stats.std = j.at("outlier_std").get<std::vector<double>>();
+    p.scaler.mean = j.at("scaler_mean").get<std::vector<double>>();
+    p.scaler.scale = j.at("scaler_scale").get<std::vector<double>>();
+    return p;
+  }
+};
+
+// Masks and scales a non-train file the way the settings say.
+void prepare(const Settings& s, const Preprocessing& p, Series& x, std::ostream& log) {
+  AD_CHECK(x.channels == p.channels, "dcvae", x.path, ": channel names differ from the training file's");
+  if (s.wo_outliers) {
+    ChannelStats st = s.outlier_stats == "train" ? p.outlier_stats : channel_stats(x, 1);
+    auto masked = mask_outliers(x, st, s.max_std);
+    int64_t total = std::accumulate(masked.begin(), masked.end(), int64_t(0));
+    log << "  masked " << total << " outlier values in " << x.path << " (" << s.outlier_stats << " statistics)\n";
+  }
+  if (s.scale) p.scaler.apply(x);
+}
+
+std::vector<int64_t> range(int64_t begin, int64_t end) {
+  std::vector<int64_t> v;
+  for (int64_t i = begin; i < end; ++i) v.push_back(i);
+  return v;
+}
+
+// Parameters and BatchNorm statistics under their names, as saved in the checkpoint.
+std::vector<std::pair<std::string, Tensor*>> named_state(Network& net) {
+  std::vector<std::pair<std::string, Tensor*>> out;
+  for (Parameter* p : net.parameters()) out.emplace_back(p->name, &p->value);
+  net.collect_buffers("", out);
+  return out;
+}
+
+void load_checkpoint(Network& net, const std::string& run_dir) {
+  std::string path = run_dir + "/" + kCheckpoint;
+  AD_CHECK(std::filesystem::exists(path), "dcvae", "no ", kCheckpoint, " in ", run_dir, ": run the train stage first");
+  auto tensors = load_safetensors(path);
+  for (auto& [name, t] : named_state(net)) {
+    auto it = tensors.find(name);
+    AD_CHECK(it != tensors.end(), "dcvae", path, " has no tensor \"", name, "\" (settings differ from training?)");
+    AD_CHECK(it->second.shape() == t->shape(), "dcvae", path, ": \"", name, "\" is ", it->second.describe(),
+             ", the network expects ", t->describe());
+    t->copy_from(it->second.device() == t->device() ? it->second : it->second.to(t->device()));
+  }
+}
+
+struct EpochLoss {
+  double total = 0, reconstruction = 0, kl = 0;
+  int64_t batches = 0;
+  void add(const LossParts& l) {
+    total += l.total;
+    reconstruction += l.reconstruction;
+    kl += l.kl;
+    ++batches;
+  }
+  double mean() const { return batches ? total / double(batches) : NAN; }
+};
+
+// Inference over every window; keeps the last step of each (rows T-1 .. N-1).
+Reconstruction reconstruct(const Settings& s, Network& net, const Series& x, Device device, std::ostream& log) {
+  const int64_t T = s.T, M = s.M, J = s.J;
+  AD_CHECK(x.rows() >= T, "dcvae", x.path, " has ", x.rows(), " rows, fewer than the window T = ", T);
+  Reconstruction r;
+  r.rows = x.rows() - T + 1;
+  r.channels = M;
+  r.latent_dim = J;
+  r.x.resize(size_t(r.rows * M));
+  r.mu.resize(size_t(r.rows * M));
+  r.sigma.resize(size_t(r.rows * M));
+  r.latent.resize(size_t(r.rows * J));
+  PhiloxStream rng(uint64_t(s.seed) + 7919);
+  const int64_t batch = 256;
+  ProgressBar bar("  inference " + std::filesystem::path(x.path).filename().string(), r.rows, log);
+  for (int64_t b0 = 0; b0 < r.rows; b0 += batch) {
+    int64_t nb = std::min(batch, r.rows - b0);
+    Tensor xb = gather_windows(x, range(b0, b0 + nb), T);
+    Outputs o = net.forward(device == Device::CPU ? xb : xb.to(device), false, s.inference_sampling, rng);
+    Tensor mu = o.x_mean.to(Device::CPU), lv = o.x_log_var.to(Device::CPU);
+    Tensor z = (s.inference_sampling ? o.z : o.z_mean).to(Device::CPU);
+    for (int64_t i = 0; i < nb; ++i) {
+      int64_t last = (i * T + T - 1);
+      for (int64_t c = 0; c < M; ++c) {
+        size_t k = size_t((b0 + i) * M + c);
+        r.x[k] = xb.data<float>()[last * M + c];
+        r.mu[k] = mu.data<float>()[last * M + c];
+        r.sigma[k] = std::exp(0.5f * lv.data<float>()[last * M + c]);  // the original's threshold sigma
+      }
+      for (int64_t j = 0; j < J; ++j) r.latent[size_t((b0 + i) * J + j)] = z.data<float>()[last * J + j];
+    }
+    bar.update(b0 + nb);
+  }
+  bar.finish();
+  return r;
+}
+
+std::vector<int> last_step_labels(const Series& labels, int64_t T) {
+  std::vector<int> v;
+  for (int64_t r = T - 1; r < labels.rows(); ++r)
+    for (int64_t c = 0; c < labels.width(); ++c) v.push_back(int(labels.at(r, c)));
+  return v;
+}
+
+json scores_json(const std::vector<std::string>& channels, const std::vector<ChannelScore>& sc) {
+  json j = json::array();
+  for (size_t c = 0; c < sc.size(); ++c) {
+    const ChannelScore& s = sc[c];
+    j.push_back({{"channel", channels[c]},
+                 {"alpha_up", s.alpha_up},
+                 {"alpha_down", s.alpha_down},
+                 {"range_precision", s.precision},
+                 {"range_recall", s.recall},
+                 {"range_f1", s.f1},
+                 {"point_precision", s.point_precision},
+                 {"point_recall", s.point_recall},
+                 {"point_f1", s.point_f1},
+                 {"labelled_points", s.labelled},
+                 {"flagged_points", s.flagged},
+                 {"note", s.note}});
+  }
+  return j;
+}
+
+void write_matrix_csv(const std::string& path, const std::vector<std::string>& stamps, const std::vector<std::string>& names,
+                      const std::vector<float>& values, int64_t width) {
+  std::vector<std::vector<double>> cols(size_t(width), std::vector<double>(stamps.size()));
+  for (size_t r = 0; r < stamps.size(); ++r)
+    for (int64_t c = 0; c < width; ++c) cols[size_t(c)][r] = values[r * size_t(width) + size_t(c)];
+  std::vector<std::string> header{"timestamp"};
+  header.insert(header.end(), names.begin(), names.end());
+  write_csv_atomic(path, header, stamps, cols, 7);
+}
+
+}  // namespace
+
+Device choose_device(const Settings& s) {
+  if (s.device == "cpu") return Device::CPU;
+  if (s.device == "cuda") {
+    AD_CHECK(cuda_available(), "dcvae", "device \"cuda\" requested but ", cuda_status());
+    return Device::CUDA;
+  }
+  return cuda_available() ? Device::CUDA : Device::CPU;
+}
+
+TrainReport train_stage(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
+  AD_CHECK(!s.train_data.empty(), "dcvae", "settings have no data.train file");
+  Series x = read_series(s.train_data, s.M);
+  Preprocessing p;
+  p.channels = x.channels;
+  if (s.wo_outliers) {
+    p.outlier_stats = channel_stats(x, 1);
+    auto masked = mask_outliers(x, p.outlier_stats, s.max_std);
+    log << "  masked " << std::accumulate(masked.begin(), masked.end(), int64_t(0)) << " outlier values (|z| > "
+        << s.max_std << ")\n";
+  }
+  if (s.scale) {
+    p.scaler = Scaler::fit(x);
+    p.scaler.apply(x);
+  } else {
+    p.scaler.mean.assign(size_t(s.M), 0.0);
+    p.scaler.scale.assign(size_t(s.M), 1.0);
+  }
+  write_text_atomic(run_dir + "/" + kPreprocessing, p.to_json().dump(2));
+
+  const int64_t N = x.rows(), T = s.T;
+  const int64_t split = N - int64_t(s.val_percent * double(N));
+  std::vector<int64_t> train_starts = range(0, split - T + 1), val_starts = range(split, N - T + 1);
+  AD_CHECK(!train_starts.empty(), "dcvae", s.train_data, ": ", split, " training rows are fewer than T = ", T);
+  log << "  " << N << " rows x " << s.M << " channels; " << train_starts.size() << " training windows, "
+      << val_starts.size() << " validation windows (last " << s.val_percent * 100 << "% of rows)\n";
+
+  Network net(s, device);
+  if (s.summary) log << net.summary();
+  std::vector<Parameter*> params = net.parameters();
+  AdamOptions ao;
+  ao.lr = s.lr;
+  ao.beta1 = 0.9;
+  ao.beta2 = 0.999;
+  ao.eps = s.adam_epsilon;
+  Adam adam(params, ao);
+  PhiloxStream rng(uint64_t(s.seed));
+  std::mt19937_64 shuffle_gen(uint64_t(s.seed));
+
+  std::vector<std::vector<double>> history(6);
+  std::vector<Tensor> best_state;
+  TrainReport rep;
+  double best_val = INFINITY, stop_best = INFINITY;
+  int64_t wait = 0, step = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int64_t epoch = 1; epoch <= s.epochs; ++epoch) {
+    auto te = std::chrono::steady_clock::now();
+    std::shuffle(train_starts.begin(), train_starts.end(), shuffle_gen);
+    EpochLoss tr, va;
+    int64_t nbatches = (int64_t(train_starts.size()) + s.batch_size - 1) / s.batch_size;
+    ProgressBar bar("  epoch " + std::to_string(epoch), nbatches, log);
+    for (int64_t b = 0; b < nbatches; ++b) {
+      auto first = train_starts.begin() + b * s.batch_size;
+      std::vector<int64_t> starts(first, first + std::min<int64_t>(s.batch_size, int64_t(train_starts.size()) - b * s.batch_size));
+      Tensor xb = gather_windows(x, starts, T);
+      if (device != Device::CPU) xb = xb.to(device);
+      if (s.lr_decay) adam.set_lr(s.lr * std::pow(s.decay_rate, double(step / s.decay_step)));  // staircase
+      net.zero_grad();
+      Outputs o = net.forward(xb, true, true, rng);
+      LossParts l = net.loss(xb, o);
+      AD_CHECK(std::isfinite(l.total), "dcvae", "training loss became ", l.total, " at epoch ", epoch, " batch ", b + 1,
+               " (try a smaller lr)");
+      net.backward(xb, o);
+      adam.step();
+      ++step;
+      tr.add(l);
+      std::ostringstream extra;
+      extra << "loss " << std::setprecision(4) << tr.mean();
+      bar.update(b + 1, extra.str());
+    }
+    bar.finish();
+    for (size_t b0 = 0; b0 < val_starts.size(); b0 += size_t(s.batch_size)) {
+      std::vector<int64_t> starts(val_starts.begin() + long(b0),
+                                  val_starts.begin() + long(std::min(val_starts.size(), b0 + size_t(s.batch_size))));
+      Tensor xb = gather_windows(x, starts, T);
+      if (device != Device::CPU) xb = xb.to(device);
+      // Keras validates with BN in inference mode; its Sampling layer samples z in every mode.
+      Outputs o = net.forward(xb, false, true, rng);
+      va.add(net.loss(xb, o));
+    }
+    double val = val_starts.empty() ? tr.mean() : va.mean();
+    double secs = seconds_since(te), total = seconds_since(t0);
+    history[0].push_back(double(epoch));
+    history[1].push_back(tr.mean());
+    history[2].push_back(tr.reconstruction / double(tr.batches));
+    history[3].push_back(tr.kl / double(tr.batches));
+    history[4].push_back(val);
+    history[5].push_back(secs);
+    bool improved = val < best_val;  // ModelCheckpoint(save_best_only): any improvement
+    if (improved) {
+      best_val = val;
+      rep.best_epoch = epoch;
+      best_state.clear();
+      for (auto& [name, t] : named_state(net)) best_state.push_back(t->clone());
+    }
+    log << "epoch " << epoch << "/" << s.epochs << "  loss " << std::fixed << std::setprecision(4) << tr.mean()
+        << " (rec " << tr.reconstruction / double(tr.batches) << ", kl " << tr.kl / double(tr.batches) << ")  val "
+        << val << (improved ? " *" : "  ") << "  " << std::setprecision(1) << secs << "s  ETA<= "
+        << format_duration(total / double(epoch) * double(s.epochs - epoch)) << std::defaultfloat << "\n";
+    rep.epochs_run = epoch;
+    // EarlyStopping(min_delta=0.01, patience=5): an improvement must beat the best by min_delta.
+    if (val < stop_best - s.early_stopping_min_delta) {
+      stop_best = val;
+      wait = 0;
+    } else if (++wait >= s.early_stopping_patience) {
+      log << "  early stopping: no validation improvement of " << s.early_stopping_min_delta << " for "
+          << s.early_stopping_patience << " epochs\n";
+      break;
+    }
+  }
+  rep.best_val_loss = best_val;
+  rep.seconds = seconds_since(t0);
+  if (!best_state.empty()) {
+    auto named = named_state(net);
+    for (size_t i = 0; i < named.size(); ++i) named[i].second->copy_from(best_state[i]);
+  }
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (auto& [name, t] : named_state(net)) tensors.emplace_back(name, *t);
+  save_safetensors(run_dir + "/" + kCheckpoint, tensors,
+                   {{"model", "dc-vae"}, {"settings", s.resolved.dump()}, {"best_epoch", std::to_string(rep.best_epoch)}});
+  write_csv_atomic(run_dir + "/history.csv", {"epoch", "loss", "reconstruction", "kl", "val_loss", "seconds"},
+                   [&] {
+                     std::vector<std::string> e;
+                     for (double v : history[0]) e.push_back(std::to_string(int64_t(v)));
+                     return e;
+                   }(),
+                   {history[1], history[2], history[3], history[4], history[5]}, 8);
+  log << "  best epoch " << rep.best_epoch << " (val loss " << best_val << "), " << format_duration(rep.seconds)
+      << " in total\n";
+  return rep;
+}
+
+std::vector<ChannelScore> alpha_stage(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
+  AD_CHECK(!s.alpha_data.empty() && !s.alpha_labels.empty(), "dcvae",
+           "settings need data.alpha and data.alpha_labels for the alpha stage");
+  Preprocessing p = Preprocessing::load(run_dir);
+  Series x = read_series(s.alpha_data, s.M);
+  Series labels = read_labels(s.alpha_labels, x);
+  prepare(s, p, x, log);
+  Network net(s, device);
+  load_checkpoint(net, run_dir);
+  Reconstruction r = reconstruct(s, net, x, device, log);
+  std::vector<ChannelScore> sc =
+      select_alphas(r, last_step_labels(labels, s.T), s.custom_metrics, s.max_alpha, s.min_alpha);
+  json j = {{"criterion", s.custom_metrics ? "range-based F1 (prts alpha 0, reciprocal, front)" : "point-wise F1"},
+            {"file", s.alpha_data},
+            {"channels", scores_json(x.channels, sc)}};
+  write_text_atomic(run_dir + "/" + kAlphas, j.dump(2));
+  return sc;
+}
+
+std::vector<ChannelScore> test_stage(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
+  AD_CHECK(!s.test_data.empty(), "dcvae", "settings need data.test for the test stage");
+  Preprocessing p = Preprocessing::load(run_dir);
+  std::string alphas_path = run_dir + "/" + kAlphas;
+  AD_CHECK(std::filesystem::exists(alphas_path), "dcvae", "no ", kAlphas, " in ", run_dir, ": run the alpha stage first");
+  json aj = json::parse(read_file_bytes(alphas_path, "dcvae"));
+  std::vector<int64_t> up, down;
+  for (const json& c : aj.at("channels")) {
+    up.push_back(c.at("alpha_up").get<int64_t>());
+    down.push_back(c.at("alpha_down").get<int64_t>());
+  }
+  Series x = read_series(s.test_data, s.M);
+  std::vector<int> labels;
+  if (!s.test_labels.empty()) labels = last_step_labels(read_labels(s.test_labels, x), s.T);
+  prepare(s, p, x, log);
+  Network net(s, device);
+  load_checkpoint(net, run_dir);
+  Reconstruction r = reconstruct(s, net, x, device, log);
+  std::vector<ChannelScore> sc = evaluate(r, labels, up, down);
+
+  std::vector<std::string> stamps(x.timestamps.begin() + (s.T - 1), x.timestamps.end());
+  std::vector<float> flags(r.x.size()), err(r.x.size());
+  for (int64_t c = 0; c < r.channels; ++c) {
+    std::vector<int> f = flag_channel(r, c, double(up[size_t(c)]), double(down[size_t(c)]));
+    for (int64_t i = 0; i < r.rows; ++i) flags[size_t(i * r.channels + c)] = float(f[size_t(i)]);
+  }
+  for (size_t k = 0; k < r.x.size(); ++k) err[k] = std::abs(r.x[k] - r.mu[k]);
+  write_matrix_csv(run_dir + "/test_predictions.csv", stamps, x.channels, flags, r.channels);
+  write_matrix_csv(run_dir + "/test_scores.csv", stamps, x.channels, err, r.channels);
+  write_matrix_csv(run_dir + "/test_reconstruction.csv", stamps, x.channels, r.mu, r.channels);
+  write_matrix_csv(run_dir + "/test_sigma.csv", stamps, x.channels, r.sigma, r.channels);
+  write_matrix_csv(run_dir + "/test_scaled_values.csv", stamps, x.channels, r.x, r.channels);
+  std::vector<std::string> zn;
+  for (int64_t j = 0; j < r.latent_dim; ++j) zn.push_back("z" + std::to_string(j));
+  write_matrix_csv(run_dir + "/test_latent.csv", stamps, zn, r.latent, r.latent_dim);
+
+  json m = {{"file", s.test_data}, {"labels", s.test_labels}, {"channels", scores_json(x.channels, sc)}};
+  if (!labels.empty()) {
+    double f1 = 0, pf1 = 0;
+    int64_t n = 0;
+    for (const ChannelScore& c : sc)
+      if (c.labelled > 0) {
+        f1 += c.f1;
+        pf1 += c.point_f1;
+        ++n;
+      }
+    m["mean_range_f1"] = n ? f1 / double(n) : 0.0;
+    m["mean_point_f1"] = n ? pf1 / double(n) : 0.0;
+    m["channels_with_labels"] = n;
+  }
+  write_text_atomic(run_dir + "/metrics.json", m.dump(2));
+  return sc;
+}
+
+std::string channel_table(const std::vector<std::string>& channels, const std::vector<ChannelScore>& scores) {
+  std::ostringstream os;
+  os << std::left << std::setw(12) << "channel" << std::right << std::setw(5) << "a_up" << std::setw(7) << "a_down"
+     << std::setw(9) << "P_range" << std::setw(9) << "R_range" << std::setw(9) << "F1_range" << std::setw(9) << "P_point"
+     << std::setw(9) << "R_point" << std::setw(9) << "F1_point" << std::setw(8) << "flagged" << std::setw(8) << "labels"
+     << "\n";
+  os << std::fixed << std::setprecision(3);
+  for (size_t c = 0; c < scores.size(); ++c) {
+    const ChannelScore& s = scores[c];
+    os << std::left << std::setw(12) << channels[c].substr(0, 11) << std::right << std::setw(5) << s.alpha_up
+       << std::setw(7) << s.alpha_down << std::setw(9) << s.precision << std::setw(9) << s.recall << std::setw(9) << s.f1
+       << std::setw(9) << s.point_precision << std::setw(9) << s.point_recall << std::setw(9) << s.point_f1
+       << std::setw(8) << s.flagged << std::setw(8) << s.labelled << (s.note.empty() ? "" : "  " + s.note) << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace ad::dcvae
