@@ -45,31 +45,46 @@ struct AddBiasRowsKernel {
 
 // Column sums of x[rows, cols]. Block (32, 8): threadIdx.x picks the column (coalesced reads along a
 // row), threadIdx.y strides over rows; the 8 partial sums per column are combined by a tree in shared
-// memory. One block per 32 columns.
+// memory. grid.x covers the columns 32 at a time; grid.y splits tall inputs into row slices. With one
+// slice the block writes its column sums (deterministic); with several, each slice adds its sum with
+// an atomic (the launcher zeroes `out` first unless accumulating).
 struct ColumnSumKernel {
   static constexpr unsigned kCols = 32, kRows = 8;
+  static constexpr int64_t kRowsPerSlice = 512;
   template <class Ctx>
   AD_HD static void run(Ctx& ctx, const float* x, float* out, int64_t rows, int64_t cols, float scale,
                         bool accumulate) {
     unsigned tx = ctx.thread_idx().x, ty = ctx.thread_idx().y, bx = ctx.block_dim().x, by = ctx.block_dim().y;
     float* buf = shared_array<float>(ctx, size_t(bx) * by);
     int64_t c = int64_t(ctx.block_idx().x) * bx + tx;
+    unsigned slices = ctx.grid_dim().y;
+    int64_t per = (rows + slices - 1) / slices;
+    int64_t r0 = int64_t(ctx.block_idx().y) * per, r1 = r0 + per < rows ? r0 + per : rows;
     float s = 0.f;
     if (c < cols)
-      for (int64_t r = ty; r < rows; r += by) s += x[r * cols + c];
+      for (int64_t r = r0 + ty; r < r1; r += by) s += x[r * cols + c];
     buf[ty * bx + tx] = s;
     ctx.sync();
     for (unsigned h = by / 2; h > 0; h /= 2) {
       if (ty < h) buf[ty * bx + tx] += buf[(ty + h) * bx + tx];
       ctx.sync();
     }
-    if (ty == 0 && c < cols) out[c] = accumulate ? out[c] + scale * buf[tx] : scale * buf[tx];
+    if (ty == 0 && c < cols) {
+      if (slices > 1) ctx.atomic_add(out + c, scale * buf[tx]);
+      else out[c] = accumulate ? out[c] + scale * buf[tx] : scale * buf[tx];
+    }
   }
 };
 
-inline LaunchConfig column_sum_config(int64_t cols) {
+inline unsigned column_sum_slices(int64_t rows) {
+  int64_t s = rows / ColumnSumKernel::kRowsPerSlice;
+  return unsigned(s < 1 ? 1 : (s > 1024 ? 1024 : s));
+}
+
+inline LaunchConfig column_sum_config(int64_t rows, int64_t cols) {
   using K = ColumnSumKernel;
-  return LaunchConfig{{blocks_for(cols, K::kCols)}, {K::kCols, K::kRows}, K::kCols * K::kRows * sizeof(float)};
+  return LaunchConfig{{blocks_for(cols, K::kCols), column_sum_slices(rows)}, {K::kCols, K::kRows},
+                      K::kCols * K::kRows * sizeof(float)};
 }
 
 template <class L>
@@ -92,7 +107,9 @@ template <class L> void launch_add_bias_rows(L& l, float* x, const float* bias, 
 template <class L>
 void launch_column_sums(L& l, const float* x, float* out, int64_t rows, int64_t cols, float scale,
                         bool accumulate) {
-  l.template launch<ColumnSumKernel>(column_sum_config(cols), x, out, rows, cols, scale, accumulate);
+  LaunchConfig cfg = column_sum_config(rows, cols);
+  if (cfg.grid.y > 1 && !accumulate) l.template launch<FillKernel>(pointwise_config(cols), out, cols, 0.f);
+  l.template launch<ColumnSumKernel>(cfg, x, out, rows, cols, scale, accumulate);
 }
 
 }  // namespace ad

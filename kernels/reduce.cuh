@@ -99,7 +99,7 @@ inline unsigned sum_all_blocks(int64_t n) {
 template <class L>
 void launch_sum_axis(L& l, const float* x, float* out, int64_t rows, int64_t cols, int axis, float scale) {
   if (axis == 0) {
-    l.template launch<ColumnSumKernel>(column_sum_config(cols), x, out, rows, cols, scale, false);
+    launch_column_sums(l, x, out, rows, cols, scale, false);
   } else {
     unsigned t = pow2_threads(cols);
     l.template launch<RowSumKernel>(LaunchConfig{{unsigned(rows)}, {t}, t * sizeof(float)}, x, out, rows, cols,

@@ -83,7 +83,7 @@ def main():
     ap.add_argument("--train-days", type=int, default=14)
     ap.add_argument("--val-days", type=int, default=7)
     ap.add_argument("--test-days", type=int, default=7)
-    ap.add_argument("--anomalies-per-day", type=float, default=2.0)
+    ap.add_argument("--anomalies-per-day", type=float, default=4.0)
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     os.makedirs(a.out, exist_ok=True)

@@ -12,8 +12,8 @@ struct RC {
   int64_t rows, cols;
 };
 // 1x1, a column count that is not a multiple of the 32-column tile, more than one tile, more rows than
-// the 8 row-threads, empty batches.
-const RC kShapes[] = {{1, 1}, {3, 33}, {17, 5}, {0, 4}, {40, 70}, {9, 1}, {1, 65}};
+// the 8 row-threads, empty batches, and enough rows for several row slices (atomics).
+const RC kShapes[] = {{1, 1}, {3, 33}, {17, 5}, {0, 4}, {40, 70}, {9, 1}, {1, 65}, {1100, 3}};
 }  // namespace
 
 TEST(EmulatedElementwise, PointwiseOpsMatchCpuReference) {

@@ -12,7 +12,7 @@ struct RC {
 };
 // 1 element; column counts that are not multiples of 32 or of the row block; rows longer than one block
 // of 256 threads; zero rows or zero columns.
-const RC kShapes[] = {{1, 1}, {3, 33}, {17, 5}, {2, 257}, {5, 600}, {300, 3}, {0, 4}, {4, 0}};
+const RC kShapes[] = {{1, 1}, {3, 33}, {17, 5}, {2, 257}, {5, 600}, {300, 3}, {1500, 2}, {0, 4}, {4, 0}};
 }  // namespace
 
 TEST(EmulatedReduce, SumAxisAndBroadcastMatchCpuReference) {
@@ -114,7 +114,7 @@ TEST(GpuParityReduce, MatchesCpuReferenceOnFreshInputs) {
   AD_REQUIRE_GPU();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  const RC shapes[] = {{1, 1}, {1000, 37}, {37, 1000}, {4097, 513}, {0, 5}};
+  const RC shapes[] = {{1, 1}, {1000, 37}, {37, 1000}, {4097, 513}, {1 << 20, 8}, {0, 5}};
   for (const RC& s : shapes) {
     Tensor x = test::random_tensor({s.rows, s.cols}, seed), gx = x.to(Device::CUDA);
     for (int axis : {0, 1}) {
