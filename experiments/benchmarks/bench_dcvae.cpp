@@ -91,7 +91,7 @@ void finish(benchmark::State& st, const Config& c, Device d) {
   st.counters["peak_MiB"] = double(memory_stats(d).peak) / (1024.0 * 1024.0);
   st.counters["batch"] = double(c.s.batch_size);
   st.counters["T"] = double(c.s.T);
-  st.SetLabel(c.name + " (" + c.file + ", " + c.source + ")");
+  st.SetLabel(c.name + " (" + c.file + ")");
 }
 
 void bench_train(benchmark::State& st, const Config& c, Device d) {

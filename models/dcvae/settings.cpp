@@ -6,7 +6,7 @@
 namespace ad::dcvae {
 
 Settings load_settings(const std::string& path) {
-  SettingsReader r(load_json_file(path), "settings " + path);
+  SettingsReader r(load_json_file(path), path);
   Settings s;
   s.dataset_name = r.get_string("dataset_name", s.dataset_name);
   s.model_name = r.get_string("model_name", s.model_name);

@@ -11,7 +11,7 @@ for the configurations in settings/model_settings.json (demo) and settings/dcvae
 (original), on the CPU and on CUDA when torch.cuda.is_available(). Prints one JSON line per (config, device):
   {"config", "device", "train_windows_per_s", "infer_windows_per_s", ...}
 The data layout is PyTorch's native [B, C, T] (ours is [B, T, C]); no transposes are timed.
-  /usr/bin/python3 tools/reference/dcvae_bench.py [--min-time 1.0] [--device all|cpu|cuda]
+  /usr/bin/python3 tools/reference/dcvae_bench.py [--min-time 1.0] [--device all|cpu|cuda] [--threads N]
 """
 import argparse
 import json
@@ -165,8 +165,10 @@ def main():
     ap.add_argument("--min-time", type=float, default=1.0, help="seconds per measurement (default 1)")
     ap.add_argument("--device", choices=["all", "cpu", "cuda"], default="all")
     ap.add_argument("--configs", default="demo,original", help="comma-separated subset of demo,original")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="intra-op CPU threads (default 0: os.cpu_count(); 1 is steadier on a loaded machine)")
     a = ap.parse_args()
-    torch.set_num_threads(os.cpu_count())
+    torch.set_num_threads(a.threads if a.threads > 0 else os.cpu_count())
     devices = ["cpu"] if a.device in ("all", "cpu") else []
     if a.device in ("all", "cuda"):
         if torch.cuda.is_available():
