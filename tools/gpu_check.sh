@@ -47,7 +47,8 @@ for s in tools/sweeps/*.sh; do
   bash "$s" build-gpu "$out" > "$out/$(basename "$s" .sh).txt" 2>&1
   row "sweep $(basename "$s" .sh)" "$([ $? = 0 ] && echo ok || echo FAILED)"
 done
-cat "$out"/bench_*.txt 2>/dev/null | grep -vE '^-|^Run on|^CPU Caches|^  L[123]|^Load Average' | head -80
+grep -hE 'Ours|Cudnn|dcvae_' "$out"/bench_conv.txt "$out"/bench_dcvae.txt 2>/dev/null | grep -E 'B:32|dcvae' | head -40
+cat "$out"/*.md 2>/dev/null
 
 echo
 echo "== gpu_check summary =="

@@ -325,7 +325,8 @@ TrainReport train_stage(const Settings& s, Device device, const std::string& run
                      return e;
                    }(),
                    {history[1], history[2], history[3], history[4], history[5]}, 8);
-  log << "  best epoch " << rep.best_epoch << " (val loss " << best_val << "), " << format_duration(rep.seconds)
+  log << "  best epoch " << rep.best_epoch << " (val loss " << std::setprecision(6) << best_val << "), "
+      << format_duration(rep.seconds)
       << " in total\n";
   return rep;
 }

