@@ -1,5 +1,9 @@
 #include "kernels/dilated_conv1d.h"
 
+#include <cblas.h>
+
+#include <algorithm>
+
 #include <vector>
 
 #include "kernels/dispatch.h"
@@ -97,6 +101,77 @@ template void dilated_conv1d_backward_params<double>(const Conv1dShape&, const d
                                                      double*);
 }  // namespace cpu
 
+// The CPU path ops run on: per tap k, one large GEMM over all B*T rows (OpenBLAS), then a shifted add.
+// Tap k reads input `shift = (K-1-k)*d` steps back, so y[b, t] += (x W_k)[b, t - shift] for t >= shift;
+// this does the same arithmetic as the loops in namespace cpu (the reference the tests compare against)
+// at BLAS speed.
+namespace cpu_blas {
+namespace {
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta, float* c) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
+              1.0f, a, int(ta ? m : k), b, int(tb ? k : n), beta, c, int(n));
+}
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, const double* b, double beta, double* c) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
+              1.0, a, int(ta ? m : k), b, int(tb ? k : n), beta, c, int(n));
+}
+}  // namespace
+
+template <class T> void dilated_conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  const int64_t rows = s.batch * s.steps;
+  for (int64_t n = 0; n < rows; ++n)
+    for (int64_t o = 0; o < s.cout; ++o) y[n * s.cout + o] = bias ? bias[o] : T(0);
+  std::vector<T> z(size_t(rows * s.cout));
+  for (int64_t k = 0; k < s.ksize; ++k) {
+    const int64_t shift = (s.ksize - 1 - k) * s.dilation;
+    if (shift >= s.steps) continue;
+    gemm(false, false, rows, s.cout, s.cin, x, w + k * s.cin * s.cout, T(0), z.data());
+    for (int64_t b = 0; b < s.batch; ++b)
+      for (int64_t t = shift; t < s.steps; ++t) {
+        T* yr = y + (b * s.steps + t) * s.cout;
+        const T* zr = z.data() + (b * s.steps + t - shift) * s.cout;
+        for (int64_t o = 0; o < s.cout; ++o) yr[o] += zr[o];
+      }
+  }
+}
+
+template <class T> void dilated_conv1d_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
+  const int64_t rows = s.batch * s.steps;
+  std::fill(dx, dx + rows * s.cin, T(0));
+  std::vector<T> g(size_t(rows * s.cin));
+  for (int64_t k = 0; k < s.ksize; ++k) {
+    const int64_t shift = (s.ksize - 1 - k) * s.dilation;
+    if (shift >= s.steps) continue;
+    gemm(false, true, rows, s.cin, s.cout, dy, w + k * s.cin * s.cout, T(0), g.data());
+    for (int64_t b = 0; b < s.batch; ++b)
+      for (int64_t t = 0; t + shift < s.steps; ++t) {
+        T* dr = dx + (b * s.steps + t) * s.cin;
+        const T* gr = g.data() + (b * s.steps + t + shift) * s.cin;
+        for (int64_t c = 0; c < s.cin; ++c) dr[c] += gr[c];
+      }
+  }
+}
+
+template <class T>
+void dilated_conv1d_backward_params(const Conv1dShape& s, const T* x, const T* dy, T* dw, T* db) {
+  const int64_t rows = s.batch * s.steps;
+  std::vector<T> shifted(size_t(rows * s.cout));
+  for (int64_t k = 0; k < s.ksize; ++k) {
+    const int64_t shift = (s.ksize - 1 - k) * s.dilation;
+    if (shift >= s.steps) continue;
+    // shifted[b, t] = dy[b, t + shift] (0 past the end): then dW_k += x^T shifted.
+    std::fill(shifted.begin(), shifted.end(), T(0));
+    for (int64_t b = 0; b < s.batch; ++b)
+      std::copy(dy + (b * s.steps + shift) * s.cout, dy + (b + 1) * s.steps * s.cout,
+                shifted.begin() + b * s.steps * s.cout);
+    gemm(true, false, s.cin, s.cout, rows, x, shifted.data(), T(1), dw + k * s.cin * s.cout);
+  }
+  if (db)
+    for (int64_t n = 0; n < rows; ++n)
+      for (int64_t o = 0; o < s.cout; ++o) db[o] += dy[n * s.cout + o];
+}
+}  // namespace cpu_blas
+
 namespace {
 void check_bias(const char* op, const Tensor& bias, const Tensor& ref, int64_t cout) {
   if (!bias.defined()) return;
@@ -125,7 +200,7 @@ void dilated_conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);
-      cpu::dilated_conv1d_forward<T>(s, x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
+      cpu_blas::dilated_conv1d_forward<T>(s, x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
                                      y.data<T>());
     });
   }
@@ -147,7 +222,7 @@ void dilated_conv1d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
   } else {
     dispatch_floating(op, dy.dtype(), [&](auto t) {
       using T = decltype(t);
-      cpu::dilated_conv1d_backward_data<T>(s, dy.data<T>(), w.data<T>(), dx.data<T>());
+      cpu_blas::dilated_conv1d_backward_data<T>(s, dy.data<T>(), w.data<T>(), dx.data<T>());
     });
   }
 }
@@ -171,7 +246,7 @@ void dilated_conv1d_backward_params(const Tensor& x, const Tensor& dy, Tensor& d
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);
-      cpu::dilated_conv1d_backward_params<T>(s, x.data<T>(), dy.data<T>(), dw.data<T>(),
+      cpu_blas::dilated_conv1d_backward_params<T>(s, x.data<T>(), dy.data<T>(), dw.data<T>(),
                                              db.defined() ? db.data<T>() : nullptr);
     });
   }
