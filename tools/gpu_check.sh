@@ -39,7 +39,9 @@ done
 for b in build-gpu/experiments/bench_*; do
   [ -x "$b" ] || continue
   "$b" --benchmark_format=console --benchmark_out="$out/$(basename "$b").json" --benchmark_out_format=json \
-    --benchmark_min_time=0.05 > "$out/$(basename "$b").txt" 2>&1
+    --benchmark_min_time=0.05s > "$out/$(basename "$b").txt" 2>&1 ||
+  "$b" --benchmark_format=console --benchmark_out="$out/$(basename "$b").json" --benchmark_out_format=json \
+    --benchmark_min_time=0.05 > "$out/$(basename "$b").txt" 2>&1  # older Google Benchmark: no unit suffix
   row "benchmark $(basename "$b")" "$([ $? = 0 ] && echo ok || echo FAILED) ($out/$(basename "$b").txt)"
 done
 for s in tools/sweeps/*.sh; do
