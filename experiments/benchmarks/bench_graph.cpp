@@ -1,0 +1,151 @@
+// Graph op benchmarks: AnomalyDAE's sparse graph attention (forward, backward) and SpMM, on the CPU and,
+// when a GPU is usable, on CUDA (registered at runtime). Random graphs with a fixed seed: `nodes` nodes,
+// `deg` out-neighbours each (duplicates merged), `C` channels. Counters: bytes/s (an estimate of the
+// compulsory traffic: index arrays, per-edge arrays and one gathered feature row per edge), FLOP/s for
+// SpMM (2 nnz N) and peak_bytes, the peak tensor memory of the device during the run (runtime/memory.h).
+//   ./build/experiments/benchmarks/bench_graph --benchmark_filter=cuda
+#include <benchmark/benchmark.h>
+
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/graph_attention.h"
+#include "kernels/spmm.h"
+#include "runtime/csr.h"
+#include "runtime/cuda_context.h"
+#include "runtime/memory.h"
+#include "runtime/tensor.h"
+
+using namespace ad;
+
+namespace {
+
+// Square (graph) or rectangular (attributes) random CSR with values in [0.5, 1.5).
+CsrMatrix random_csr(int64_t rows, int64_t cols, int64_t per_row, uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  std::uniform_int_distribution<int64_t> col(0, cols - 1);
+  std::uniform_real_distribution<double> val(0.5, 1.5);
+  std::vector<int64_t> r, c;
+  std::vector<double> v;
+  r.reserve(size_t(rows * per_row));
+  c.reserve(size_t(rows * per_row));
+  v.reserve(size_t(rows * per_row));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t k = 0; k < per_row; ++k) {
+      r.push_back(i);
+      c.push_back(col(gen));
+      v.push_back(val(gen));
+    }
+  return csr_from_triplets(rows, cols, r, c, v);
+}
+
+Tensor filled(const Shape& s, double v, Device d) { return Tensor::full(s, v, DType::F32, d); }
+
+void run_loop(benchmark::State& state, Device d, const std::function<void()>& body, double bytes, double flops) {
+  body();  // warm up: library setup and allocator growth stay out of the timing
+  if (d == Device::CUDA) cuda_synchronize();
+  for (auto _ : state) {
+    body();
+    if (d == Device::CUDA) cuda_synchronize();
+  }
+  if (bytes > 0) state.SetBytesProcessed(int64_t(bytes * double(state.iterations())));
+  if (flops > 0) {
+    state.SetItemsProcessed(int64_t(flops * double(state.iterations())));
+    state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  }
+  state.counters["peak_bytes"] = double(memory_stats(d).peak);
+}
+
+struct GatSetup {
+  AttentionGraph g;
+  Tensor feat, fs, fd, attn, out, dout, edge_grad, dfeat, dfs, dfd;
+  GatSetup(int64_t nodes, int64_t deg, int64_t C, Device d) {
+    g = AttentionGraph::build(random_csr(nodes, nodes, deg, 42)).to(d);
+    int64_t E = g.edges();
+    feat = filled({nodes, C}, 0.5, d);
+    fs = filled({nodes}, 0.1, d);
+    fd = filled({nodes}, -0.2, d);
+    attn = filled({E}, 0, d);
+    out = filled({nodes, C}, 0, d);
+    dout = filled({nodes, C}, 0.3, d);
+    edge_grad = filled({E}, 0, d);
+    dfeat = filled({nodes, C}, 0, d);
+    dfs = filled({nodes}, 0, d);
+    dfd = filled({nodes}, 0, d);
+  }
+};
+
+void bench_gat_forward(benchmark::State& state, Device d) {
+  int64_t nodes = state.range(0), deg = state.range(1), C = state.range(2);
+  reset_peak_memory(d);
+  GatSetup s(nodes, deg, C, d);
+  const double N = double(nodes), E = double(s.g.edges());
+  // row_ptr, f_src, col, val, f_dst gather, attn write, feat row gather per edge, out write.
+  const double bytes = 8 * N + 4 * N + 4 * E * 4 + 4 * E * double(C) + 4 * N * double(C);
+  GraphAttentionOptions opt;
+  run_loop(state, d, [&] { graph_attention_forward(s.g, s.feat, s.fs, s.fd, opt, s.attn, s.out); }, bytes, 0);
+}
+
+void bench_gat_backward(benchmark::State& state, Device d) {
+  int64_t nodes = state.range(0), deg = state.range(1), C = state.range(2);
+  reset_peak_memory(d);
+  GatSetup s(nodes, deg, C, d);
+  GraphAttentionOptions opt;
+  graph_attention_forward(s.g, s.feat, s.fs, s.fd, opt, s.attn, s.out);
+  const double N = double(nodes), E = double(s.g.edges());
+  // Rows: row_ptr, f_src, dout, col, val, f_dst, attn, edge_grad (write, read, write), feat gather, df_src.
+  // Columns: t_row_ptr, t_col, edge_of (8), attn and edge_grad gathers, dout gather, dfeat, df_dst.
+  const double bytes = (8 * N + 4 * N + 4 * N * double(C) + 4 * E * 7 + 4 * E * double(C) + 4 * N) +
+                       (8 * N + 4 * E + 8 * E + 4 * E * 2 + 4 * E * double(C) + 4 * N * double(C) + 4 * N);
+  run_loop(state, d,
+           [&] {
+             graph_attention_backward(s.g, s.feat, s.fs, s.fd, s.attn, s.dout, opt, s.edge_grad, s.dfeat, s.dfs,
+                                      s.dfd);
+           },
+           bytes, 0);
+}
+
+// A [rows, cols] sparse with `per_row` nonzeros per row times B [cols, n].
+void bench_spmm(benchmark::State& state, Device d) {
+  int64_t rows = state.range(0), cols = state.range(1), per_row = state.range(2), n = state.range(3);
+  reset_peak_memory(d);
+  CsrMatrix a = random_csr(rows, cols, per_row, 7).to(d);
+  Tensor b = filled({cols, n}, 0.5, d), c = filled({rows, n}, 0, d);
+  const double nnz = double(a.nnz());
+  const double bytes = 8 * double(rows) + 8 * nnz + 4 * nnz * double(n) + 4 * double(rows) * double(n);
+  run_loop(state, d, [&] { spmm(a, b, c); }, bytes, 2 * nnz * double(n));
+}
+
+void register_all(Device d) {
+  std::string dev = device_name(d);
+  const bool gpu = d == Device::CUDA;
+  auto reg = [&](const std::string& name, void (*fn)(benchmark::State&, Device)) {
+    return benchmark::RegisterBenchmark((name + "/" + dev).c_str(), [fn, d](benchmark::State& s) { fn(s, d); });
+  };
+  for (auto name_fn : {std::make_pair("graph_attention_forward", bench_gat_forward),
+                       std::make_pair("graph_attention_backward", bench_gat_backward)}) {
+    auto* b = reg(name_fn.first, name_fn.second)->ArgNames({"nodes", "deg", "C"});
+    b->Args({10000, 10, 16})->Args({10000, 10, 64})->Args({100000, 10, 64});
+    if (gpu) b->Args({100000, 50, 64})->Args({1000000, 10, 32})->Args({100000, 10, 256});
+    b->Unit(benchmark::kMicrosecond)->UseRealTime();
+  }
+  auto* s = reg("spmm", bench_spmm)->ArgNames({"rows", "cols", "per_row", "N"});
+  s->Args({10000, 5000, 20, 64})->Args({100000, 10000, 10, 64});
+  if (gpu) s->Args({1000000, 50000, 20, 128});
+  s->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_all(Device::CPU);
+  if (cuda_available()) register_all(Device::CUDA);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("cuda", cuda_status());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
