@@ -1,0 +1,256 @@
+#include "kernels/recon_loss.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/dispatch.h"
+#include "kernels/recon_loss.cuh"
+
+namespace ad {
+
+namespace cpu {
+namespace {
+
+double weight(const ReconWeighting& w, double t) {
+  if (w.kind == ReconWeighting::Indicator) return t > 0 ? w.pos : w.neg;
+  double b = 1.0 + (w.pos - 1.0) * t;
+  return b * b;
+}
+
+// dL/dS_i (0 for RowNorm at S_i = 0).
+double row_coef(const ReconWeighting& w, double err, double derr) {
+  if (!w.take_sqrt) return derr;
+  return err > 0 ? derr / (2.0 * err) : 0.0;
+}
+
+double sigmoid(double s) { return 1.0 / (1.0 + std::exp(-s)); }
+
+template <class T> double dot(const T* a, const T* b, int64_t h) {
+  double s = 0;
+  for (int64_t k = 0; k < h; ++k) s += double(a[k]) * double(b[k]);
+  return s;
+}
+
+void row_range(const int64_t* ranges, int64_t n, int64_t i, int64_t& lo, int64_t& hi) {
+  lo = ranges ? ranges[2 * i] : 0;
+  hi = ranges ? ranges[2 * i + 1] : n;
+}
+
+// Visits j in row i's range with t_ij from a merge scan over the sorted CSR row.
+template <class F>
+void scan_row(const int64_t* rp, const int32_t* col, const int64_t* ranges, int64_t n, int64_t i, F&& f) {
+  int64_t lo, hi;
+  row_range(ranges, n, i, lo, hi);
+  const int32_t* b = col + rp[i];
+  const int32_t* e = col + rp[i + 1];
+  const int32_t* p = std::lower_bound(b, e, lo, [](int32_t c, int64_t v) { return int64_t(c) < v; });
+  for (int64_t j = lo; j < hi; ++j) {
+    while (p < e && int64_t(*p) < j) ++p;
+    f(j, p < e && int64_t(*p) == j ? 1.0 : 0.0);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void dense_recon_forward(const T* pred, const T* target, T* err, int64_t n, int64_t d, const ReconWeighting& w) {
+#pragma omp parallel for if (n * d > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (int64_t c = 0; c < d; ++c) {
+      double t = target[i * d + c], e = double(pred[i * d + c]) - t;
+      s += weight(w, t) * e * e;
+    }
+    err[i] = T(w.take_sqrt ? std::sqrt(s) : s);
+  }
+}
+
+template <class T>
+void dense_recon_backward(const T* pred, const T* target, const T* err, const T* derr, T* dpred, int64_t n,
+                          int64_t d, const ReconWeighting& w) {
+#pragma omp parallel for if (n * d > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    double c2 = 2.0 * row_coef(w, err[i], derr[i]);
+    for (int64_t c = 0; c < d; ++c) {
+      double t = target[i * d + c];
+      dpred[i * d + c] = T(c2 * weight(w, t) * (double(pred[i * d + c]) - t));
+    }
+  }
+}
+
+template <class T>
+void structure_recon_forward(const T* z, int64_t n, int64_t h, const int64_t* rp, const int32_t* col,
+                             const int64_t* ranges, const ReconWeighting& w, T* err) {
+#pragma omp parallel for schedule(dynamic, 16) if (n > 64)
+  for (int64_t i = 0; i < n; ++i) {
+    double s = 0;
+    scan_row(rp, col, ranges, n, i, [&](int64_t j, double t) {
+      double e = sigmoid(dot(z + i * h, z + j * h, h)) - t;
+      s += weight(w, t) * e * e;
+    });
+    err[i] = T(w.take_sqrt ? std::sqrt(s) : s);
+  }
+}
+
+template <class T>
+void structure_recon_backward(const T* z, int64_t n, int64_t h, const int64_t* rp, const int32_t* col,
+                              const int64_t* ranges, const ReconWeighting& w, const T* err, const T* derr, T* dz) {
+  std::vector<double> coef(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) coef[size_t(i)] = row_coef(w, err[i], derr[i]);
+#pragma omp parallel for schedule(dynamic, 16) if (n > 64)
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<double> acc(static_cast<size_t>(h), 0.0);
+    scan_row(rp, col, ranges, n, i, [&](int64_t j, double t) {
+      double p = sigmoid(dot(z + i * h, z + j * h, h));
+      double g = (coef[size_t(i)] + coef[size_t(j)]) * 2.0 * weight(w, t) * (p - t) * p * (1.0 - p);
+      if (g != 0)
+        for (int64_t k = 0; k < h; ++k) acc[size_t(k)] += g * double(z[j * h + k]);
+    });
+    for (int64_t k = 0; k < h; ++k) dz[i * h + k] = T(acc[size_t(k)]);
+  }
+}
+
+}  // namespace cpu
+
+namespace {
+
+void check_weighting(const char* op, const ReconWeighting& w) {
+  AD_CHECK(std::isfinite(w.pos) && std::isfinite(w.neg), op, "weights must be finite, got pos ", w.pos, " neg ",
+           w.neg);
+}
+
+void check_like(const char* op, const char* what, const Tensor& ref, const Tensor& t, const Shape& shape) {
+  AD_CHECK(t.defined(), op, what, " is undefined");
+  AD_CHECK(t.shape() == shape, op, what, " must be ", shape.str(), ", got ", t.describe(), " (with ",
+           ref.describe(), ")");
+  AD_CHECK(t.dtype() == ref.dtype(), op, "dtype mismatch: ", what, " ", t.describe(), " vs ", ref.describe());
+  check_same_device(op, ref, t);
+}
+
+// pred/target [N, D]; err [N].
+void check_dense(const char* op, const Tensor& pred, const Tensor& target, const Tensor& err,
+                 const ReconWeighting& w) {
+  check_weighting(op, w);
+  AD_CHECK(pred.defined() && pred.dim() == 2, op, "pred must be [N, D], got ",
+           pred.defined() ? pred.describe() : std::string("undefined"));
+  check_floating(op, pred);
+  check_like(op, "target", pred, target, pred.shape());
+  check_like(op, "err", pred, err, Shape{pred.size(0)});
+  if (pred.is_cuda()) check_dtype(op, pred, DType::F32);
+}
+
+// z [N, H]; target N x N pattern on z's device; ranges I64 [N, 2] or undefined; err [N].
+void check_structure(const char* op, const Tensor& z, const CsrMatrix& target, const Tensor& ranges,
+                     const Tensor& err, const ReconWeighting& w) {
+  check_weighting(op, w);
+  AD_CHECK(z.defined() && z.dim() == 2, op, "z must be [N, H], got ",
+           z.defined() ? z.describe() : std::string("undefined"));
+  check_floating(op, z);
+  if (z.is_cuda()) check_dtype(op, z, DType::F32);
+  int64_t n = z.size(0);
+  AD_CHECK(target.rows == n && target.cols == n, op, "target must be ", n, " x ", n, " for z ", z.describe(),
+           ", got ", target.describe());
+  AD_CHECK(target.row_ptr.defined() && target.row_ptr.dtype() == DType::I64 && target.row_ptr.dim() == 1 &&
+               target.row_ptr.numel() == n + 1,
+           op, "target row_ptr must be i64 [N+1]: ", target.describe());
+  AD_CHECK(target.nnz() == 0 || target.col.dtype() == DType::I32, op, "target col must be i32: ",
+           target.describe());
+  AD_CHECK(target.device() == z.device() && (target.nnz() == 0 || target.col.device() == z.device()), op,
+           "target ", target.describe(), " and z ", z.describe(), " are on different devices");
+  if (ranges.defined()) {
+    AD_CHECK(ranges.dtype() == DType::I64 && ranges.shape() == Shape({n, 2}), op, "ranges must be i64 [", n,
+             ", 2] for z ", z.describe(), ", got ", ranges.describe());
+    check_same_device(op, z, ranges);
+  }
+  check_like(op, "err", z, err, Shape{n});
+  if (!z.is_cuda()) {
+    target.validate(op);
+    if (ranges.defined()) {
+      const int64_t* r = ranges.data<int64_t>();
+      for (int64_t i = 0; i < n; ++i)
+        AD_CHECK(0 <= r[2 * i] && r[2 * i] <= r[2 * i + 1] && r[2 * i + 1] <= n, op, "range of row ", i, " [",
+                 r[2 * i], ", ", r[2 * i + 1], ") is not within [0, ", n, "]");
+    }
+  }
+}
+
+const int32_t* col_ptr(const CsrMatrix& m) { return m.nnz() > 0 ? m.col.data<int32_t>() : nullptr; }
+const int64_t* ranges_ptr(const Tensor& r) { return r.defined() ? r.data<int64_t>() : nullptr; }
+
+}  // namespace
+
+void dense_recon_error_forward(const Tensor& pred, const Tensor& target, const ReconWeighting& w, Tensor& err) {
+  const char* op = "dense_recon_error_forward";
+  check_dense(op, pred, target, err, w);
+  int64_t n = pred.size(0), d = pred.size(1);
+  if (pred.is_cuda()) {
+    AD_WITH_CUDA_ONLY(op, cuda::dense_recon_error_forward(pred.data<float>(), target.data<float>(), err.data<float>(),
+                                                          n, d, recon_params(w)));
+  } else {
+    dispatch_floating(op, pred.dtype(), [&](auto t) {
+      using T = decltype(t);
+      cpu::dense_recon_forward<T>(pred.data<T>(), target.data<T>(), err.data<T>(), n, d, w);
+    });
+  }
+}
+
+void dense_recon_error_backward(const Tensor& pred, const Tensor& target, const ReconWeighting& w, const Tensor& err,
+                                const Tensor& derr, Tensor& dpred) {
+  const char* op = "dense_recon_error_backward";
+  check_dense(op, pred, target, err, w);
+  check_like(op, "derr", pred, derr, err.shape());
+  check_like(op, "dpred", pred, dpred, pred.shape());
+  int64_t n = pred.size(0), d = pred.size(1);
+  if (pred.is_cuda()) {
+    AD_WITH_CUDA_ONLY(op, cuda::dense_recon_error_backward(pred.data<float>(), target.data<float>(),
+                                                           err.data<float>(), derr.data<float>(),
+                                                           dpred.data<float>(), n, d, recon_params(w)));
+  } else {
+    dispatch_floating(op, pred.dtype(), [&](auto t) {
+      using T = decltype(t);
+      cpu::dense_recon_backward<T>(pred.data<T>(), target.data<T>(), err.data<T>(), derr.data<T>(), dpred.data<T>(),
+                                   n, d, w);
+    });
+  }
+}
+
+void structure_recon_error_forward(const Tensor& z, const CsrMatrix& target, const Tensor& ranges,
+                                   const ReconWeighting& w, Tensor& err) {
+  const char* op = "structure_recon_error_forward";
+  check_structure(op, z, target, ranges, err, w);
+  int64_t n = z.size(0), h = z.size(1);
+  const int64_t* rp = target.row_ptr.data<int64_t>();
+  if (z.is_cuda()) {
+    AD_WITH_CUDA_ONLY(op, cuda::structure_recon_error_forward(z.data<float>(), n, h, rp, col_ptr(target),
+                                                              ranges_ptr(ranges), recon_params(w), err.data<float>()));
+  } else {
+    dispatch_floating(op, z.dtype(), [&](auto t) {
+      using T = decltype(t);
+      cpu::structure_recon_forward<T>(z.data<T>(), n, h, rp, col_ptr(target), ranges_ptr(ranges), w, err.data<T>());
+    });
+  }
+}
+
+void structure_recon_error_backward(const Tensor& z, const CsrMatrix& target, const Tensor& ranges,
+                                    const ReconWeighting& w, const Tensor& err, const Tensor& derr, Tensor& dz) {
+  const char* op = "structure_recon_error_backward";
+  check_structure(op, z, target, ranges, err, w);
+  check_like(op, "derr", z, derr, err.shape());
+  check_like(op, "dz", z, dz, z.shape());
+  int64_t n = z.size(0), h = z.size(1);
+  const int64_t* rp = target.row_ptr.data<int64_t>();
+  if (z.is_cuda()) {
+    AD_WITH_CUDA_ONLY(op, cuda::structure_recon_error_backward(z.data<float>(), n, h, rp, col_ptr(target),
+                                                               ranges_ptr(ranges), recon_params(w), err.data<float>(),
+                                                               derr.data<float>(), dz.data<float>()));
+  } else {
+    dispatch_floating(op, z.dtype(), [&](auto t) {
+      using T = decltype(t);
+      cpu::structure_recon_backward<T>(z.data<T>(), n, h, rp, col_ptr(target), ranges_ptr(ranges), w, err.data<T>(),
+                                       derr.data<T>(), dz.data<T>());
+    });
+  }
+}
+
+}  // namespace ad
