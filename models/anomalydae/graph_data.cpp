@@ -1,0 +1,272 @@
+#include "models/anomalydae/graph_data.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "runtime/npy.h"
+
+namespace ad::anomalydae {
+namespace {
+
+// Rows of a small comma-separated file with a fixed header; errors name file and line.
+std::vector<std::vector<std::string>> read_rows(const std::string& path, const std::vector<std::string>& need,
+                                                size_t min_cols, std::vector<std::string>* header_out = nullptr) {
+  const char* op = "load_graph_dir";
+  std::ifstream in(path);
+  AD_CHECK(in.good(), op, "cannot open ", path);
+  std::string line;
+  AD_CHECK(bool(std::getline(in, line)), op, path, ": empty file (expected a header)");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  std::vector<std::string> header;
+  {
+    std::stringstream ss(line);
+    std::string f;
+    while (std::getline(ss, f, ',')) header.push_back(f);
+  }
+  for (size_t i = 0; i < need.size(); ++i)
+    AD_CHECK(i < header.size() && header[i] == need[i], op, path, ":1: expected column ", i + 1, " to be \"",
+             need[i], "\", header is \"", line, "\"");
+  if (header_out) *header_out = header;
+  std::vector<std::vector<std::string>> rows;
+  int64_t lineno = 1;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) f.push_back(cell);
+    if (!line.empty() && line.back() == ',') f.push_back("");
+    AD_CHECK(f.size() >= min_cols && f.size() <= header.size(), op, path, ":", lineno, ": expected ", header.size(),
+             " fields, got ", f.size());
+    rows.push_back(std::move(f));
+  }
+  return rows;
+}
+
+int64_t parse_id(const std::string& s, const std::string& path, size_t row, int col) {
+  size_t pos = 0;
+  int64_t v = -1;
+  try {
+    v = std::stoll(s, &pos);
+  } catch (...) {
+    pos = 0;
+  }
+  AD_CHECK(pos == s.size() && !s.empty(), "load_graph_dir", path, ":", row + 2, ":", col, ": \"", s,
+           "\" is not an integer");
+  return v;
+}
+
+}  // namespace
+
+CsrMatrix undirected_adjacency(int64_t nodes, const std::vector<int64_t>& src, const std::vector<int64_t>& dst) {
+  std::vector<int64_t> r, c;
+  r.reserve(src.size() * 2);
+  c.reserve(src.size() * 2);
+  for (size_t k = 0; k < src.size(); ++k) {
+    if (src[k] == dst[k]) continue;
+    r.push_back(src[k]);
+    c.push_back(dst[k]);
+    r.push_back(dst[k]);
+    c.push_back(src[k]);
+  }
+  CsrMatrix m = csr_from_triplets(nodes, nodes, r, c, {});
+  m.val = Tensor::full({m.nnz()}, 1.0);
+  return m;
+}
+
+AttributedGraph load_graph_dir(const std::string& dir) {
+  const char* op = "load_graph_dir";
+  namespace fs = std::filesystem;
+  AD_CHECK(fs::is_directory(dir), op, "graph folder ", dir, " does not exist");
+  AttributedGraph g;
+  // Features first: they fix N.
+  if (fs::exists(dir + "/features.npy")) {
+    Tensor f = load_npy(dir + "/features.npy");
+    AD_CHECK(f.dim() == 2, op, dir, "/features.npy: expected a 2-d array, got ", f.describe());
+    g.features = f.dtype() == DType::F32 ? f : f.to_dtype(DType::F32);
+  } else {
+    AD_CHECK(fs::exists(dir + "/features_indptr.npy"), op, dir, ": neither features.npy nor features_indptr.npy");
+    std::ifstream sh(dir + "/features_shape.txt");
+    int64_t n = -1, d = -1;
+    sh >> n >> d;
+    AD_CHECK(n > 0 && d > 0, op, dir, "/features_shape.txt: expected \"N d\"");
+    Tensor indptr = load_npy(dir + "/features_indptr.npy"), indices = load_npy(dir + "/features_indices.npy"),
+           data = load_npy(dir + "/features_data.npy");
+    AD_CHECK(indptr.numel() == n + 1 && indices.numel() == data.numel(), op, dir,
+             ": CSR parts do not match features_shape.txt");
+    std::vector<double> ip = indptr.to_vector(), ix = indices.to_vector(), dv = data.to_vector();
+    std::vector<double> dense(static_cast<size_t>(n * d), 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t e = int64_t(ip[i]); e < int64_t(ip[i + 1]); ++e) {
+        int64_t j = int64_t(ix[e]);
+        AD_CHECK(j >= 0 && j < d, op, dir, ": feature column ", j, " out of range in row ", i);
+        dense[size_t(i * d + j)] += dv[e];
+      }
+    g.features = Tensor::from_vector(dense, {n, d});
+  }
+  for (double v : g.features.to_vector())
+    AD_CHECK(std::isfinite(v), op, dir, ": features contain NaN or inf");
+  const int64_t n = g.features.size(0);
+
+  std::string epath = dir + "/edges.csv";
+  auto rows = read_rows(epath, {"src", "dst"}, 2);
+  std::vector<int64_t> src, dst;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    int64_t a = parse_id(rows[i][0], epath, i, 1), b = parse_id(rows[i][1], epath, i, 2);
+    AD_CHECK(a >= 0 && a < n && b >= 0 && b < n, op, epath, ":", i + 2, ": node id outside [0, ", n, ")");
+    src.push_back(a);
+    dst.push_back(b);
+  }
+  g.adjacency = undirected_adjacency(n, src, dst);
+
+  std::string lpath = dir + "/labels.csv";
+  if (fs::exists(lpath)) {
+    std::vector<std::string> header;
+    auto lrows = read_rows(lpath, {"node", "label"}, 2, &header);
+    g.labels.assign(size_t(n), -1);
+    g.kinds.assign(size_t(n), "");
+    for (size_t i = 0; i < lrows.size(); ++i) {
+      int64_t v = parse_id(lrows[i][0], lpath, i, 1), l = parse_id(lrows[i][1], lpath, i, 2);
+      AD_CHECK(v >= 0 && v < n, op, lpath, ":", i + 2, ": node id outside [0, ", n, ")");
+      AD_CHECK(l == 0 || l == 1, op, lpath, ":", i + 2, ": label must be 0 or 1");
+      AD_CHECK(g.labels[size_t(v)] == -1, op, lpath, ":", i + 2, ": node ", v, " labelled twice");
+      g.labels[size_t(v)] = int(l);
+      if (lrows[i].size() > 2) g.kinds[size_t(v)] = lrows[i][2];
+    }
+    for (int64_t v = 0; v < n; ++v) AD_CHECK(g.labels[size_t(v)] != -1, op, lpath, ": node ", v, " has no label");
+  }
+  return g;
+}
+
+AttributedGraph make_synthetic_graph(const SyntheticGraphSettings& s, uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  const int64_t n = s.nodes, d = s.attrs, k = s.communities;
+  // Communities with their own attribute profile (binary bag of words, ~8% density in-profile, 1% outside).
+  std::vector<int64_t> comm(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) comm[size_t(i)] = i % k;
+  std::vector<std::vector<double>> profile(static_cast<size_t>(k), std::vector<double>(size_t(d)));
+  std::uniform_real_distribution<double> u(0, 1);
+  for (auto& p : profile)
+    for (double& v : p) v = u(gen) < 0.2 ? 0.4 : 0.02;
+  std::vector<double> x(static_cast<size_t>(n * d));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) x[size_t(i * d + j)] = u(gen) < profile[size_t(comm[size_t(i)])][size_t(j)];
+  // Edges: ~85% inside the community, the rest anywhere; avg_degree/2 draws per node.
+  std::vector<int64_t> src, dst;
+  int64_t per_node = std::max<int64_t>(1, int64_t(std::lround(s.avg_degree / 2)));
+  std::uniform_int_distribution<int64_t> any(0, n - 1);
+  int64_t per_comm = (n + k - 1) / k;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t e = 0; e < per_node; ++e) {
+      int64_t j;
+      if (u(gen) < 0.85) {
+        int64_t m = std::uniform_int_distribution<int64_t>(0, per_comm - 1)(gen);
+        j = std::min(n - 1, m * k + comm[size_t(i)]);
+      } else {
+        j = any(gen);
+      }
+      src.push_back(i);
+      dst.push_back(j);
+    }
+  AttributedGraph g;
+  g.labels.assign(size_t(n), 0);
+  g.kinds.assign(size_t(n), "");
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[size_t(i)] = i;
+  std::shuffle(order.begin(), order.end(), gen);
+  size_t next = 0;
+  // Structural: cliques of clique_size nodes.
+  for (int64_t c = 0; c < s.cliques; ++c) {
+    std::vector<int64_t> members(order.begin() + next, order.begin() + next + size_t(s.clique_size));
+    next += size_t(s.clique_size);
+    for (size_t a = 0; a < members.size(); ++a) {
+      g.labels[size_t(members[a])] = 1;
+      g.kinds[size_t(members[a])] = "structural";
+      for (size_t b = a + 1; b < members.size(); ++b) {
+        src.push_back(members[a]);
+        dst.push_back(members[b]);
+      }
+    }
+  }
+  // Contextual: copy the attributes of the farthest (Euclidean) of `candidates` random nodes.
+  std::vector<double> x0 = x;
+  for (int64_t c = 0; c < s.attribute_anomalies; ++c) {
+    int64_t i = order[next++];
+    int64_t best = i;
+    double best_d = -1;
+    for (int64_t t = 0; t < s.candidates; ++t) {
+      int64_t j = any(gen);
+      double dist = 0;
+      for (int64_t f = 0; f < d; ++f) {
+        double df = x0[size_t(i * d + f)] - x0[size_t(j * d + f)];
+        dist += df * df;
+      }
+      if (dist > best_d) best_d = dist, best = j;
+    }
+    for (int64_t f = 0; f < d; ++f) x[size_t(i * d + f)] = x0[size_t(best * d + f)];
+    g.labels[size_t(i)] = 1;
+    g.kinds[size_t(i)] = "contextual";
+  }
+  g.adjacency = undirected_adjacency(n, src, dst);
+  g.features = Tensor::from_vector(x, {n, d});
+  return g;
+}
+
+GraphInputs make_inputs(const CsrMatrix& adjacency, const Tensor& features, const Tensor& ranges, Device device,
+                        DType dtype) {
+  const char* op = "anomalydae::make_inputs";
+  const int64_t n = adjacency.rows;
+  AD_CHECK(adjacency.cols == n && features.dim() == 2 && features.size(0) == n, op, "adjacency ",
+           adjacency.describe(), " does not match features ", features.describe());
+  AD_CHECK(!ranges.defined() || (ranges.dtype() == DType::I64 && ranges.dim() == 2 && ranges.size(0) == n &&
+                                 ranges.size(1) == 2),
+           op, "ranges must be i64 [N, 2], got ", ranges.describe());
+  // A + I and Â = D^-1/2 (A + I) D^-1/2 (degrees of A + I; the GAE preprocess_graph the official code uses).
+  const int64_t* rp = adjacency.row_ptr.data<int64_t>();
+  const int32_t* col = adjacency.col.data<int32_t>();
+  std::vector<int64_t> r, c;
+  r.reserve(size_t(adjacency.nnz() + n));
+  c.reserve(size_t(adjacency.nnz() + n));
+  for (int64_t i = 0; i < n; ++i) {
+    r.push_back(i);
+    c.push_back(i);
+    for (int64_t e = rp[i]; e < rp[i + 1]; ++e) {
+      r.push_back(i);
+      c.push_back(col[e]);
+    }
+  }
+  CsrMatrix target = csr_from_triplets(n, n, r, c, {});
+  std::vector<double> deg(static_cast<size_t>(n));
+  const int64_t* trp = target.row_ptr.data<int64_t>();
+  for (int64_t i = 0; i < n; ++i) deg[size_t(i)] = double(trp[i + 1] - trp[i]);
+  const int32_t* tc = target.col.data<int32_t>();
+  std::vector<double> vals(size_t(target.nnz()));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t e = trp[i]; e < trp[i + 1]; ++e) vals[size_t(e)] = 1.0 / std::sqrt(deg[size_t(i)] * deg[size_t(tc[e])]);
+  CsrMatrix norm = target;
+  norm.val = Tensor::from_vector(vals, {target.nnz()}, dtype);
+
+  Tensor xf = features.dtype() == dtype ? features : features.to_dtype(dtype);
+  CsrMatrix x = csr_from_dense(xf);
+  CsrMatrix x_t = csr_transpose(x);
+
+  GraphInputs in;
+  in.nodes = n;
+  in.attrs = features.size(1);
+  in.att = AttentionGraph::build(norm).to(device);
+  in.target = target.to(device);
+  in.x = x.to(device);
+  in.x_t = x_t.to(device);
+  in.x_dense = xf.to(device);
+  if (ranges.defined()) in.ranges = ranges.to(device);
+  return in;
+}
+
+}  // namespace ad::anomalydae

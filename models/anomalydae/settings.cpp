@@ -1,0 +1,79 @@
+#include "models/anomalydae/settings.h"
+
+#include "runtime/error.h"
+#include "runtime/settings.h"
+
+namespace ad::anomalydae {
+
+Settings load_settings(const std::string& path) {
+  SettingsReader r(load_json_file(path), path);
+  Settings s;
+  s.dataset_name = r.get_string("dataset_name", s.dataset_name);
+  s.mode = r.get_choice("mode", s.mode, {"graph", "traces"});
+  if (s.mode == "graph") {
+    s.graph_source = r.get_choice("graph_source", s.graph_source, {"dir", "synthetic"});
+    if (s.graph_source == "dir") {
+      s.graph_dir = r.get_string("graph_dir");
+    } else {
+      SettingsReader g = r.section("synthetic");
+      SyntheticGraphSettings& y = s.synthetic;
+      y.nodes = g.get_int("nodes", y.nodes);
+      y.attrs = g.get_int("attrs", y.attrs);
+      y.communities = g.get_int("communities", y.communities);
+      y.avg_degree = g.get_number("avg_degree", y.avg_degree);
+      y.cliques = g.get_int("cliques", y.cliques);
+      y.clique_size = g.get_int("clique_size", y.clique_size);
+      y.attribute_anomalies = g.get_int("attribute_anomalies", y.attribute_anomalies);
+      y.candidates = g.get_int("candidates", y.candidates);
+    }
+  } else {
+    s.train_spans = r.get_string("train_spans");
+    s.test_spans = r.get_string("test_spans");
+    s.test_labels = r.get_string("test_labels", "");
+    s.span_format = r.get_choice("span_format", s.span_format, {"csv", "jaeger"});
+    s.node_kind = r.get_choice("node_kind", s.node_kind, {"span", "operation"});
+    s.trace_score = r.get_choice("trace_score", s.trace_score, {"max", "mean"});
+    s.threshold_quantile = r.get_number("threshold_quantile", s.threshold_quantile);
+    s.top_nodes = r.get_int("top_nodes", s.top_nodes);
+  }
+  s.embed_dim = r.get_int("embed_dim", s.embed_dim);
+  s.hidden_dim = r.get_int("hidden_dim", s.hidden_dim);
+  s.alpha = r.get_number("alpha", s.alpha);
+  s.eta = r.get_number("eta", s.eta);
+  s.theta = r.get_number("theta", s.theta);
+  s.epochs = r.get_int("epochs", s.epochs);
+  s.lr = r.get_number("lr", s.lr);
+  s.attention_logits = r.get_choice("attention_logits", s.attention_logits, {"scaled", "plain"});
+  s.loss_form = r.get_choice("loss_form", s.loss_form, {"official", "paper", "pygod"});
+  s.attribute_encoder = r.get_choice("attribute_encoder", s.mode == "traces" ? "mlp" : "transposed",
+                                     {"transposed", "mlp"});
+  s.seed = r.get_int("seed", s.seed);
+  s.device = r.get_choice("device", s.device, {"auto", "cpu", "cuda"});
+  s.output_dir = r.get_string("output_dir", s.output_dir);
+  s.eval_every = r.get_int("eval_every", s.eval_every);
+  r.finish();
+  s.resolved = r.resolved();
+
+  const std::string ctx = "settings " + path;
+  const char* c = ctx.c_str();
+  AD_CHECK(s.embed_dim >= 1 && s.hidden_dim >= 1, c, "embed_dim and hidden_dim must be >= 1");
+  AD_CHECK(s.alpha >= 0 && s.alpha <= 1, c, "alpha must be in [0, 1], got ", s.alpha);
+  AD_CHECK(s.eta > 0 && s.theta > 0, c, "eta and theta must be > 0, got ", s.eta, " and ", s.theta);
+  AD_CHECK(s.epochs >= 1, c, "epochs must be >= 1, got ", s.epochs);
+  AD_CHECK(s.lr > 0, c, "lr must be > 0, got ", s.lr);
+  AD_CHECK(s.eval_every >= 0, c, "eval_every must be >= 0");
+  AD_CHECK(s.mode == "graph" || s.attribute_encoder == "mlp", c,
+           "traces need attribute_encoder \"mlp\": the transposed encoder's input size is the node count of one "
+           "fixed graph");
+  AD_CHECK(s.threshold_quantile > 0 && s.threshold_quantile <= 1, c, "threshold_quantile must be in (0, 1]");
+  AD_CHECK(s.top_nodes >= 1, c, "top_nodes must be >= 1");
+  const SyntheticGraphSettings& y = s.synthetic;
+  AD_CHECK(y.nodes >= 2 && y.attrs >= 1 && y.communities >= 1 && y.avg_degree > 0 && y.cliques >= 0 &&
+               y.clique_size >= 2 && y.attribute_anomalies >= 0 && y.candidates >= 1,
+           c, "synthetic graph sizes out of range");
+  AD_CHECK(y.cliques * y.clique_size + y.attribute_anomalies <= y.nodes, c,
+           "synthetic graph: more anomalies than nodes");
+  return s;
+}
+
+}  // namespace ad::anomalydae

@@ -1,0 +1,55 @@
+// Settings for AnomalyDAE / TraceDAE (run_tracedae). Keys follow the official run script's flags where it
+// has one (embed_dim, hidden1 = hidden_dim, alpha, eta, theta, iterations = epochs, learning_rate = lr,
+// seed); everything else is ours. Unknown keys are errors (runtime/settings.h).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace ad::anomalydae {
+
+struct SyntheticGraphSettings {
+  int64_t nodes = 2000, attrs = 64, communities = 20;
+  double avg_degree = 8;
+  int64_t cliques = 10, clique_size = 15;  // structural anomalies (DOMINANT protocol)
+  int64_t attribute_anomalies = 150;       // contextual anomalies: attributes copied from the farthest of 50
+  int64_t candidates = 50;
+};
+
+struct Settings {
+  std::string dataset_name = "graph";
+  std::string mode = "graph";  // graph | traces
+
+  // graph mode
+  std::string graph_source = "dir";  // dir | synthetic
+  std::string graph_dir;             // edges.csv, features(.npy | CSR), labels.csv
+  SyntheticGraphSettings synthetic;
+
+  // traces mode
+  std::string train_spans, test_spans, test_labels;
+  std::string span_format = "csv";  // csv | jaeger
+  std::string node_kind = "span";   // span | operation
+  std::string trace_score = "max";  // max | mean
+  double threshold_quantile = 0.99;  // of the training traces' scores -> the test threshold
+  int64_t top_nodes = 3;
+
+  // model (defaults: the official run script, BlogCatalog)
+  int64_t embed_dim = 128, hidden_dim = 256;
+  double alpha = 0.7, eta = 5, theta = 40;
+  int64_t epochs = 180;
+  double lr = 1e-3;
+  std::string attention_logits = "scaled";        // scaled (official: a_ij * (f1_i + f2_j)) | plain (GAT)
+  std::string loss_form = "official";             // official | paper | pygod
+  std::string attribute_encoder = "transposed";   // transposed (X^T W3, transductive) | mlp (node rows, inductive)
+  int64_t seed = 7;
+  std::string device = "auto";
+  std::string output_dir = "runs/tracedae";
+  int64_t eval_every = 10;  // epochs between progress lines with the current AUC (labels only; never used to train)
+
+  nlohmann::json resolved;  // every value used, defaults included
+};
+
+Settings load_settings(const std::string& path);
+
+}  // namespace ad::anomalydae
