@@ -162,6 +162,18 @@ double quantile(std::vector<double> v, double q) {
   return v[lo] + (v[hi] - v[lo]) * (pos - double(lo));
 }
 
+// Scales each attribute column to [0, 1] (constant columns become 0). The official weights B = 1 + (eta-1) X
+// assume binary attributes; raw counts in the hundreds of thousands (books) make them meaningless.
+void minmax_columns(Tensor& x) {
+  const int64_t n = x.size(0), d = x.size(1);
+  float* p = x.data<float>();
+  for (int64_t j = 0; j < d; ++j) {
+    float lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < n; ++i) lo = std::min(lo, p[i * d + j]), hi = std::max(hi, p[i * d + j]);
+    for (int64_t i = 0; i < n; ++i) p[i * d + j] = hi > lo ? (p[i * d + j] - lo) / (hi - lo) : 0.0f;
+  }
+}
+
 }  // namespace
 
 Device choose_device(const Settings& s) {
@@ -176,6 +188,7 @@ Device choose_device(const Settings& s) {
 nlohmann::json run_graph(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
   AttributedGraph g = s.graph_source == "dir" ? load_graph_dir(s.graph_dir)
                                                : make_synthetic_graph(s.synthetic, uint64_t(s.seed));
+  if (s.attribute_scaling == "minmax") minmax_columns(g.features);
   log << "graph: " << g.nodes() << " nodes, " << g.adjacency.nnz() / 2 << " undirected edges, " << g.attrs()
       << " attributes" << (g.labels.empty() ? ", no labels" : "") << "\n";
   GraphInputs in = make_inputs(g.adjacency, g.features, Tensor(), device);

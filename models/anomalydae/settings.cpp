@@ -26,6 +26,7 @@ Settings load_settings(const std::string& path) {
       y.attribute_anomalies = g.get_int("attribute_anomalies", y.attribute_anomalies);
       y.candidates = g.get_int("candidates", y.candidates);
     }
+    s.attribute_scaling = r.get_choice("attribute_scaling", s.attribute_scaling, {"none", "minmax"});
   } else {
     s.train_spans = r.get_string("train_spans");
     s.test_spans = r.get_string("test_spans");

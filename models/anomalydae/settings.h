@@ -25,6 +25,7 @@ struct Settings {
   std::string graph_source = "dir";  // dir | synthetic
   std::string graph_dir;             // edges.csv, features(.npy | CSR), labels.csv
   SyntheticGraphSettings synthetic;
+  std::string attribute_scaling = "none";  // none (official) | minmax (per column to [0, 1])
 
   // traces mode
   std::string train_spans, test_spans, test_labels;
