@@ -162,6 +162,13 @@ double quantile(std::vector<double> v, double q) {
   return v[lo] + (v[hi] - v[lo]) * (pos - double(lo));
 }
 
+// "auto": a .json file is a Jaeger export, anything else span CSV.
+std::vector<tracedae::Span> read_spans(const std::string& path, const std::string& format) {
+  bool json = format == "jaeger" ||
+              (format == "auto" && path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0);
+  return json ? tracedae::read_jaeger_json(path) : tracedae::read_spans_csv(path);
+}
+
 // Scales each attribute column to [0, 1] (constant columns become 0). The official weights B = 1 + (eta-1) X
 // assume binary attributes; raw counts in the hundreds of thousands (books) make them meaningless.
 void minmax_columns(Tensor& x) {
@@ -248,8 +255,7 @@ nlohmann::json run_graph(const Settings& s, Device device, const std::string& ru
 }
 
 nlohmann::json train_traces(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
-  std::vector<tracedae::Span> spans =
-      s.span_format == "jaeger" ? tracedae::read_jaeger_json(s.train_spans) : tracedae::read_spans_csv(s.train_spans);
+  std::vector<tracedae::Span> spans = read_spans(s.train_spans, s.span_format);
   tracedae::TraceGraphOptions opt;
   opt.node_kind = tracedae::parse_node_kind(s.node_kind);
   tracedae::TraceFeaturizer feat = tracedae::TraceFeaturizer::fit(spans, opt);
@@ -280,8 +286,7 @@ nlohmann::json test_traces(const Settings& s, Device device, const std::string& 
   tracedae::TraceGraphOptions opt;
   opt.node_kind = tracedae::parse_node_kind(s.node_kind);
   tracedae::TraceFeaturizer feat = tracedae::TraceFeaturizer::load_json(run_dir + "/featurizer.json");
-  std::vector<tracedae::Span> spans =
-      s.span_format == "jaeger" ? tracedae::read_jaeger_json(s.test_spans) : tracedae::read_spans_csv(s.test_spans);
+  std::vector<tracedae::Span> spans = read_spans(s.test_spans, s.span_format);
   tracedae::TraceGraphBatch b = tracedae::build_trace_graphs(spans, feat, opt);
   log << "test traces: " << b.trace_ids.size() << " traces, " << b.num_nodes << " nodes\n";
   GraphInputs in = make_inputs(b.adjacency, b.features, b.ranges, device);

@@ -31,7 +31,7 @@ Settings load_settings(const std::string& path) {
     s.train_spans = r.get_string("train_spans");
     s.test_spans = r.get_string("test_spans");
     s.test_labels = r.get_string("test_labels", "");
-    s.span_format = r.get_choice("span_format", s.span_format, {"csv", "jaeger"});
+    s.span_format = r.get_choice("span_format", s.span_format, {"auto", "csv", "jaeger"});
     s.node_kind = r.get_choice("node_kind", s.node_kind, {"span", "operation"});
     s.trace_score = r.get_choice("trace_score", s.trace_score, {"max", "mean"});
     s.threshold_quantile = r.get_number("threshold_quantile", s.threshold_quantile);

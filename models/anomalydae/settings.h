@@ -29,7 +29,7 @@ struct Settings {
 
   // traces mode
   std::string train_spans, test_spans, test_labels;
-  std::string span_format = "csv";  // csv | jaeger
+  std::string span_format = "auto";  // auto (.json -> jaeger) | csv | jaeger
   std::string node_kind = "span";   // span | operation
   std::string trace_score = "max";  // max | mean
   double threshold_quantile = 0.99;  // of the training traces' scores -> the test threshold
