@@ -2,7 +2,7 @@
 # Installs the Debian packages the project builds with. Safe to run twice: apt-get skips what is there.
 # The CUDA toolkit (nvcc, cuBLAS, cuSPARSE, cuDNN) is expected to be installed already.
 set -euo pipefail
-pkgs=(cmake g++ make libopenblas-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libomp-dev)
+pkgs=(cmake g++ make libopenblas-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libomp-dev zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

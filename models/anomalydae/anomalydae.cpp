@@ -12,6 +12,7 @@
 #include "layers/optimizer.h"
 #include "models/anomalydae/graph_data.h"
 #include "models/anomalydae/network.h"
+#include "models/anomalydae/trace_vectors.h"
 #include "models/anomalydae/traces.h"
 #include "runtime/csv.h"
 #include "runtime/cuda_context.h"
@@ -193,8 +194,9 @@ Device choose_device(const Settings& s) {
 }
 
 nlohmann::json run_graph(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
-  AttributedGraph g = s.graph_source == "dir" ? load_graph_dir(s.graph_dir)
-                                               : make_synthetic_graph(s.synthetic, uint64_t(s.seed));
+  AttributedGraph g = s.graph_source == "dir"             ? load_graph_dir(s.graph_dir)
+                      : s.graph_source == "trace_vectors" ? load_trace_vectors(s.trace_vectors, uint64_t(s.seed))
+                                                          : make_synthetic_graph(s.synthetic, uint64_t(s.seed));
   if (s.attribute_scaling == "minmax") minmax_columns(g.features);
   log << "graph: " << g.nodes() << " nodes, " << g.adjacency.nnz() / 2 << " undirected edges, " << g.attrs()
       << " attributes" << (g.labels.empty() ? ", no labels" : "") << "\n";
@@ -208,7 +210,7 @@ nlohmann::json run_graph(const Settings& s, Device device, const std::string& ru
   std::vector<std::string> ids;
   std::vector<std::vector<double>> cols(4);
   for (int64_t i = 0; i < g.nodes(); ++i) {
-    ids.push_back(std::to_string(i));
+    ids.push_back(g.names.empty() ? std::to_string(i) : g.names[size_t(i)]);
     cols[0].push_back(score[size_t(i)]);
     cols[1].push_back(att[size_t(i)]);
     cols[2].push_back(st[size_t(i)]);
@@ -230,8 +232,12 @@ nlohmann::json run_graph(const Settings& s, Device device, const std::string& ru
   if (!g.labels.empty()) {
     m["nodes_metrics"] = score_metrics(score, g.labels);
     // The official script's number: AUC of the last training step's scores (before its update).
-    if (m["nodes_metrics"].contains("roc_auc"))
+    if (m["nodes_metrics"].contains("roc_auc")) {
       m["nodes_metrics"]["roc_auc_last_train_step"] = roc_auc(tr.last_step_scores, g.labels);
+      // Each term on its own: which half of the score finds the anomalies (diagnostic; the score is the sum).
+      m["nodes_metrics"]["roc_auc_attribute_error"] = roc_auc(att, g.labels);
+      m["nodes_metrics"]["roc_auc_structure_error"] = roc_auc(st, g.labels);
+    }
     // Per anomaly kind (injected sets): AUC of each kind against the normal nodes.
     std::map<std::string, std::pair<std::vector<double>, std::vector<int>>> by_kind;
     for (int64_t i = 0; i < g.nodes(); ++i) {

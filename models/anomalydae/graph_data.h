@@ -19,6 +19,7 @@ struct AttributedGraph {
   Tensor features;                 // F32 [N, d], CPU
   std::vector<int> labels;         // per node (0/1); empty when the graph has none
   std::vector<std::string> kinds;  // per node: contextual / structural / both / "" (when known)
+  std::vector<std::string> names;  // per node id written to node_scores.csv; empty: the index
   int64_t nodes() const { return adjacency.rows; }
   int64_t attrs() const { return features.defined() ? features.size(1) : 0; }
 };

@@ -11,9 +11,17 @@ Settings load_settings(const std::string& path) {
   s.dataset_name = r.get_string("dataset_name", s.dataset_name);
   s.mode = r.get_choice("mode", s.mode, {"graph", "traces"});
   if (s.mode == "graph") {
-    s.graph_source = r.get_choice("graph_source", s.graph_source, {"dir", "synthetic"});
+    s.graph_source = r.get_choice("graph_source", s.graph_source, {"dir", "synthetic", "trace_vectors"});
     if (s.graph_source == "dir") {
       s.graph_dir = r.get_string("graph_dir");
+    } else if (s.graph_source == "trace_vectors") {
+      SettingsReader t = r.section("trace_vectors");
+      TraceVectorGraphSettings& v = s.trace_vectors;
+      v.normal = t.get_string("normal");
+      v.abnormal = t.get_string("abnormal");
+      v.normal_count = t.get_int("normal_count", v.normal_count);
+      v.abnormal_count = t.get_int("abnormal_count", v.abnormal_count);
+      v.knn = t.get_int("knn", v.knn);
     } else {
       SettingsReader g = r.section("synthetic");
       SyntheticGraphSettings& y = s.synthetic;
@@ -68,6 +76,8 @@ Settings load_settings(const std::string& path) {
            "fixed graph");
   AD_CHECK(s.threshold_quantile > 0 && s.threshold_quantile <= 1, c, "threshold_quantile must be in (0, 1]");
   AD_CHECK(s.top_nodes >= 1, c, "top_nodes must be >= 1");
+  AD_CHECK(s.trace_vectors.normal_count >= 0 && s.trace_vectors.abnormal_count >= 0 && s.trace_vectors.knn >= 1, c,
+           "trace_vectors: counts must be >= 0 and knn >= 1");
   const SyntheticGraphSettings& y = s.synthetic;
   AD_CHECK(y.nodes >= 2 && y.attrs >= 1 && y.communities >= 1 && y.avg_degree > 0 && y.cliques >= 0 &&
                y.clique_size >= 2 && y.attribute_anomalies >= 0 && y.candidates >= 1,

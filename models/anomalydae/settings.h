@@ -17,14 +17,22 @@ struct SyntheticGraphSettings {
   int64_t candidates = 50;
 };
 
+// TraceAnomaly's service trace vectors as a kNN graph of traces (models/anomalydae/trace_vectors.h).
+struct TraceVectorGraphSettings {
+  std::string normal, abnormal;                       // text files or .zip archives holding one
+  int64_t normal_count = 3000, abnormal_count = 300;  // sampled with the seed; 0 = every trace
+  int64_t knn = 10;
+};
+
 struct Settings {
   std::string dataset_name = "graph";
   std::string mode = "graph";  // graph | traces
 
   // graph mode
-  std::string graph_source = "dir";  // dir | synthetic
+  std::string graph_source = "dir";  // dir | synthetic | trace_vectors
   std::string graph_dir;             // edges.csv, features(.npy | CSR), labels.csv
   SyntheticGraphSettings synthetic;
+  TraceVectorGraphSettings trace_vectors;
   std::string attribute_scaling = "none";  // none (official) | minmax (per column to [0, 1])
 
   // traces mode

@@ -175,9 +175,12 @@ TEST(EmulatedReconLoss, StructureForwardAndBackwardMatchCpuReference) {
     Tensor derr = test::random_tensor({n}, 12);
     for (const ReconWeighting& w : all_weightings()) {
       SCOPED_TRACE(describe(sc) + " " + describe(w));
-      Tensor err = Tensor::empty({n}), dz = Tensor::empty(z.shape());
-      structure_recon_error_forward(z, g.target, g.ranges, w, err);
-      structure_recon_error_backward(z, g.target, g.ranges, w, err, derr, dz);
+      // The scalar reference runs in f64 (the f32 CPU path is the blocked SGEMM one, tested below).
+      Tensor z64 = z.to_dtype(DType::F64), d64 = derr.to_dtype(DType::F64);
+      Tensor e64 = Tensor::empty({n}, DType::F64), dz64 = Tensor::empty(z.shape(), DType::F64);
+      structure_recon_error_forward(z64, g.target, g.ranges, w, e64);
+      structure_recon_error_backward(z64, g.target, g.ranges, w, e64, d64, dz64);
+      Tensor err = e64.to_dtype(DType::F32), dz = dz64.to_dtype(DType::F32);
 
       test::GuardedBuffer gz(z), gd(derr), ge{size_t(n)}, gc{size_t(n)}, gdz{size_t(z.numel())};
       EmulatedLauncher l;
@@ -191,6 +194,37 @@ TEST(EmulatedReconLoss, StructureForwardAndBackwardMatchCpuReference) {
       EXPECT_TRUE(ge.check_canaries());
       EXPECT_TRUE(gc.check_canaries());
       EXPECT_TRUE(gdz.check_canaries());
+    }
+  }
+}
+
+// The f32 CPU path (SGEMM tiles) against the f64 scalar reference, on tile-straddling shapes: N past the
+// 1024-row tile, column ranges past the 4096-column tile, ragged block-diagonal ranges, H = 0 and 1.
+TEST(ReconLoss, BlockedCpuPathMatchesScalarReference) {
+  const std::vector<StructCase> cases = {
+      {{1}, false, 1},
+      {{1100}, false, 7},                 // two row tiles
+      {{4200}, false, 1},                 // two column tiles
+      {{1, 3, 40, 1000, 70}, true, 5, 9},  // ranges differ within a tile and across tiles, cross edges
+      {{70, 40, 3, 1}, true, 5, 0, 3},    // an empty range
+      {{5}, false, 0},                    // H = 0: p = 1/2 everywhere, dz empty
+  };
+  for (const StructCase& sc : cases) {
+    Graph g = make_graph(sc.blocks, sc.ranges, 7, 4, sc.cross, sc.empty_block);
+    const int64_t n = g.n, h = sc.h;
+    Tensor z = random_z(n, h, 31);
+    Tensor derr = test::random_tensor({n}, 32);
+    for (const ReconWeighting& w : all_weightings()) {
+      SCOPED_TRACE(describe(sc) + " " + describe(w));
+      Tensor err = Tensor::empty({n}), dz = Tensor::empty(z.shape());
+      structure_recon_error_forward(z, g.target, g.ranges, w, err);
+      structure_recon_error_backward(z, g.target, g.ranges, w, err, derr, dz);
+      Tensor z64 = z.to_dtype(DType::F64), d64 = derr.to_dtype(DType::F64);
+      Tensor e64 = Tensor::empty({n}, DType::F64), dz64 = Tensor::empty(z.shape(), DType::F64);
+      structure_recon_error_forward(z64, g.target, g.ranges, w, e64);
+      structure_recon_error_backward(z64, g.target, g.ranges, w, e64, d64, dz64);
+      EXPECT_TRUE(test::all_close(err, e64.to_dtype(DType::F32), 1e-5, 1e-5));
+      if (h > 0) EXPECT_TRUE(test::all_close(dz, dz64.to_dtype(DType::F32), 1e-5, 1e-4));
     }
   }
 }

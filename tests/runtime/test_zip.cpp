@@ -1,0 +1,53 @@
+// runtime/zip.cpp against archives written by Python's zipfile (tools/reference/make_zip_fixtures.py).
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+
+#include "runtime/error.h"
+#include "tests/support/helpers.h"
+#include "runtime/fs_util.h"
+#include "runtime/zip.h"
+
+namespace ad {
+namespace {
+
+std::string fixture(const std::string& name) {
+  return test::source_dir() + "/tests/data/zip/" + name;
+}
+
+TEST(Zip, DeflatedMemberMatchesTheOriginalText) {
+  const std::string want = read_file_bytes(fixture("member.txt"), "test");
+  ASSERT_GT(want.size(), 10000u);
+  EXPECT_EQ(read_zip_member(fixture("deflated.zip")), want);
+  EXPECT_EQ(read_zip_member(fixture("deflated.zip"), "member.txt"), want);
+  EXPECT_EQ(read_maybe_zipped(fixture("deflated.zip"), "test"), want);
+  EXPECT_EQ(read_maybe_zipped(fixture("member.txt"), "test"), want);
+}
+
+TEST(Zip, StoredMembersByName) {
+  EXPECT_EQ(zip_members(fixture("stored_two.zip")), (std::vector<std::string>{"a.txt", "b.txt"}));
+  EXPECT_EQ(read_zip_member(fixture("stored_two.zip"), "a.txt"), "alpha\n");
+  EXPECT_EQ(read_zip_member(fixture("stored_two.zip"), "b.txt"), "beta\n");
+}
+
+void expect_error(const std::function<void()>& f, const std::string& part) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one containing \"" << part << "\"";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+TEST(IoErrorsZip, DamagedMissingAmbiguousAndNotAZip) {
+  // One flipped byte: zlib fails or the CRC-32 check does; either way the archive is refused.
+  expect_error([] { read_zip_member(fixture("damaged.zip")); }, "damaged.zip: member.txt");
+  expect_error([] { read_zip_member(fixture("stored_two.zip")); }, "expected one member, found 2");
+  expect_error([] { read_zip_member(fixture("stored_two.zip"), "c.txt"); }, "no member named \"c.txt\"");
+  expect_error([] { read_zip_member(fixture("member.txt")); }, "not a zip archive");
+  expect_error([] { read_zip_member(fixture("absent.zip")); }, "absent.zip");
+}
+
+}  // namespace
+}  // namespace ad
