@@ -1,69 +1,106 @@
 #include "kernels/batchnorm1d.h"
 
 #include <cmath>
+#include <vector>
 
 #include "kernels/dispatch.h"
 
 namespace ad {
 
 namespace cpu {
+namespace {
+// sum over rows i of f(i, j) for each channel j, in double: rows are split over threads, each adds whole
+// rows into its own c-vector (contiguous, vectorisable), and the vectors are added at the end.
+template <class F> std::vector<double> column_sums(int64_t n, int64_t c, F f) {
+  std::vector<double> total(static_cast<size_t>(c), 0.0);
+#pragma omp parallel if (n * c > 65536)
+  {
+    std::vector<double> part(static_cast<size_t>(c), 0.0);
+    double* acc = part.data();
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < c; ++j) acc[j] += f(i, j);
+#pragma omp critical
+    for (int64_t j = 0; j < c; ++j) total[size_t(j)] += part[size_t(j)];
+  }
+  return total;
+}
+}  // namespace
+
 // Per channel, two passes (mean, then centred squares) with double accumulators: the accurate side
-// of the parity tests.
+// of the parity tests. Passes run row by row (channels contiguous) for memory order.
 template <class T>
 void batchnorm1d_train_forward(const T* x, const T* gamma, const T* beta, T* y, T* save_mean, T* save_var,
                                T* running_mean, T* running_var, int64_t n, int64_t c, T momentum, T eps) {
-#pragma omp parallel for if (n * c > 65536)
+  const double inv_n = n > 0 ? 1.0 / double(n) : 0.0;
+  std::vector<double> mean = column_sums(n, c, [&](int64_t i, int64_t j) { return double(x[i * c + j]); });
+  for (double& m : mean) m *= inv_n;
+  const double* mu = mean.data();
+  std::vector<double> var = column_sums(n, c, [&](int64_t i, int64_t j) {
+    const double d = double(x[i * c + j]) - mu[j];
+    return d * d;
+  });
+  std::vector<double> scale(static_cast<size_t>(c)), shift(static_cast<size_t>(c));
   for (int64_t j = 0; j < c; ++j) {
-    double s = 0;
-    for (int64_t i = 0; i < n; ++i) s += double(x[i * c + j]);
-    const double mean = n > 0 ? s / double(n) : 0.0;
-    double v = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      const double d = double(x[i * c + j]) - mean;
-      v += d * d;
-    }
-    const double var = n > 0 ? v / double(n) : 0.0;
-    const double invstd = 1.0 / std::sqrt(var + double(eps));
-    for (int64_t i = 0; i < n; ++i)
-      y[i * c + j] = T((double(x[i * c + j]) - mean) * invstd * double(gamma[j]) + double(beta[j]));
-    save_mean[j] = T(mean);
-    save_var[j] = T(var);
-    if (running_mean) running_mean[j] = momentum * running_mean[j] + (T(1) - momentum) * T(mean);
-    if (running_var) running_var[j] = momentum * running_var[j] + (T(1) - momentum) * T(var);
+    var[size_t(j)] *= inv_n;
+    const double invstd = 1.0 / std::sqrt(var[size_t(j)] + double(eps));
+    scale[size_t(j)] = invstd * double(gamma[j]);
+    shift[size_t(j)] = double(beta[j]) - mu[j] * scale[size_t(j)];
+    save_mean[j] = T(mu[j]);
+    save_var[j] = T(var[size_t(j)]);
+    if (running_mean) running_mean[j] = momentum * running_mean[j] + (T(1) - momentum) * T(mu[j]);
+    if (running_var) running_var[j] = momentum * running_var[j] + (T(1) - momentum) * T(var[size_t(j)]);
   }
+  const double* sc = scale.data();
+  const double* sh = shift.data();
+#pragma omp parallel for if (n * c > 65536)
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < c; ++j) y[i * c + j] = T(double(x[i * c + j]) * sc[j] + sh[j]);
 }
 
 template <class T>
 void batchnorm1d_inference_forward(const T* x, const T* gamma, const T* beta, const T* running_mean,
                                    const T* running_var, T* y, int64_t n, int64_t c, T eps) {
+  // y = x * scale + shift per channel, the two vectors computed once (not a sqrt per element).
+  std::vector<T> scale(static_cast<size_t>(c)), shift(static_cast<size_t>(c));
+  for (int64_t j = 0; j < c; ++j) {
+    const T invstd = T(1) / std::sqrt(running_var[j] + eps);
+    scale[size_t(j)] = invstd * gamma[j];
+    shift[size_t(j)] = beta[j] - running_mean[j] * invstd * gamma[j];
+  }
+  const T* sc = scale.data();
+  const T* sh = shift.data();
 #pragma omp parallel for if (n * c > 65536)
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < c; ++j) {
-      const T invstd = T(1) / std::sqrt(running_var[j] + eps);
-      y[i * c + j] = (x[i * c + j] - running_mean[j]) * invstd * gamma[j] + beta[j];
-    }
+    for (int64_t j = 0; j < c; ++j) y[i * c + j] = x[i * c + j] * sc[j] + sh[j];
 }
 
 template <class T>
 void batchnorm1d_train_backward(const T* x, const T* gamma, const T* save_mean, const T* save_var, const T* dy,
                                 T* dx, T* dgamma, T* dbeta, int64_t n, int64_t c, T eps) {
-#pragma omp parallel for if (n * c > 65536)
+  const double inv_n = n > 0 ? 1.0 / double(n) : 0.0;
+  std::vector<double> invstd(static_cast<size_t>(c));
+  for (int64_t j = 0; j < c; ++j) invstd[size_t(j)] = 1.0 / std::sqrt(double(save_var[j]) + double(eps));
+  const double* is = invstd.data();
+  std::vector<double> sdy = column_sums(n, c, [&](int64_t i, int64_t j) { return double(dy[i * c + j]); });
+  std::vector<double> sdyx = column_sums(n, c, [&](int64_t i, int64_t j) {
+    return double(dy[i * c + j]) * (double(x[i * c + j]) - double(save_mean[j])) * is[j];
+  });
+  // dx = scale (dy - sdy/n - xhat sdyx/n), xhat = (x - mean) invstd, as dx = a dy + b x + k per channel.
+  std::vector<double> ca(static_cast<size_t>(c)), cb(static_cast<size_t>(c)), ck(static_cast<size_t>(c));
   for (int64_t j = 0; j < c; ++j) {
-    const double mean = double(save_mean[j]), invstd = 1.0 / std::sqrt(double(save_var[j]) + double(eps));
-    double sdy = 0, sdyx = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      const double g = double(dy[i * c + j]);
-      sdy += g;
-      sdyx += g * (double(x[i * c + j]) - mean) * invstd;
-    }
-    const double scale = double(gamma[j]) * invstd, inv_n = n > 0 ? 1.0 / double(n) : 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-      const double xhat = (double(x[i * c + j]) - mean) * invstd;
-      dx[i * c + j] = T(scale * (double(dy[i * c + j]) - sdy * inv_n - xhat * sdyx * inv_n));
-    }
-    dgamma[j] += T(sdyx);
-    dbeta[j] += T(sdy);
+    const double scale = double(gamma[j]) * is[j], m = double(save_mean[j]);
+    ca[size_t(j)] = scale;
+    cb[size_t(j)] = -scale * is[j] * sdyx[size_t(j)] * inv_n;
+    ck[size_t(j)] = -scale * sdy[size_t(j)] * inv_n + scale * m * is[j] * sdyx[size_t(j)] * inv_n;
+    dgamma[j] += T(sdyx[size_t(j)]);
+    dbeta[j] += T(sdy[size_t(j)]);
   }
+  const double *pa = ca.data(), *pb = cb.data(), *pk = ck.data();
+#pragma omp parallel for if (n * c > 65536)
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < c; ++j)
+      dx[i * c + j] = T(pa[j] * double(dy[i * c + j]) + pb[j] * double(x[i * c + j]) + pk[j]);
 }
 
 #define AD_BN_INSTANTIATE(T)                                                                                  \

@@ -1,12 +1,10 @@
 #include "kernels/dilated_conv1d.h"
 
-#include <cblas.h>
-
 #include <algorithm>
-
 #include <vector>
 
 #include "kernels/dispatch.h"
+#include "kernels/gemm.h"
 
 namespace ad {
 
@@ -107,13 +105,9 @@ template void dilated_conv1d_backward_params<double>(const Conv1dShape&, const d
 // at BLAS speed.
 namespace cpu_blas {
 namespace {
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta, float* c) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
-              1.0f, a, int(ta ? m : k), b, int(tb ? k : n), beta, c, int(n));
-}
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, const double* b, double beta, double* c) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
-              1.0, a, int(ta ? m : k), b, int(tb ? k : n), beta, c, int(n));
+template <class T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T beta, T* c) {
+  cpu::gemm<T>(ta, tb, m, n, k, T(1), a, ta ? m : k, b, tb ? k : n, beta, c, n);
 }
 }  // namespace
 

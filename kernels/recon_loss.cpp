@@ -1,12 +1,11 @@
 #include "kernels/recon_loss.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "kernels/dispatch.h"
+#include "kernels/gemm.h"
 #include "kernels/recon_loss.cuh"
 
 namespace ad {
@@ -139,8 +138,7 @@ void logits_tile(const float* z, int64_t h, int64_t i0, int64_t i1, int64_t j0, 
     std::fill(tile, tile + rows * cols, 0.0f);
     return;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(cols), int(h), 1.0f, z + i0 * h, int(h),
-              z + j0 * h, int(h), 0.0f, tile, int(cols));
+  gemm<float>(false, true, rows, cols, h, 1.0f, z + i0 * h, h, z + j0 * h, h, 0.0f, tile, cols);
 }
 
 // Row i's column range clipped to [j0, j1), and its CSR entries (t_ij = 1) inside it.
@@ -232,8 +230,7 @@ void structure_recon_backward_blocked(const float* z, int64_t n, int64_t h, cons
         for (int64_t j = std::max(b - j0, int64_t(0)); j < cols; ++j) row[j] = 0.0f;
         for (auto [j, g] : edges) row[j - j0] = g;
       }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(i1 - i0), int(h), int(cols), 1.0f, tile.data(),
-                  int(cols), z + j0 * h, int(h), 1.0f, dz + i0 * h, int(h));
+      gemm<float>(false, false, i1 - i0, h, cols, 1.0f, tile.data(), cols, z + j0 * h, h, 1.0f, dz + i0 * h, h);
     }
   }
 }

@@ -1,13 +1,12 @@
 #include "models/anomalydae/trace_vectors.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <numeric>
 #include <random>
 
+#include "kernels/gemm.h"
 #include "runtime/error.h"
 #include "runtime/zip.h"
 
@@ -141,8 +140,8 @@ AttributedGraph load_trace_vectors(const TraceVectorGraphSettings& s, uint64_t s
   std::vector<int64_t> order(static_cast<size_t>(n), 0);
   for (int64_t r0 = 0; r0 < n; r0 += block) {
     const int64_t rows = std::min(block, n - r0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(n), int(d), 1.0f,
-                presence.data() + r0 * d, int(d), presence.data(), int(d), 0.0f, sim.data(), int(n));
+    cpu::gemm<float>(false, true, rows, n, d, 1.0f, presence.data() + r0 * d, d, presence.data(), d, 0.0f,
+                     sim.data(), n);
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t i = r0 + r;
       float* row = sim.data() + r * n;

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "kernels/activation.cuh"
+#include "kernels/fast_math.h"
 #include "layers/activation_layer.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/helpers.h"
@@ -87,3 +90,45 @@ TEST(GpuParityActivation, MatchesCpuReferenceOnFreshInputs) {
     EXPECT_TRUE(test::all_close(gdx, dx, 1e-6, 1e-5)) << activation_name(a);
   }
 }
+
+namespace ad {
+namespace {
+
+// fast_expf (the f32 CPU exp) against libm's double exp over its whole range.
+TEST(FastMath, ExpRelativeErrorWithinFourUlp) {
+  double worst = 0;
+  for (int i = 0; i <= 200000; ++i) {
+    const float x = -87.0f + 175.0f * float(i) / 200000.0f;
+    const double want = std::exp(double(x));
+    worst = std::max(worst, std::abs(double(fast_expf(x)) - want) / want);
+  }
+  EXPECT_LT(worst, 4.8e-7) << "max relative error";
+  RecordProperty("max_relative_error_x1e9", std::to_string(int64_t(worst * 1e9)));
+  EXPECT_EQ(fast_expf(0.0f), 1.0f);
+  EXPECT_GT(fast_expf(-1000.0f), 0.0f);  // clamped, not 0 or NaN
+  EXPECT_TRUE(std::isfinite(fast_expf(1000.0f)));
+}
+
+// The f32 activations (fast exp) against the f64 ones (libm), including saturating inputs.
+TEST(FastMath, F32ActivationsMatchF64AcrossRange) {
+  std::vector<double> xs;
+  for (int i = 0; i <= 4000; ++i) xs.push_back(-40.0 + 80.0 * i / 4000.0);
+  xs.insert(xs.end(), {-1e-7, 1e-7, -1e-3, 1e-3, 0.0});
+  const int64_t n = int64_t(xs.size());
+  Tensor x64 = Tensor::from_vector(xs, {n}, DType::F64), x32 = x64.to_dtype(DType::F32);
+  Tensor dy64 = Tensor::full({n}, 1.0, DType::F64), dy32 = Tensor::full({n}, 1.0);
+  for (Activation a : {Activation::ELU, Activation::Tanh, Activation::Sigmoid}) {
+    SCOPED_TRACE(activation_name(a));
+    Tensor y64 = Tensor::empty({n}, DType::F64), y32 = Tensor::empty({n});
+    Tensor d64 = Tensor::empty({n}, DType::F64), d32 = Tensor::empty({n});
+    activation_forward(a, x64, y64, 1.0);
+    activation_forward(a, x32, y32, 1.0);
+    activation_backward(a, x64, y64, dy64, d64, 1.0);
+    activation_backward(a, x32, y32, dy32, d32, 1.0);
+    EXPECT_TRUE(test::all_close(y32, y64.to_dtype(DType::F32), 2e-7, 1e-6));
+    EXPECT_TRUE(test::all_close(d32, d64.to_dtype(DType::F32), 2e-7, 1e-6));
+  }
+}
+
+}  // namespace
+}  // namespace ad

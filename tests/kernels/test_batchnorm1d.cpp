@@ -26,7 +26,8 @@ struct BnData {
 TEST(EmulatedBatchNorm1d, TrainInferenceAndBackwardMatchCpuReference) {
   const BatchNormOptions opt;
   // N = 1 (zero variance), N not a multiple of the thread rows, C not a multiple of 32.
-  for (auto [n, c] : {std::pair<int64_t, int64_t>{1, 3}, {7, 33}, {45, 5}, {130, 64}, {3 * 37, 1}})
+  // {2101, 40}: above 65536 elements, so the CPU reference's threaded row-split sums run.
+  for (auto [n, c] : {std::pair<int64_t, int64_t>{1, 3}, {7, 33}, {45, 5}, {130, 64}, {3 * 37, 1}, {2101, 40}})
     for (unsigned rows : {8u, 32u}) {
       SCOPED_TRACE("N=" + std::to_string(n) + " C=" + std::to_string(c) + " rows=" + std::to_string(rows));
       BnData d(n, c, 30);
