@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/dispatch.h"
+#include "kernels/fast_math.h"
 #include "kernels/gemm.h"
 #include "kernels/recon_loss.cuh"
 
@@ -113,10 +114,10 @@ void structure_recon_backward(const T* z, int64_t n, int64_t h, const int64_t* r
 }
 
 
-// Blocked f32 path for CPU training: p_ij comes from SGEMM tiles Z_I Z_J^T (multi-threaded BLAS), the
-// per-pair weights and the CSR merge run per row with OpenMP, and the backward's dz_I += G_IJ Z_J is a second
-// SGEMM. Same arithmetic as the scalar reference above, which the tests hold it to; the reference stays the
-// f64 path (gradient checks) and the definition. A row tile spans the union of its rows' column ranges;
+// Blocked f32 path for CPU training: the logits come from SGEMM tiles Z_I Z_J^T (cpu::gemm), the per-pair
+// terms run per row with OpenMP over a 0/1 target row scattered from the CSR (vectorised), and the backward's
+// dz_I += G_IJ Z_J is a second SGEMM. Same values as the scalar reference above, which the tests hold it to
+// (f32 rounding apart); the reference stays the f64 path (gradient checks) and the definition. A row tile spans the union of its rows' column ranges;
 // pairs outside a row's own range are skipped (forward) or given G = 0 (backward).
 namespace {
 constexpr int64_t kRowTile = 1024, kColTile = 4096;
@@ -153,12 +154,24 @@ void row_in_tile(const int64_t* rp, const int32_t* col, const int64_t* ranges, i
   pe = lo < hi ? std::lower_bound(pb, col + rp[i + 1], hi, less) : pb;
 }
 
-float sigmoidf(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+// Per pair, from the logit x = z_i . z_j and the target t (0 or 1), without cancellation: with
+// m = 1 / (1 + exp(t ? x : -x)), |p - t| = m and p (1 - p) = m (1 - m), so the squared error of a pair that
+// is almost right stays accurate relative to itself (exp(x) - 1 style cancellation gave negative row sums,
+// hence NaN square roots, on small traces). Both vectorise (fast_expf, selects).
+inline float pair_loss(float x, float t, float w0, float w1) {
+  const float m = 1.0f / (1.0f + fast_expf(t > 0.0f ? x : -x));
+  return (t > 0.0f ? w1 : w0) * m * m;
+}
+// d(w (p - t)^2)/dx = 2 w (p - t) p (1 - p).
+inline float pair_grad(float x, float t, float w0, float w1) {
+  const float m = 1.0f / (1.0f + fast_expf(t > 0.0f ? x : -x));
+  return 2.0f * (t > 0.0f ? -w1 : w0) * m * m * (1.0f - m);
+}
 }  // namespace
 
 void structure_recon_forward_blocked(const float* z, int64_t n, int64_t h, const int64_t* rp, const int32_t* col,
                                      const int64_t* ranges, const ReconWeighting& w, float* err) {
-  const double w0 = weight(w, 0.0), w1 = weight(w, 1.0);
+  const float w0f = float(weight(w, 0.0)), w1f = float(weight(w, 1.0));
   std::vector<float> tile(static_cast<size_t>(kRowTile * kColTile));
   std::vector<double> sum(static_cast<size_t>(n), 0.0);
   for (int64_t i0 = 0; i0 < n; i0 += kRowTile) {
@@ -168,24 +181,22 @@ void structure_recon_forward_blocked(const float* z, int64_t n, int64_t h, const
     for (int64_t j0 = lo; j0 < hi; j0 += kColTile) {
       const int64_t j1 = std::min(hi, j0 + kColTile), cols = j1 - j0;
       logits_tile(z, h, i0, i1, j0, j1, tile.data());
-#pragma omp parallel for schedule(static)
-      for (int64_t i = i0; i < i1; ++i) {
-        const float* row = tile.data() + (i - i0) * cols;
-        int64_t a, b;
-        const int32_t *pb, *pe;
-        row_in_tile(rp, col, ranges, n, i, j0, j1, a, b, pb, pe);
-        // Every pair as a non-edge (a loop the compiler vectorises), then the CSR entries corrected.
-        float s0 = 0;
-        for (int64_t j = a; j < b; ++j) {
-          const float p = sigmoidf(row[j - j0]);
-          s0 += p * p;
+#pragma omp parallel
+      {
+        std::vector<float> tbuf(static_cast<size_t>(cols), 0.0f);  // t_ij of this row, 0/1
+        float* tb = tbuf.data();
+#pragma omp for schedule(static)
+        for (int64_t i = i0; i < i1; ++i) {
+          const float* row = tile.data() + (i - i0) * cols;
+          int64_t a, b;
+          const int32_t *pb, *pe;
+          row_in_tile(rp, col, ranges, n, i, j0, j1, a, b, pb, pe);
+          for (const int32_t* q = pb; q < pe; ++q) tb[*q - j0] = 1.0f;
+          double s = 0;
+          for (int64_t j = a - j0; j < b - j0; ++j) s += double(pair_loss(row[j], tb[j], w0f, w1f));
+          for (const int32_t* q = pb; q < pe; ++q) tb[*q - j0] = 0.0f;
+          sum[size_t(i)] += s;
         }
-        double s = w0 * double(s0);
-        for (const int32_t* q = pb; q < pe; ++q) {
-          const double p = sigmoid(double(row[*q - j0]));
-          s += w1 * (p - 1.0) * (p - 1.0) - w0 * p * p;
-        }
-        sum[size_t(i)] += s;
       }
     }
   }
@@ -197,9 +208,9 @@ void structure_recon_backward_blocked(const float* z, int64_t n, int64_t h, cons
                                       const float* derr, float* dz) {
   std::fill(dz, dz + n * h, 0.0f);
   if (h == 0) return;
-  const double w0 = weight(w, 0.0), w1 = weight(w, 1.0);
-  std::vector<double> coef(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) coef[size_t(i)] = row_coef(w, err[i], derr[i]);
+  const float w0f = float(weight(w, 0.0)), w1f = float(weight(w, 1.0));
+  std::vector<float> coef(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) coef[size_t(i)] = float(row_coef(w, err[i], derr[i]));
   std::vector<float> tile(static_cast<size_t>(kRowTile * kColTile));
   for (int64_t i0 = 0; i0 < n; i0 += kRowTile) {
     const int64_t i1 = std::min(n, i0 + kRowTile);
@@ -208,27 +219,24 @@ void structure_recon_backward_blocked(const float* z, int64_t n, int64_t h, cons
     for (int64_t j0 = lo; j0 < hi; j0 += kColTile) {
       const int64_t j1 = std::min(hi, j0 + kColTile), cols = j1 - j0;
       logits_tile(z, h, i0, i1, j0, j1, tile.data());
-#pragma omp parallel for schedule(static)
-      for (int64_t i = i0; i < i1; ++i) {
-        float* row = tile.data() + (i - i0) * cols;
-        int64_t a, b;
-        const int32_t *pb, *pe;
-        row_in_tile(rp, col, ranges, n, i, j0, j1, a, b, pb, pe);
-        // Edges first (they need the logits), then every pair in range as a non-edge, then the edges' values.
-        std::vector<std::pair<int64_t, float>> edges;
-        for (const int32_t* q = pb; q < pe; ++q) {
-          const double p = sigmoid(double(row[*q - j0]));
-          edges.emplace_back(*q, float((coef[size_t(i)] + coef[size_t(*q)]) * 2.0 * w1 * (p - 1.0) * p * (1.0 - p)));
+#pragma omp parallel
+      {
+        std::vector<float> tbuf(static_cast<size_t>(cols), 0.0f);
+        float* tb = tbuf.data();
+#pragma omp for schedule(static)
+        for (int64_t i = i0; i < i1; ++i) {
+          float* row = tile.data() + (i - i0) * cols;
+          int64_t a, b;
+          const int32_t *pb, *pe;
+          row_in_tile(rp, col, ranges, n, i, j0, j1, a, b, pb, pe);
+          for (const int32_t* q = pb; q < pe; ++q) tb[*q - j0] = 1.0f;
+          const float ci = coef[size_t(i)];
+          const float* cj = coef.data() + j0;
+          for (int64_t j = 0; j < a - j0; ++j) row[j] = 0.0f;
+          for (int64_t j = a - j0; j < b - j0; ++j) row[j] = (ci + cj[j]) * pair_grad(row[j], tb[j], w0f, w1f);
+          for (int64_t j = std::max(b - j0, int64_t(0)); j < cols; ++j) row[j] = 0.0f;
+          for (const int32_t* q = pb; q < pe; ++q) tb[*q - j0] = 0.0f;
         }
-        const float ci = float(coef[size_t(i)]), w0f = float(2.0 * w0);
-        const double* cj = coef.data() + j0;
-        for (int64_t j = 0; j < a - j0; ++j) row[j] = 0.0f;
-        for (int64_t j = a - j0; j < b - j0; ++j) {
-          const float p = sigmoidf(row[j]);
-          row[j] = (ci + float(cj[j])) * w0f * p * p * (1.0f - p);
-        }
-        for (int64_t j = std::max(b - j0, int64_t(0)); j < cols; ++j) row[j] = 0.0f;
-        for (auto [j, g] : edges) row[j - j0] = g;
       }
       gemm<float>(false, false, i1 - i0, h, cols, 1.0f, tile.data(), cols, z + j0 * h, h, 1.0f, dz + i0 * h, h);
     }

@@ -209,7 +209,15 @@ TEST(ReconLoss, BlockedCpuPathMatchesScalarReference) {
       {{70, 40, 3, 1}, true, 5, 0, 3},    // an empty range
       {{5}, false, 0},                    // H = 0: p = 1/2 everywhere, dz empty
   };
-  for (const StructCase& sc : cases) {
+  // Many small blocks (a batch of traces): 400 blocks of 1..16 nodes, several row tiles.
+  std::vector<StructCase> all = cases;
+  {
+    std::mt19937_64 rng(5);
+    StructCase traces{{}, true, 8};
+    for (int b = 0; b < 400; ++b) traces.blocks.push_back(1 + int64_t(rng() % 16));
+    all.push_back(traces);
+  }
+  for (const StructCase& sc : all) {
     Graph g = make_graph(sc.blocks, sc.ranges, 7, 4, sc.cross, sc.empty_block);
     const int64_t n = g.n, h = sc.h;
     Tensor z = random_z(n, h, 31);
