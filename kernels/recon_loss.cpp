@@ -81,11 +81,12 @@ void dense_recon_backward(const T* pred, const T* target, const T* err, const T*
   }
 }
 
+// Rows [i0, i1) of the structure error (the reference loops; also the blocked path's sparse tiles).
 template <class T>
-void structure_recon_forward(const T* z, int64_t n, int64_t h, const int64_t* rp, const int32_t* col,
-                             const int64_t* ranges, const ReconWeighting& w, T* err) {
-#pragma omp parallel for schedule(dynamic, 16) if (n > 64)
-  for (int64_t i = 0; i < n; ++i) {
+void structure_recon_forward_rows(const T* z, int64_t n, int64_t h, const int64_t* rp, const int32_t* col,
+                                  const int64_t* ranges, const ReconWeighting& w, T* err, int64_t i0, int64_t i1) {
+#pragma omp parallel for schedule(dynamic, 16) if (i1 - i0 > 64)
+  for (int64_t i = i0; i < i1; ++i) {
     double s = 0;
     scan_row(rp, col, ranges, n, i, [&](int64_t j, double t) {
       double e = sigmoid(dot(z + i * h, z + j * h, h)) - t;
@@ -96,12 +97,18 @@ void structure_recon_forward(const T* z, int64_t n, int64_t h, const int64_t* rp
 }
 
 template <class T>
-void structure_recon_backward(const T* z, int64_t n, int64_t h, const int64_t* rp, const int32_t* col,
-                              const int64_t* ranges, const ReconWeighting& w, const T* err, const T* derr, T* dz) {
-  std::vector<double> coef(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) coef[size_t(i)] = row_coef(w, err[i], derr[i]);
-#pragma omp parallel for schedule(dynamic, 16) if (n > 64)
-  for (int64_t i = 0; i < n; ++i) {
+void structure_recon_forward(const T* z, int64_t n, int64_t h, const int64_t* rp, const int32_t* col,
+                             const int64_t* ranges, const ReconWeighting& w, T* err) {
+  structure_recon_forward_rows(z, n, h, rp, col, ranges, w, err, 0, n);
+}
+
+// Rows [i0, i1) of dz, given every row's dL/dS (`coef`).
+template <class T>
+void structure_recon_backward_rows(const T* z, int64_t n, int64_t h, const int64_t* rp, const int32_t* col,
+                                   const int64_t* ranges, const ReconWeighting& w, const double* coef, T* dz,
+                                   int64_t i0, int64_t i1) {
+#pragma omp parallel for schedule(dynamic, 16) if (i1 - i0 > 64)
+  for (int64_t i = i0; i < i1; ++i) {
     std::vector<double> acc(static_cast<size_t>(h), 0.0);
     scan_row(rp, col, ranges, n, i, [&](int64_t j, double t) {
       double p = sigmoid(dot(z + i * h, z + j * h, h));
@@ -111,6 +118,14 @@ void structure_recon_backward(const T* z, int64_t n, int64_t h, const int64_t* r
     });
     for (int64_t k = 0; k < h; ++k) dz[i * h + k] = T(acc[size_t(k)]);
   }
+}
+
+template <class T>
+void structure_recon_backward(const T* z, int64_t n, int64_t h, const int64_t* rp, const int32_t* col,
+                              const int64_t* ranges, const ReconWeighting& w, const T* err, const T* derr, T* dz) {
+  std::vector<double> coef(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) coef[size_t(i)] = row_coef(w, err[i], derr[i]);
+  structure_recon_backward_rows(z, n, h, rp, col, ranges, w, coef.data(), dz, 0, n);
 }
 
 
@@ -130,6 +145,19 @@ void tile_columns(const int64_t* ranges, int64_t n, int64_t i0, int64_t i1, int6
     row_range(ranges, n, i, a, b);
     if (a < b) lo = std::min(lo, a), hi = std::max(hi, b);
   }
+}
+
+// A tile whose rows need under a quarter of its pairs (block-diagonal batches of small traces) runs the
+// per-row loops instead: a dense tile would compute ~1000x the pairs a trace batch needs.
+bool sparse_tile(const int64_t* ranges, int64_t n, int64_t i0, int64_t i1, int64_t lo, int64_t hi) {
+  if (!ranges || hi <= lo) return false;
+  int64_t pairs = 0;
+  for (int64_t i = i0; i < i1; ++i) {
+    int64_t a, b;
+    row_range(ranges, n, i, a, b);
+    pairs += std::max<int64_t>(0, b - a);
+  }
+  return pairs * 4 < (i1 - i0) * (hi - lo);
 }
 
 // tile[r, c] = z_{i0+r} . z_{j0+c} for an (i1-i0) x (j1-j0) tile.
@@ -178,6 +206,11 @@ void structure_recon_forward_blocked(const float* z, int64_t n, int64_t h, const
     const int64_t i1 = std::min(n, i0 + kRowTile);
     int64_t lo, hi;
     tile_columns(ranges, n, i0, i1, lo, hi);
+    if (sparse_tile(ranges, n, i0, i1, lo, hi)) {
+      structure_recon_forward_rows(z, n, h, rp, col, ranges, w, err, i0, i1);
+      for (int64_t i = i0; i < i1; ++i) sum[size_t(i)] = -1.0;  // err already final for these rows
+      continue;
+    }
     for (int64_t j0 = lo; j0 < hi; j0 += kColTile) {
       const int64_t j1 = std::min(hi, j0 + kColTile), cols = j1 - j0;
       logits_tile(z, h, i0, i1, j0, j1, tile.data());
@@ -200,7 +233,8 @@ void structure_recon_forward_blocked(const float* z, int64_t n, int64_t h, const
       }
     }
   }
-  for (int64_t i = 0; i < n; ++i) err[i] = float(w.take_sqrt ? std::sqrt(sum[size_t(i)]) : sum[size_t(i)]);
+  for (int64_t i = 0; i < n; ++i)
+    if (sum[size_t(i)] >= 0) err[i] = float(w.take_sqrt ? std::sqrt(sum[size_t(i)]) : sum[size_t(i)]);
 }
 
 void structure_recon_backward_blocked(const float* z, int64_t n, int64_t h, const int64_t* rp, const int32_t* col,
@@ -209,13 +243,18 @@ void structure_recon_backward_blocked(const float* z, int64_t n, int64_t h, cons
   std::fill(dz, dz + n * h, 0.0f);
   if (h == 0) return;
   const float w0f = float(weight(w, 0.0)), w1f = float(weight(w, 1.0));
-  std::vector<float> coef(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) coef[size_t(i)] = float(row_coef(w, err[i], derr[i]));
+  std::vector<double> coef64(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) coef64[size_t(i)] = row_coef(w, err[i], derr[i]);
+  std::vector<float> coef(coef64.begin(), coef64.end());
   std::vector<float> tile(static_cast<size_t>(kRowTile * kColTile));
   for (int64_t i0 = 0; i0 < n; i0 += kRowTile) {
     const int64_t i1 = std::min(n, i0 + kRowTile);
     int64_t lo, hi;
     tile_columns(ranges, n, i0, i1, lo, hi);
+    if (sparse_tile(ranges, n, i0, i1, lo, hi)) {
+      structure_recon_backward_rows(z, n, h, rp, col, ranges, w, coef64.data(), dz, i0, i1);
+      continue;
+    }
     for (int64_t j0 = lo; j0 < hi; j0 += kColTile) {
       const int64_t j1 = std::min(hi, j0 + kColTile), cols = j1 - j0;
       logits_tile(z, h, i0, i1, j0, j1, tile.data());
