@@ -1,5 +1,7 @@
 #include "kernels/batchnorm1d.h"
 
+#include <omp.h>
+
 #include <cmath>
 #include <vector>
 
@@ -10,19 +12,21 @@ namespace ad {
 namespace cpu {
 namespace {
 // sum over rows i of f(i, j) for each channel j, in double: rows are split over threads, each adds whole
-// rows into its own c-vector (contiguous, vectorisable), and the vectors are added at the end.
+// rows into its own c-vector (contiguous, vectorisable), and the vectors are added in thread order, so the
+// result does not depend on which thread finishes first.
 template <class F> std::vector<double> column_sums(int64_t n, int64_t c, F f) {
-  std::vector<double> total(static_cast<size_t>(c), 0.0);
-#pragma omp parallel if (n * c > 65536)
+  const int threads = n * c > 65536 ? omp_get_max_threads() : 1;
+  std::vector<double> parts(static_cast<size_t>(threads * c), 0.0);
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    std::vector<double> part(static_cast<size_t>(c), 0.0);
-    double* acc = part.data();
+    double* acc = parts.data() + omp_get_thread_num() * c;
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < c; ++j) acc[j] += f(i, j);
-#pragma omp critical
-    for (int64_t j = 0; j < c; ++j) total[size_t(j)] += part[size_t(j)];
   }
+  std::vector<double> total(static_cast<size_t>(c), 0.0);
+  for (int t = 0; t < threads; ++t)
+    for (int64_t j = 0; j < c; ++j) total[size_t(j)] += parts[size_t(t * c + j)];
   return total;
 }
 }  // namespace
