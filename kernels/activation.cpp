@@ -46,11 +46,11 @@ template <class T> T exp_of(T v) {
 
 // One loop per activation (the switch hoisted out) so that each loop body vectorises.
 template <class T, class F> void map(const T* x, T* y, int64_t n, F f) {
-#pragma omp parallel for simd if (n > 65536)
+#pragma omp parallel for simd if (n >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 template <class T, class F> void map_grad(const T* x, const T* y, const T* dy, T* dx, int64_t n, F f) {
-#pragma omp parallel for simd if (n > 65536)
+#pragma omp parallel for simd if (n >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * f(x[i], y[i]);
 }
 }  // namespace

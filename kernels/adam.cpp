@@ -26,7 +26,7 @@ namespace cpu {
 template <class T> void adam_step(T* p, const T* g, T* m, T* v, int64_t n, const AdamStepArgs& a) {
   const T b1 = T(a.beta1), b2 = T(a.beta2), wd = T(a.weight_decay), gs = T(a.grad_scale), eps = T(a.eps);
   const T step_size = T(a.lr / a.bias_correction1), sqrt_bc2 = T(std::sqrt(a.bias_correction2));
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     T gi = g[i] * gs + wd * p[i];
     m[i] = b1 * m[i] + (T(1) - b1) * gi;
@@ -37,7 +37,7 @@ template <class T> void adam_step(T* p, const T* g, T* m, T* v, int64_t n, const
 
 template <class T> void sgd_step(T* p, const T* g, T* buf, int64_t n, const SgdStepArgs& a) {
   const T mom = T(a.momentum), damp = T(a.dampening), wd = T(a.weight_decay), gs = T(a.grad_scale), lr = T(a.lr);
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     T d = g[i] * gs + wd * p[i];
     if (mom != T(0)) {

@@ -15,7 +15,7 @@ namespace {
 // rows into its own c-vector (contiguous, vectorisable), and the vectors are added in thread order, so the
 // result does not depend on which thread finishes first.
 template <class F> std::vector<double> column_sums(int64_t n, int64_t c, F f) {
-  const int threads = n * c > 65536 ? omp_get_max_threads() : 1;
+  const int threads = n * c >= kCpuParallelMin ? omp_get_max_threads() : 1;
   std::vector<double> parts(static_cast<size_t>(threads * c), 0.0);
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
@@ -57,7 +57,7 @@ void batchnorm1d_train_forward(const T* x, const T* gamma, const T* beta, T* y, 
   }
   const double* sc = scale.data();
   const double* sh = shift.data();
-#pragma omp parallel for if (n * c > 65536)
+#pragma omp parallel for if (n * c >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < c; ++j) y[i * c + j] = T(double(x[i * c + j]) * sc[j] + sh[j]);
 }
@@ -74,7 +74,7 @@ void batchnorm1d_inference_forward(const T* x, const T* gamma, const T* beta, co
   }
   const T* sc = scale.data();
   const T* sh = shift.data();
-#pragma omp parallel for if (n * c > 65536)
+#pragma omp parallel for if (n * c >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < c; ++j) y[i * c + j] = x[i * c + j] * sc[j] + sh[j];
 }
@@ -101,7 +101,7 @@ void batchnorm1d_train_backward(const T* x, const T* gamma, const T* save_mean, 
     dbeta[j] += T(sdy[size_t(j)]);
   }
   const double *pa = ca.data(), *pb = cb.data(), *pk = ck.data();
-#pragma omp parallel for if (n * c > 65536)
+#pragma omp parallel for if (n * c >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < c; ++j)
       dx[i * c + j] = T(pa[j] * double(dy[i * c + j]) + pb[j] * double(x[i * c + j]) + pk[j]);

@@ -23,7 +23,7 @@ namespace cpu {
 // accumulate in double, so they are also the accurate side of the GPU parity tests.
 template <class T> void dilated_conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const int64_t rows = s.batch * s.steps;
-#pragma omp parallel for if (rows * s.cout * s.cin > 65536)
+#pragma omp parallel for if (rows * s.cout * s.cin >= kCpuParallelMin)
   for (int64_t n = 0; n < rows; ++n) {
     const int64_t b = n / s.steps, t = n % s.steps;
     std::vector<double> acc(size_t(s.cout));
@@ -45,7 +45,7 @@ template <class T> void dilated_conv1d_forward(const Conv1dShape& s, const T* x,
 
 template <class T> void dilated_conv1d_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
   const int64_t rows = s.batch * s.steps;
-#pragma omp parallel for if (rows * s.cout * s.cin > 65536)
+#pragma omp parallel for if (rows * s.cout * s.cin >= kCpuParallelMin)
   for (int64_t n = 0; n < rows; ++n) {
     const int64_t b = n / s.steps, t = n % s.steps;
     T* dxr = dx + n * s.cin;
@@ -66,7 +66,7 @@ template <class T> void dilated_conv1d_backward_data(const Conv1dShape& s, const
 template <class T>
 void dilated_conv1d_backward_params(const Conv1dShape& s, const T* x, const T* dy, T* dw, T* db) {
   const int64_t rows = s.batch * s.steps;
-#pragma omp parallel for collapse(2) if (rows * s.cout * s.cin > 65536)
+#pragma omp parallel for collapse(2) if (rows * s.cout * s.cin >= kCpuParallelMin)
   for (int64_t k = 0; k < s.ksize; ++k)
     for (int64_t c = 0; c < s.cin; ++c) {
       const int64_t shift = (s.ksize - 1 - k) * s.dilation;
@@ -113,6 +113,8 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T
 
 template <class T> void dilated_conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const int64_t rows = s.batch * s.steps;
+  const bool par = rows * s.cout >= kCpuParallelMin;
+#pragma omp parallel for if (par)
   for (int64_t n = 0; n < rows; ++n)
     for (int64_t o = 0; o < s.cout; ++o) y[n * s.cout + o] = bias ? bias[o] : T(0);
   std::vector<T> z(size_t(rows * s.cout));
@@ -120,6 +122,7 @@ template <class T> void dilated_conv1d_forward(const Conv1dShape& s, const T* x,
     const int64_t shift = (s.ksize - 1 - k) * s.dilation;
     if (shift >= s.steps) continue;
     gemm(false, false, rows, s.cout, s.cin, x, w + k * s.cin * s.cout, T(0), z.data());
+#pragma omp parallel for if (par)
     for (int64_t b = 0; b < s.batch; ++b)
       for (int64_t t = shift; t < s.steps; ++t) {
         T* yr = y + (b * s.steps + t) * s.cout;
@@ -131,12 +134,14 @@ template <class T> void dilated_conv1d_forward(const Conv1dShape& s, const T* x,
 
 template <class T> void dilated_conv1d_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
   const int64_t rows = s.batch * s.steps;
+  const bool par = rows * s.cin >= kCpuParallelMin;
   std::fill(dx, dx + rows * s.cin, T(0));
   std::vector<T> g(size_t(rows * s.cin));
   for (int64_t k = 0; k < s.ksize; ++k) {
     const int64_t shift = (s.ksize - 1 - k) * s.dilation;
     if (shift >= s.steps) continue;
     gemm(false, true, rows, s.cin, s.cout, dy, w + k * s.cin * s.cout, T(0), g.data());
+#pragma omp parallel for if (par)
     for (int64_t b = 0; b < s.batch; ++b)
       for (int64_t t = 0; t + shift < s.steps; ++t) {
         T* dr = dx + (b * s.steps + t) * s.cin;

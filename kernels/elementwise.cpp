@@ -8,22 +8,22 @@ namespace ad {
 
 namespace cpu {
 template <class T> void axpby(const T* a, const T* b, T* out, int64_t n, T alpha, T beta) {
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i) out[i] = beta == T(0) ? alpha * a[i] : alpha * a[i] + beta * b[i];
 }
 template <class T> void scale(const T* x, T* y, int64_t n, T alpha) {
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i) y[i] = alpha * x[i];
 }
 template <class T> void mul(const T* a, const T* b, T* out, int64_t n) {
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] * b[i];
 }
 template <class T> void fill(T* x, int64_t n, T value) {
   for (int64_t i = 0; i < n; ++i) x[i] = value;
 }
 template <class T> void add_bias_rows(T* x, const T* bias, int64_t rows, int64_t cols) {
-#pragma omp parallel for if (rows * cols > 65536)
+#pragma omp parallel for if (rows * cols >= kCpuParallelMin)
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) x[r * cols + c] += bias[c];
 }

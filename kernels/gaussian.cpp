@@ -11,7 +11,7 @@ namespace cpu {
 template <class T>
 void reparam_forward(const T* mu, const T* logvar, T* z, int64_t n, uint64_t seed, uint64_t offset,
                      bool mean_only) {
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     if (mean_only) {
       z[i] = mu[i];
@@ -25,7 +25,7 @@ void reparam_forward(const T* mu, const T* logvar, T* z, int64_t n, uint64_t see
 template <class T>
 void reparam_backward(const T* logvar, const T* dz, T* dmu, T* dlogvar, int64_t n, uint64_t seed, uint64_t offset,
                       bool mean_only) {
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     const T g = dz[i];
     if (mean_only) {

@@ -26,7 +26,7 @@ template <class T> T value(LossKind k, T a, T b, T c, T param) {
 template <class T>
 void loss_forward(LossKind k, const T* a, const T* b, const T* c, T* out, int64_t n, T param, Reduction r) {
   if (r == Reduction::None) {
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n >= kCpuParallelMin)
     for (int64_t i = 0; i < n; ++i) out[i] = value(k, a[i], b[i], c ? c[i] : T(0), param);
     return;
   }
@@ -38,7 +38,7 @@ void loss_forward(LossKind k, const T* a, const T* b, const T* c, T* out, int64_
 template <class T>
 void loss_backward(LossKind k, const T* a, const T* b, const T* c, const T* dout, bool scalar_dout, T gscale, T* da,
                    T* db, T* dc, int64_t n) {
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     T g = (scalar_dout ? dout[0] : dout[i]) * gscale, ga = 0, gb = 0, gc = 0;
     switch (k) {

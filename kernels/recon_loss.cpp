@@ -57,7 +57,7 @@ void scan_row(const int64_t* rp, const int32_t* col, const int64_t* ranges, int6
 
 template <class T>
 void dense_recon_forward(const T* pred, const T* target, T* err, int64_t n, int64_t d, const ReconWeighting& w) {
-#pragma omp parallel for if (n * d > 65536)
+#pragma omp parallel for if (n * d >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     double s = 0;
     for (int64_t c = 0; c < d; ++c) {
@@ -71,7 +71,7 @@ void dense_recon_forward(const T* pred, const T* target, T* err, int64_t n, int6
 template <class T>
 void dense_recon_backward(const T* pred, const T* target, const T* err, const T* derr, T* dpred, int64_t n,
                           int64_t d, const ReconWeighting& w) {
-#pragma omp parallel for if (n * d > 65536)
+#pragma omp parallel for if (n * d >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     double c2 = 2.0 * row_coef(w, err[i], derr[i]);
     for (int64_t c = 0; c < d; ++c) {

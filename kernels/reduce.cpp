@@ -14,7 +14,7 @@ template <class T> void sum_axis(const T* x, T* out, int64_t rows, int64_t cols,
       for (int64_t c = 0; c < cols; ++c) s[size_t(c)] += x[r * cols + c];
     for (int64_t c = 0; c < cols; ++c) out[c] = T(s[size_t(c)] * scale);
   } else {
-#pragma omp parallel for if (rows * cols > 65536)
+#pragma omp parallel for if (rows * cols >= kCpuParallelMin)
     for (int64_t r = 0; r < rows; ++r) {
       double s = 0;
       for (int64_t c = 0; c < cols; ++c) s += x[r * cols + c];
@@ -24,7 +24,7 @@ template <class T> void sum_axis(const T* x, T* out, int64_t rows, int64_t cols,
 }
 
 template <class T> void broadcast(const T* dout, T* dx, int64_t rows, int64_t cols, int axis, T scale) {
-#pragma omp parallel for if (rows * cols > 65536)
+#pragma omp parallel for if (rows * cols >= kCpuParallelMin)
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) dx[r * cols + c] = scale * dout[axis == 0 ? c : axis == 1 ? r : 0];
 }

@@ -8,7 +8,7 @@ namespace ad {
 
 namespace cpu {
 template <class T> void softmax_forward(const T* x, T* y, int64_t rows, int64_t cols) {
-#pragma omp parallel for if (rows * cols > 65536)
+#pragma omp parallel for if (rows * cols >= kCpuParallelMin)
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = x + r * cols;
     T* yr = y + r * cols;
@@ -21,7 +21,7 @@ template <class T> void softmax_forward(const T* x, T* y, int64_t rows, int64_t 
 }
 
 template <class T> void softmax_backward(const T* y, const T* dy, T* dx, int64_t rows, int64_t cols) {
-#pragma omp parallel for if (rows * cols > 65536)
+#pragma omp parallel for if (rows * cols >= kCpuParallelMin)
   for (int64_t r = 0; r < rows; ++r) {
     const T* yr = y + r * cols;
     const T* dyr = dy + r * cols;
