@@ -201,16 +201,16 @@ void structure_recon_forward_blocked(const float* z, int64_t n, int64_t h, const
                                      const int64_t* ranges, const ReconWeighting& w, float* err) {
   const float w0f = float(weight(w, 0.0)), w1f = float(weight(w, 1.0));
   std::vector<float> tile(static_cast<size_t>(kRowTile * kColTile));
-  std::vector<double> sum(static_cast<size_t>(n), 0.0);
+  std::vector<double> sum(static_cast<size_t>(kRowTile));  // the row tile's S_i over its column tiles
   for (int64_t i0 = 0; i0 < n; i0 += kRowTile) {
     const int64_t i1 = std::min(n, i0 + kRowTile);
     int64_t lo, hi;
     tile_columns(ranges, n, i0, i1, lo, hi);
     if (sparse_tile(ranges, n, i0, i1, lo, hi)) {
       structure_recon_forward_rows(z, n, h, rp, col, ranges, w, err, i0, i1);
-      for (int64_t i = i0; i < i1; ++i) sum[size_t(i)] = -1.0;  // err already final for these rows
       continue;
     }
+    std::fill(sum.begin(), sum.end(), 0.0);
     for (int64_t j0 = lo; j0 < hi; j0 += kColTile) {
       const int64_t j1 = std::min(hi, j0 + kColTile), cols = j1 - j0;
       logits_tile(z, h, i0, i1, j0, j1, tile.data());
@@ -228,13 +228,15 @@ void structure_recon_forward_blocked(const float* z, int64_t n, int64_t h, const
           double s = 0;
           for (int64_t j = a - j0; j < b - j0; ++j) s += double(pair_loss(row[j], tb[j], w0f, w1f));
           for (const int32_t* q = pb; q < pe; ++q) tb[*q - j0] = 0.0f;
-          sum[size_t(i)] += s;
+          sum[size_t(i - i0)] += s;
         }
       }
     }
+    for (int64_t i = i0; i < i1; ++i) {
+      const double s = sum[size_t(i - i0)];
+      err[i] = float(w.take_sqrt ? std::sqrt(s) : s);
+    }
   }
-  for (int64_t i = 0; i < n; ++i)
-    if (sum[size_t(i)] >= 0) err[i] = float(w.take_sqrt ? std::sqrt(sum[size_t(i)]) : sum[size_t(i)]);
 }
 
 void structure_recon_backward_blocked(const float* z, int64_t n, int64_t h, const int64_t* rp, const int32_t* col,

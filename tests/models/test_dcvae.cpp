@@ -35,14 +35,7 @@ std::string write_temp(const std::string& name, const std::string& content) {
   return path;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 }  // namespace
 
 TEST(GradCheckDcvae, WholeNetworkLossInTrainMode) {

@@ -3,7 +3,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <set>
 
 #include "models/anomalydae/trace_vectors.h"
@@ -20,15 +19,6 @@ std::string write_file(const std::string& name, const std::string& text) {
   return dir + "/" + name;
 }
 
-void expect_error(const std::function<void()>& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing \"" << part << "\"";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
-
 TEST(TraceVectors, ReaderKeepsPresentPathsOnly) {
   const std::string p = write_file("r.txt", "aa:0,1.5,0,2\r\n\nbb:0,0,0,0.25\n\r");
   TraceVectors tv = read_trace_vectors(p);
@@ -39,14 +29,15 @@ TEST(TraceVectors, ReaderKeepsPresentPathsOnly) {
 }
 
 TEST(IoErrorsTraceVectors, BadLinesNameFileAndLine) {
-  expect_error([] { read_trace_vectors(write_file("e1.txt", "aa:1,2\nbb 1,2\n")); }, "e1.txt:2: expected");
-  expect_error([] { read_trace_vectors(write_file("e2.txt", "aa:1,2\nbb:1,-2\n")); }, "e2.txt:2: value 2");
-  expect_error([] { read_trace_vectors(write_file("e3.txt", "aa:1,2\nbb:1,x\n")); }, "e3.txt:2: value 2");
-  expect_error([] { read_trace_vectors(write_file("e4.txt", "aa:1,2\nbb:1,2,3\n")); },
-               "e4.txt:2: 3 values, the first line has 2");
-  expect_error([] { read_trace_vectors(write_file("e5.txt", "aa:1;2\n")); }, "e5.txt:1: value 1 is followed by ';'");
-  expect_error([] { read_trace_vectors(write_file("e6.txt", "")); }, "no traces");
-  expect_error([] { read_trace_vectors("/nonexistent/stv.txt"); }, "/nonexistent/stv.txt");
+  using test::error_contains;
+  const auto read = [](const char* name, const char* text) { return [=] { read_trace_vectors(write_file(name, text)); }; };
+  EXPECT_TRUE(error_contains(read("e1.txt", "aa:1,2\nbb 1,2\n"), "e1.txt:2: expected"));
+  EXPECT_TRUE(error_contains(read("e2.txt", "aa:1,2\nbb:1,-2\n"), "e2.txt:2: value 2"));
+  EXPECT_TRUE(error_contains(read("e3.txt", "aa:1,2\nbb:1,x\n"), "e3.txt:2: value 2"));
+  EXPECT_TRUE(error_contains(read("e4.txt", "aa:1,2\nbb:1,2,3\n"), "e4.txt:2: 3 values, the first line has 2"));
+  EXPECT_TRUE(error_contains(read("e5.txt", "aa:1;2\n"), "e5.txt:1: value 1 is followed by ';'"));
+  EXPECT_TRUE(error_contains(read("e6.txt", ""), "no traces"));
+  EXPECT_TRUE(error_contains([] { read_trace_vectors("/nonexistent/stv.txt"); }, "/nonexistent/stv.txt"));
 }
 
 // Two call-path patterns: normal traces take paths {0, 1}, abnormal ones {2, 3}. With knn 2 every trace's

@@ -20,6 +20,7 @@
 #include "runtime/settings.h"
 #include "runtime/tensor.h"
 #include "runtime/cuda_context.h"
+#include "tests/support/helpers.h"
 
 using namespace ad;
 namespace fs = std::filesystem;
@@ -55,16 +56,7 @@ std::string read_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-// The message of the ad::Error that f throws; fails the test when it throws nothing.
-template <class F> std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an ad::Error";
-  return "";
-}
+using ad::test::error_of;
 
 #define EXPECT_HAS(msg, part) EXPECT_NE((msg).find(part), std::string::npos) << "message: " << (msg)
 

@@ -1,13 +1,12 @@
 // runtime/zip.cpp against archives written by Python's zipfile (tools/reference/make_zip_fixtures.py).
 #include <gtest/gtest.h>
 
-#include <functional>
 #include <string>
 
 #include "runtime/error.h"
-#include "tests/support/helpers.h"
 #include "runtime/fs_util.h"
 #include "runtime/zip.h"
+#include "tests/support/helpers.h"
 
 namespace ad {
 namespace {
@@ -31,22 +30,14 @@ TEST(Zip, StoredMembersByName) {
   EXPECT_EQ(read_zip_member(fixture("stored_two.zip"), "b.txt"), "beta\n");
 }
 
-void expect_error(const std::function<void()>& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing \"" << part << "\"";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
-
 TEST(IoErrorsZip, DamagedMissingAmbiguousAndNotAZip) {
+  using test::error_contains;
   // One flipped byte: zlib fails or the CRC-32 check does; either way the archive is refused.
-  expect_error([] { read_zip_member(fixture("damaged.zip")); }, "damaged.zip: member.txt");
-  expect_error([] { read_zip_member(fixture("stored_two.zip")); }, "expected one member, found 2");
-  expect_error([] { read_zip_member(fixture("stored_two.zip"), "c.txt"); }, "no member named \"c.txt\"");
-  expect_error([] { read_zip_member(fixture("member.txt")); }, "not a zip archive");
-  expect_error([] { read_zip_member(fixture("absent.zip")); }, "absent.zip");
+  EXPECT_TRUE(error_contains([] { read_zip_member(fixture("damaged.zip")); }, "damaged.zip: member.txt"));
+  EXPECT_TRUE(error_contains([] { read_zip_member(fixture("stored_two.zip")); }, "expected one member, found 2"));
+  EXPECT_TRUE(error_contains([] { read_zip_member(fixture("stored_two.zip"), "c.txt"); }, "no member named \"c.txt\""));
+  EXPECT_TRUE(error_contains([] { read_zip_member(fixture("member.txt")); }, "not a zip archive"));
+  EXPECT_TRUE(error_contains([] { read_zip_member(fixture("absent.zip")); }, "absent.zip"));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "tests/support/helpers.h"
 
+#include "runtime/error.h"
+
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -15,6 +17,26 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, double lo, double hi, DT
   for (double& x : v) x = dist(gen);
   Tensor t = Tensor::from_vector(v, shape, dtype);
   return device == Device::CPU ? t : t.to(device);
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an ad::Error";
+  return "";
+}
+
+::testing::AssertionResult error_contains(const std::function<void()>& f, const std::string& part) {
+  try {
+    f();
+  } catch (const Error& e) {
+    if (std::string(e.what()).find(part) != std::string::npos) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "\"" << part << "\" not in: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "no ad::Error; expected one containing \"" << part << "\"";
 }
 
 uint64_t fresh_seed() {

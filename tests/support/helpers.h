@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -39,6 +40,11 @@ class GuardedBuffer {
   size_t n_;
   std::vector<float> buf_;
 };
+
+// The message of the ad::Error that f throws; fails the current test (and returns "") when f throws none.
+std::string error_of(const std::function<void()>& f);
+// Success when f throws an ad::Error whose message contains `part`.
+::testing::AssertionResult error_contains(const std::function<void()>& f, const std::string& part);
 
 // Directory with the repository (tests run from it; AD_SOURCE_DIR overrides).
 std::string source_dir();
