@@ -1,0 +1,17 @@
+#include "kernels/cuda_launch.cuh"
+#include "kernels/hypersphere.cuh"
+
+namespace ad::cuda {
+
+void hypersphere_forward(const float* d2, const float* radius, float* residue, float* weight, int64_t B) {
+  CudaLauncher l;
+  launch_hypersphere_forward(l, d2, radius, residue, weight, B);
+}
+
+void hypersphere_backward(const float* d2, const float* radius, const float* dresidue, const float* dweight,
+                          float* dd2, float* dradius, int64_t B) {
+  CudaLauncher l;
+  launch_hypersphere_backward(l, d2, radius, dresidue, dweight, dd2, dradius, B);
+}
+
+}  // namespace ad::cuda
