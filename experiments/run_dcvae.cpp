@@ -2,72 +2,37 @@
 //   ./experiments/run_dcvae --settings settings/model_settings.json                 # all three stages
 //   ./experiments/run_dcvae --settings S --stage alpha --run runs/dcvae/20261125-101500  # one stage on a run
 // A new run is written under <output_dir>/<timestamp>.partial-<pid> and renamed when every stage
-// succeeded; on error one "error: ..." line is printed and the partial folder is removed.
-#include <CLI/CLI.hpp>
-
-#include <chrono>
-#include <ctime>
-#include <filesystem>
+// succeeded; on error one "error: ..." line is printed and the partial folder is removed (runtime/run_folder.h).
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
+#include "experiments/cli.h"
 #include "models/dcvae/dcvae.h"
-#include "runtime/cuda_context.h"
 #include "runtime/fs_util.h"
-#include "runtime/progress.h"
+#include "runtime/run_folder.h"
 
 using namespace ad;
 
-namespace {
-std::string timestamp() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::localtime(&t));
-  return buf;
-}
-
-std::string git_commit() {
-  FILE* p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
-  if (!p) return "unknown";
-  char buf[64] = {0};
-  std::string out = fgets(buf, sizeof buf, p) ? std::string(buf) : "unknown";
-  pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{"DC-VAE: per-channel, per-step anomalies in multivariate time series"};
-  std::string settings_path, stage = "all", run_dir, device_override;
-  app.add_option("--settings", settings_path, "settings JSON (the original's keys plus data paths)")->required();
-  app.add_option("--stage", stage, "all | train | alpha | test")->check(CLI::IsMember({"all", "train", "alpha", "test"}));
-  app.add_option("--run", run_dir, "existing run folder for --stage alpha/test (default: a new one)");
-  app.add_option("--device", device_override, "cpu | cuda (overrides the settings)")->check(CLI::IsMember({"cpu", "cuda"}));
+  RunCli cli;
+  add_run_options(app, cli, {"all", "train", "alpha", "test"}, "all | train | alpha | test",
+                  "settings JSON (the original's keys plus data paths)");
   CLI11_PARSE(app, argc, argv);
+  const std::string& stage = cli.stage;
 
   try {
-    dcvae::Settings s = dcvae::load_settings(settings_path);
-    if (!device_override.empty()) s.device = device_override;
+    dcvae::Settings s = dcvae::load_settings(cli.settings_path);
+    if (!cli.device_override.empty()) s.device = cli.device_override;
     Device device = dcvae::choose_device(s);
-    std::cerr << "DC-VAE on " << (device == Device::CUDA ? "cuda: " + cuda_status() : std::string("cpu"))
+    std::cerr << "DC-VAE on " << (device == Device::CUDA ? "cuda: " : "") << device_description(device)
               << ", seed " << s.seed << ", stage " << stage << "\n";
-
-    bool new_run = run_dir.empty();
-    AD_CHECK(new_run || std::filesystem::is_directory(run_dir), "run_dcvae", "--run ", run_dir, " is not a folder");
-    AD_CHECK(!new_run || stage == "all" || stage == "train", "run_dcvae", "--stage ", stage,
+    AD_CHECK(!cli.run_dir.empty() || stage == "all" || stage == "train", "run_dcvae", "--stage ", stage,
              " needs --run with a trained run folder");
-    std::unique_ptr<StagingDir> staging;
-    if (new_run) {
-      std::filesystem::create_directories(s.output_dir);
-      staging = std::make_unique<StagingDir>(s.output_dir + "/" + timestamp());
-      run_dir = staging->path();
-    }
-    nlohmann::json meta = {{"settings_file", settings_path}, {"settings", s.resolved},   {"seed", s.seed},
-                           {"device", device == Device::CUDA ? cuda_status() : "cpu"}, {"git_commit", git_commit()},
-                           {"stage", stage}};
-    write_text_atomic(run_dir + "/run_" + stage + ".json", meta.dump(2));
+    RunFolder run(cli.run_options("run_dcvae", s.output_dir), &std::cerr);
+    const std::string& run_dir = run.path();
+    run.record_start(cli.settings_path, s.resolved, s.seed, device);
 
     std::vector<std::string> channels;
     if (stage == "all" || stage == "train") {
@@ -89,11 +54,7 @@ int main(int argc, char** argv) {
       std::cout << "\nTest on " << s.test_data << " (range-based: prts alpha 0, reciprocal, front; point-wise)\n"
                 << dcvae::channel_table(channel_names(), sc);
     }
-    if (staging) {
-      staging->commit();
-      run_dir = staging->final_path();
-    }
-    std::cout << "\nrun folder: " << run_dir << "\n";
+    std::cout << "\nrun folder: " << run.finish() << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

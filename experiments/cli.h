@@ -1,0 +1,38 @@
+// The command-line options every run_<model> program shares, so that they read the same everywhere:
+//   --settings S  --stage X  --run R  --device cpu|cuda  --remove-stale-partials
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "runtime/run_folder.h"
+
+namespace ad {
+
+struct RunCli {
+  std::string settings_path;
+  std::string stage = "all";
+  std::string run_dir;          // empty: a new run
+  std::string device_override;  // empty: the settings' device
+  bool remove_stale_partials = false;
+
+  // The RunFolder options for this invocation.
+  RunOptions run_options(const std::string& program, const std::string& output_dir) const {
+    return {program, output_dir, run_dir, stage, remove_stale_partials};
+  }
+};
+
+// `stages` lists the values --stage accepts ("all" first); `stage_help` explains them.
+inline void add_run_options(CLI::App& app, RunCli& cli, const std::vector<std::string>& stages,
+                            const std::string& stage_help, const std::string& settings_help = "settings JSON") {
+  app.add_option("--settings", cli.settings_path, settings_help)->required();
+  app.add_option("--stage", cli.stage, stage_help)->check(CLI::IsMember(stages));
+  app.add_option("--run", cli.run_dir, "a finished run folder to resume with one --stage (default: a new run)");
+  app.add_option("--device", cli.device_override, "cpu | cuda (overrides the settings)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_flag("--remove-stale-partials", cli.remove_stale_partials,
+               "remove <output_dir>/*.partial-<pid> folders whose process is gone (they are reported otherwise)");
+}
+
+}  // namespace ad

@@ -1,0 +1,213 @@
+#include "runtime/run_folder.h"
+
+#include <signal.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include "runtime/cuda_context.h"
+#include "runtime/error.h"
+
+namespace fs = std::filesystem;
+
+namespace ad {
+
+namespace {
+constexpr const char* kRunJson = "run.json";
+
+// Stream the file through CRC-32 (a checkpoint may be large; never hold it whole).
+std::pair<uint64_t, uint32_t> size_and_crc32(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  AD_CHECK(in, "run folder", "cannot open \"", p.string(), "\"");
+  std::vector<char> buf(1 << 20);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  uint64_t size = 0;
+  while (in) {
+    in.read(buf.data(), std::streamsize(buf.size()));
+    std::streamsize got = in.gcount();
+    if (got <= 0) break;
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(buf.data()), uInt(got));
+    size += uint64_t(got);
+  }
+  AD_CHECK(!in.bad(), "run folder", "error while reading \"", p.string(), "\"");
+  return {size, uint32_t(crc)};
+}
+
+std::string hex32(uint32_t v) {
+  std::ostringstream os;
+  os << std::hex << std::setw(8) << std::setfill('0') << v;
+  return os.str();
+}
+
+bool process_alive(long pid) { return pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM); }
+}  // namespace
+
+std::vector<StalePartial> find_stale_partials(const std::string& dir) {
+  std::vector<StalePartial> out;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return out;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_directory(ec)) continue;
+    const std::string name = e.path().filename().string();
+    const auto at = name.rfind(".partial-");
+    if (at == std::string::npos) continue;
+    const std::string digits = name.substr(at + 9);
+    if (digits.empty() || digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
+    const long pid = std::stol(digits);
+    if (!process_alive(pid)) out.push_back({e.path().string(), pid});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  return out;
+}
+
+nlohmann::json file_checksums(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::string rel = fs::relative(e.path(), dir).generic_string();
+    if (rel != kRunJson) names.push_back(rel);
+  }
+  std::sort(names.begin(), names.end());
+  nlohmann::json files = nlohmann::json::object();
+  for (const auto& n : names) {
+    auto [size, crc] = size_and_crc32(fs::path(dir) / n);
+    files[n] = {{"bytes", size}, {"crc32", hex32(crc)}};
+  }
+  return files;
+}
+
+std::string device_description(Device device) { return device == Device::CUDA ? cuda_status() : "cpu"; }
+
+std::string git_commit() {
+  FILE* p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
+  if (!p) return "unknown";
+  char buf[64] = {0};
+  std::string out = fgets(buf, sizeof buf, p) ? std::string(buf) : "unknown";
+  pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out.empty() ? "unknown" : out;
+}
+
+std::string run_timestamp() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::localtime(&t));
+  return buf;
+}
+
+RunFolder::RunFolder(RunOptions options, std::ostream* log) : options_(std::move(options)) {
+  const char* op = options_.program.c_str();
+  if (options_.existing_run.empty()) {
+    for (const auto& stale : find_stale_partials(options_.output_dir)) {
+      std::error_code ec;
+      if (options_.remove_stale_partials) fs::remove_all(stale.path, ec);
+      if (log)
+        *log << (options_.remove_stale_partials && !ec ? "removed" : "note:") << " stale partial run folder "
+             << stale.path << " (process " << stale.pid << " is gone)"
+             << (options_.remove_stale_partials ? "" : "; remove it, or all of them with --remove-stale-partials")
+             << "\n";
+    }
+    std::error_code ec;
+    fs::create_directories(options_.output_dir, ec);
+    AD_CHECK(!ec, op, "cannot create output folder \"", options_.output_dir, "\": ", ec.message());
+    staging_ = std::make_unique<StagingDir>(options_.output_dir + "/" + run_timestamp());
+    dir_ = staging_->path();
+    return;
+  }
+
+  dir_ = options_.existing_run;
+  while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+  AD_CHECK(fs::is_directory(dir_), op, "--run ", dir_, " is not a folder");
+  const std::string run_json = file(kRunJson);
+  AD_CHECK(fs::is_regular_file(run_json), op, run_json, ": missing: not a finished run folder of this version");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file_bytes(run_json, op));
+  } catch (const nlohmann::json::exception& e) {
+    AD_FAIL(op, run_json, ": not valid JSON: ", e.what());
+  }
+  AD_CHECK(j.is_object() && j.contains("format_version") && j["format_version"].is_number_integer(), op, run_json,
+           ": format_version: missing or not an integer");
+  const auto version = j["format_version"].get<int64_t>();
+  AD_CHECK(version == kRunFormatVersion, op, run_json, ": format_version: ", version, ", this program reads ",
+           kRunFormatVersion, " (the run was made by another version)");
+  AD_CHECK(j.contains("files") && j["files"].is_object(), op, run_json, ": files: missing or not an object");
+  if (j.contains("stages") && j["stages"].is_array())
+    for (const auto& s : j["stages"])
+      if (s.is_string()) stages_done_.push_back(s.get<std::string>());
+  for (const auto& [name, rec] : j["files"].items()) {
+    const std::string where = std::string(run_json) + ": files: " + name;
+    AD_CHECK(name.find("..") == std::string::npos && !name.empty() && name[0] != '/', op, where,
+             ": not a path inside the run folder");
+    AD_CHECK(rec.is_object() && rec.contains("bytes") && rec["bytes"].is_number_unsigned() && rec.contains("crc32") &&
+                 rec["crc32"].is_string(),
+             op, where, ": expected {\"bytes\": N, \"crc32\": \"hex\"}");
+    const fs::path p = fs::path(dir_) / name;
+    AD_CHECK(fs::is_regular_file(p), op, p.string(), ": listed in run.json but missing");
+    auto [size, crc] = size_and_crc32(p);
+    AD_CHECK(size == rec["bytes"].get<uint64_t>(), op, p.string(), ": ", size, " bytes, run.json records ",
+             rec["bytes"].get<uint64_t>(), " (changed since the run finished)");
+    AD_CHECK(hex32(crc) == rec["crc32"].get<std::string>(), op, p.string(), ": CRC-32 ", hex32(crc),
+             ", run.json records ", rec["crc32"].get<std::string>(), " (changed since the run finished)");
+  }
+}
+
+RunFolder::~RunFolder() {
+  if (finished_ || staging_) return;  // a new run's partial folder is removed by StagingDir
+  // A resumed stage failed: its files may be a mix of old and new. Record that, with the current
+  // checksums, so the next stage sees which stage did not complete (never throw from a destructor).
+  try {
+    write_run_json(options_.stage);
+  } catch (...) {
+  }
+}
+
+void RunFolder::record_start(const std::string& settings_file, const nlohmann::json& resolved_settings,
+                             uint64_t seed, Device device) {
+  nlohmann::json meta = {{"settings_file", settings_file},
+                         {"settings", resolved_settings},
+                         {"seed", seed},
+                         {"device", device_description(device)},
+                         {"git_commit", git_commit()},
+                         {"stage", options_.stage},
+                         {"format_version", kRunFormatVersion}};
+  write_text_atomic(file("run_" + options_.stage + ".json"), meta.dump(2));
+}
+
+void RunFolder::on_finish(std::function<void(const std::string&)> hook) { hooks_.push_back(std::move(hook)); }
+
+void RunFolder::write_run_json(const std::string& failed_stage) {
+  std::vector<std::string> stages;
+  for (const auto& s : stages_done_)
+    if (s != options_.stage) stages.push_back(s);
+  if (failed_stage.empty()) stages.push_back(options_.stage);
+  nlohmann::json j = {{"format_version", kRunFormatVersion},
+                      {"program", options_.program},
+                      {"stages", stages},
+                      {"files", file_checksums(dir_)}};
+  if (!failed_stage.empty()) j["failed_stage"] = failed_stage;
+  write_text_atomic(file(kRunJson), j.dump(2));
+}
+
+std::string RunFolder::finish() {
+  AD_CHECK(!finished_, options_.program.c_str(), "run folder ", dir_, " already finished");
+  for (auto& hook : hooks_) hook(dir_);
+  write_run_json("");
+  if (staging_) {
+    staging_->commit();
+    dir_ = staging_->final_path();
+  }
+  finished_ = true;
+  return dir_;
+}
+
+}  // namespace ad
