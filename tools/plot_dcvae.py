@@ -1,77 +1,154 @@
 #!/usr/bin/env python3
-"""Plot a DC-VAE test run: per channel, the (scaled) signal, the mu +- alpha*sigma band, flagged points
-and labelled anomalies. One PNG per channel plus an overview, written into <run>/plots/.
+"""Pictures of a DC-VAE run folder, written into <run>/plots/, and <run>/report.html.
 
     python3 tools/plot_dcvae.py runs/dcvae/20261125-104709 [--labels experiments/data/telco_like/test_labels.csv]
+
+  loss.png             training and validation loss per epoch (history.csv)
+  channel_<c>.png      per channel: the scaled test signal, mu and the band mu - alpha_down*sigma .. mu +
+                       alpha_up*sigma, flagged points (red) and labelled anomalies (orange spans); a long
+                       series is split into stacked panels of at most PANEL_STEPS steps so it stays readable
+  overview.png         every channel in one figure, flags and labels only
+
+run_dcvae calls this at the end of every run (tools/plot_run.py); whatever the folder lacks (a train-only run
+has no test files) is skipped.
 """
-import argparse
-import csv
-import json
 import os
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import plot_common as pc
 
-
-def read_matrix(path):
-    with open(path) as f:
-        rows = list(csv.reader(f))
-    header, body = rows[0], rows[1:]
-    stamps = [r[0] for r in body]
-    cols = {name: [float(r[i + 1]) if r[i + 1] != "" else float("nan") for r in body] for i, name in enumerate(header[1:])}
-    return stamps, cols
+PANEL_STEPS = 1000  # steps per panel row: ~1 pixel per step at this figure width
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run")
-    ap.add_argument("--labels", help="label CSV of the test file (default: from the run's settings)")
-    a = ap.parse_args()
-    run = a.run
-    stamps, x = read_matrix(os.path.join(run, "test_scaled_values.csv"))
-    _, mu = read_matrix(os.path.join(run, "test_reconstruction.csv"))
-    _, sig = read_matrix(os.path.join(run, "test_sigma.csv"))
-    _, pred = read_matrix(os.path.join(run, "test_predictions.csv"))
-    alphas = {c["channel"]: c for c in json.load(open(os.path.join(run, "alphas.json")))["channels"]}
-    labels_path = a.labels or json.load(open(os.path.join(run, "metrics.json"))).get("labels")
-    lab = None
-    if labels_path and os.path.exists(labels_path):
-        ls, lcols = read_matrix(labels_path)
-        offset = ls.index(stamps[0])
-        lab = {k: v[offset:offset + len(stamps)] for k, v in lcols.items()}
-    out = os.path.join(run, "plots")
-    os.makedirs(out, exist_ok=True)
-    channels = list(x.keys())
-    fig_all, axes = plt.subplots(len(channels), 1, figsize=(14, 1.6 * len(channels)), sharex=True)
-    for i, c in enumerate(channels):
-        t = range(len(stamps))
+def label_matrix(run, stamps, labels_path):
+    """Per-channel 0/1 labels aligned with the test stamps, or None when there is no label file."""
+    if not labels_path or not os.path.exists(labels_path):
+        return None
+    lstamps, lcols = pc.read_matrix(labels_path)
+    if stamps[0] not in lstamps:
+        return None
+    start = lstamps.index(stamps[0])
+    return {c: v[start:start + len(stamps)] for c, v in lcols.items()}
+
+
+def runs_of_ones(v):
+    """[first, last] index pairs of the maximal runs of 1s in a 0/1 array."""
+    v = np.r_[0, (np.asarray(v) == 1).astype(int), 0]
+    edges = np.flatnonzero(np.diff(v))
+    return list(zip(edges[0::2], edges[1::2] - 1))
+
+
+def loss_figure(run, out, figures):
+    rows = pc.read_rows(os.path.join(run, "history.csv"))
+    if not rows:
+        return
+    epochs = [int(r["epoch"]) for r in rows]
+    series = [("train loss", [pc.number(r["loss"]) for r in rows]),
+              ("validation loss", [pc.number(r.get("val_loss")) for r in rows])]
+    fig = pc.loss_figure(epochs, series, "DC-VAE loss per epoch (negative ELBO per window)", log_scale=False)
+    pc.save(fig, out, "loss.png", "Training and validation loss per epoch (history.csv).", figures)
+
+
+def channel_figure(c, x, mu, sig, up, down, pred, lab):
+    n = len(x)
+    panels = max(1, -(-n // PANEL_STEPS))
+    fig, axes = pc.plt.subplots(panels, 1, figsize=(14, 2.6 * panels + 0.6), squeeze=False)
+    t = np.arange(n)
+    for p, ax in enumerate(axes[:, 0]):
+        s = slice(p * PANEL_STEPS, min(n, (p + 1) * PANEL_STEPS))
+        ax.fill_between(t[s], mu[s] - down * sig[s], mu[s] + up * sig[s], color="tab:blue", alpha=0.18, lw=0,
+                        label=f"mu - {down} sigma .. mu + {up} sigma")
+        ax.plot(t[s], mu[s], color="tab:blue", lw=0.6, label="mu")
+        ax.plot(t[s], x[s], color="black", lw=0.6, label="signal (scaled)")
+        if lab is not None:
+            for k, (a, b) in enumerate(runs_of_ones(lab[s])):
+                ax.axvspan(t[s][a] - 0.5, t[s][b] + 0.5, color="tab:orange", alpha=0.3, lw=0,
+                           label="labelled anomaly" if k == 0 else None)
+        flagged = np.flatnonzero(pred[s] == 1)
+        ax.scatter(t[s][flagged], x[s][flagged], s=9, color="tab:red", zorder=3, label="flagged")
+        ax.set_xlim(s.start - 0.5, s.start + PANEL_STEPS - 0.5)
+        ax.set_ylabel(c)
+        if p == 0:
+            ax.legend(loc="lower right", bbox_to_anchor=(1, 1), fontsize=7, ncol=5, frameon=False)
+    axes[-1, 0].set_xlabel("test step (after the first T-1 steps of context)")
+    fig.suptitle(f"channel {c}: alpha_up {up}, alpha_down {down}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def figures(run, out):
+    figs = []
+    loss_figure(run, out, figs)
+    needed = ["test_scaled_values.csv", "test_reconstruction.csv", "test_sigma.csv", "test_predictions.csv", "alphas.json"]
+    if not all(os.path.exists(os.path.join(run, f)) for f in needed):
+        return figs
+    stamps, x = pc.read_matrix(os.path.join(run, "test_scaled_values.csv"))
+    _, mu = pc.read_matrix(os.path.join(run, "test_reconstruction.csv"))
+    _, sig = pc.read_matrix(os.path.join(run, "test_sigma.csv"))
+    _, pred = pc.read_matrix(os.path.join(run, "test_predictions.csv"))
+    alphas = {c["channel"]: c for c in pc.read_json(os.path.join(run, "alphas.json"))["channels"]}
+    metrics = pc.read_json(os.path.join(run, "metrics.json"), {})
+    lab = label_matrix(run, stamps, LABELS_OVERRIDE or metrics.get("labels"))
+    channels = list(x)
+    for c in channels:
         up, down = alphas[c]["alpha_up"], alphas[c]["alpha_down"]
-        hi = [m + up * s for m, s in zip(mu[c], sig[c])]
-        lo = [m - down * s for m, s in zip(mu[c], sig[c])]
-        for ax in (axes[i] if len(channels) > 1 else axes, None):
-            if ax is None:
-                fig, ax = plt.subplots(figsize=(14, 3.5))
-            ax.fill_between(t, lo, hi, color="tab:blue", alpha=0.15, label=f"mu -{down}/+{up} sigma")
-            ax.plot(t, x[c], color="black", lw=0.6, label="signal (scaled)")
-            ax.plot(t, mu[c], color="tab:blue", lw=0.6, label="mu")
-            if lab is not None:
-                li = [j for j in t if lab[c][j] == 1]
-                ax.scatter(li, [x[c][j] for j in li], s=10, facecolors="none", edgecolors="tab:orange", label="labelled")
-            fi = [j for j in t if pred[c][j] == 1]
-            ax.scatter(fi, [x[c][j] for j in fi], s=6, color="tab:red", label="flagged")
-            ax.set_ylabel(c)
-            if ax is not (axes[i] if len(channels) > 1 else axes):
-                ax.set_title(f"{c}: alpha_up {up}, alpha_down {down}")
-                ax.legend(loc="upper right", fontsize=7)
-                fig.tight_layout()
-                fig.savefig(os.path.join(out, f"{c}.png"), dpi=110)
-                plt.close(fig)
-    fig_all.tight_layout()
-    fig_all.savefig(os.path.join(out, "overview.png"), dpi=90)
-    print(f"wrote {len(channels) + 1} plots to {out}")
+        fig = channel_figure(c, x[c], mu[c], sig[c], up, down, pred[c], lab[c] if lab else None)
+        pc.save(fig, out, f"channel_{c}.png", f"Channel {c}: scaled test signal, mu, the alpha band, flagged "
+                "points (red) and labelled anomalies (orange).", figs)
+    fig, axes = pc.plt.subplots(len(channels), 1, figsize=(14, 0.9 * len(channels) + 1), sharex=True, squeeze=False)
+    for ax, c in zip(axes[:, 0], channels):
+        ax.plot(x[c], color="black", lw=0.4)
+        if lab:
+            for a, b in runs_of_ones(lab[c]):
+                ax.axvspan(a - 0.5, b + 0.5, color="tab:orange", alpha=0.35, lw=0)
+        f = np.flatnonzero(pred[c] == 1)
+        ax.scatter(f, x[c][f], s=4, color="tab:red", zorder=3)
+        ax.set_ylabel(c, rotation=0, ha="right", fontsize=8)
+        ax.set_yticks([])
+    axes[-1, 0].set_xlabel("test step")
+    fig.suptitle("all channels: flagged (red) and labelled (orange)", fontsize=10)
+    fig.tight_layout()
+    pc.save(fig, out, "overview.png", "All channels at once: flagged points and labelled anomalies.", figs)
+    return figs
 
+
+def tables(run):
+    """The test metrics per channel beside the trivial baseline "flag every step" (point-wise)."""
+    metrics = pc.read_json(os.path.join(run, "metrics.json"))
+    if not metrics or "channels" not in metrics:
+        return []
+    steps = len(pc.read_rows(os.path.join(run, "test_predictions.csv")))
+    header = ["channel", "alpha up/down", "range P", "range R", "range F1", "point P", "point R", "point F1",
+              "labelled", "flagged", "flag-all point F1 (baseline)"]
+    rows, base = [], []
+    for c in metrics["channels"]:
+        p = c["labelled_points"] / steps if steps else float("nan")
+        flag_all = 2 * p / (1 + p) if c["labelled_points"] else float("nan")
+        if c["labelled_points"]:
+            base.append(flag_all)
+        rows.append([c["channel"], f'{c["alpha_up"]}/{c["alpha_down"]}', c["range_precision"], c["range_recall"],
+                     c["range_f1"], c["point_precision"], c["point_recall"], c["point_f1"], c["labelled_points"],
+                     c["flagged_points"], flag_all])
+    if "mean_range_f1" in metrics:
+        rows.append(["mean over labelled channels", "", "", "", metrics["mean_range_f1"], "", "", metrics["mean_point_f1"],
+                     "", "", float(np.mean(base)) if base else float("nan")])
+    title = (f"Test on {metrics.get('file', '?')} ({steps} steps). Range metrics: prts, alpha 0, reciprocal, front. "
+             "Baseline: every step flagged, point-wise F1 = 2p/(1+p), p = labelled fraction.")
+    return [(title, header, rows)]
+
+
+LABELS_OVERRIDE = None
 
 if __name__ == "__main__":
-    main()
+    import argparse
+    import sys
+
+    import plot_run
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run")
+    ap.add_argument("--labels", help="label CSV of the test file (default: the one metrics.json names)")
+    a = ap.parse_args()
+    LABELS_OVERRIDE = a.labels
+    raise SystemExit(plot_run.plot_run("dcvae", a.run, sys.modules[__name__]))

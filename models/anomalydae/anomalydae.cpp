@@ -331,15 +331,27 @@ nlohmann::json test_traces(const Settings& s, Device device, const std::string& 
   }
   write_text_atomic(run_dir + "/trace_scores.csv", csv.str());
   std::ostringstream ncsv;
-  ncsv << "trace_id,span_id,service,operation,duration_us,status_code,score,attribute_error,structure_error\n"
+  ncsv << "trace_id,span_id,service,operation,duration_us,status_code,score,attribute_error,structure_error,depth\n"
        << std::setprecision(8);
   for (int64_t i = 0; i < b.num_nodes; ++i) {
     const auto& ni = b.nodes[size_t(i)];
     ncsv << b.trace_ids[size_t(b.node_trace[size_t(i)])] << "," << ni.span_id << "," << ni.service << ","
          << ni.operation << "," << ni.duration_us << "," << ni.status_code << "," << node[size_t(i)] << ","
-         << att[size_t(i)] << "," << st[size_t(i)] << "\n";
+         << att[size_t(i)] << "," << st[size_t(i)] << "," << ni.depth << "\n";
   }
   write_text_atomic(run_dir + "/node_scores.csv", ncsv.str());
+  // call_edges.csv: the call graph the network saw, for the plots (tools/plot_tracedae.py). Nodes are
+  // numbered by their row within the trace in node_scores.csv; each undirected edge once (a < b).
+  std::ostringstream ecsv;
+  ecsv << "trace_id,a,b\n";
+  const int64_t* row_ptr = b.adjacency.row_ptr.data<int64_t>();
+  const int32_t* col = b.adjacency.col.data<int32_t>();
+  for (int64_t i = 0; i < b.num_nodes; ++i) {
+    const int64_t first = b.trace_begin[size_t(b.node_trace[size_t(i)])];
+    for (int64_t k = row_ptr[i]; k < row_ptr[i + 1]; ++k)
+      if (col[k] > i) ecsv << b.trace_ids[size_t(b.node_trace[size_t(i)])] << "," << i - first << "," << col[k] - first << "\n";
+  }
+  write_text_atomic(run_dir + "/call_edges.csv", ecsv.str());
 
   nlohmann::json m = {{"mode", "traces"}, {"stage", "test"}, {"dataset", s.dataset_name},
                       {"traces", nt},     {"nodes", b.num_nodes}, {"threshold", threshold},

@@ -59,6 +59,7 @@ Settings load_settings(const std::string& path) {
   s.seed = r.get_int("seed", s.seed);
   s.device = r.get_choice("device", s.device, {"auto", "cpu", "cuda"});
   s.output_dir = r.get_string("output_dir", s.output_dir);
+  s.plots = r.get_bool("plots", s.plots);
   s.eval_every = r.get_int("eval_every", s.eval_every);
   r.finish();
   s.resolved = r.resolved();

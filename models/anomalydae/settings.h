@@ -54,6 +54,7 @@ struct Settings {
   int64_t seed = 7;
   std::string device = "auto";
   std::string output_dir = "runs/tracedae";
+  bool plots = true;  // end-of-run PNGs and report.html (tools/plot_tracedae.py); --no-plots also turns them off
   int64_t eval_every = 10;  // epochs between progress lines with the current AUC (labels only; never used to train)
 
   nlohmann::json resolved;  // every value used, defaults included

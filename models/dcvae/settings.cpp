@@ -49,6 +49,7 @@ Settings load_settings(const std::string& path) {
   s.adam_epsilon = r.get_number("adam_epsilon", s.adam_epsilon);
   s.max_alpha = r.get_int("max_alpha", s.max_alpha);
   s.min_alpha = r.get_int("min_alpha", s.min_alpha);
+  s.plots = r.get_bool("plots", s.plots);
   r.finish();
   s.resolved = r.resolved();
 

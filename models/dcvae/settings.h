@@ -38,6 +38,7 @@ struct Settings {
   // ---- ours ----
   std::string train_data, alpha_data, alpha_labels, test_data, test_labels;
   std::string output_dir = "runs/dcvae";
+  bool plots = true;  // end-of-run PNGs and report.html (tools/plot_dcvae.py); --no-plots also turns them off
   std::string device = "auto";            // auto | cpu | cuda
   std::string outlier_stats = "train";    // train | own: whose mean/std mask the alpha and test files
   bool inference_sampling = false;        // false: z = z_mean at inference (deterministic); true: sample
