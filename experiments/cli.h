@@ -1,5 +1,5 @@
 // The command-line options every run_<model> program shares, so that they read the same everywhere:
-//   --settings S  --stage X  --run R  --device cpu|cuda  --remove-stale-partials
+//   --settings S  --stage X  --run R  --device cpu|cuda  --remove-stale-partials  --no-plots
 #pragma once
 #include <CLI/CLI.hpp>
 
@@ -16,10 +16,12 @@ struct RunCli {
   std::string run_dir;          // empty: a new run
   std::string device_override;  // empty: the settings' device
   bool remove_stale_partials = false;
+  bool no_plots = false;
 
-  // The RunFolder options for this invocation.
-  RunOptions run_options(const std::string& program, const std::string& output_dir) const {
-    return {program, output_dir, run_dir, stage, remove_stale_partials};
+  // The RunFolder options for this invocation. `settings_plots`: the settings' "plots" key (default true);
+  // the end-of-run pictures are drawn unless it or --no-plots turns them off.
+  RunOptions run_options(const std::string& program, const std::string& output_dir, bool settings_plots = true) const {
+    return {program, output_dir, run_dir, stage, remove_stale_partials, settings_plots && !no_plots};
   }
 };
 
@@ -33,6 +35,8 @@ inline void add_run_options(CLI::App& app, RunCli& cli, const std::vector<std::s
       ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--remove-stale-partials", cli.remove_stale_partials,
                "remove <output_dir>/*.partial-<pid> folders whose process is gone (they are reported otherwise)");
+  app.add_flag("--no-plots", cli.no_plots,
+               "no PNGs or report.html at the end (tools/plot_<model>.py; also the settings key \"plots\": false)");
 }
 
 }  // namespace ad

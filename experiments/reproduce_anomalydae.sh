@@ -2,8 +2,9 @@
 # AnomalyDAE on the attributed graphs of ../shared/data/graphs with the official settings, then a markdown
 # table beside the published numbers and a score-distribution plot:
 #   bash experiments/reproduce_anomalydae.sh [--device cpu|cuda] [--epochs N] [datasets...]
-# (default datasets: disney books inj_cora BlogCatalog). Writes runs/reproduce_anomalydae/table.md and
-# scores.png (matplotlib, when installed). Missing graph folders are skipped with a message.
+# (default datasets: disney books inj_cora BlogCatalog). Writes runs/reproduce_anomalydae/table.md, and
+# scores.png and roc.png when a Python with matplotlib is there (tools/plot_python.sh); each run folder also
+# gets its own PNGs and report.html. Missing graph folders are skipped with a message.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extra=()
@@ -25,4 +26,5 @@ for d in "${sets[@]}"; do
   ./experiments/run_tracedae --settings "settings/tracedae_$lc.json" "${extra[@]}" | tee "$log"
   runs+=("$d=$(sed -n 's/^run folder: //p' "$log")")
 done
-python3 tools/anomalydae_table.py "$out" "${runs[@]}"
+py=$(bash tools/plot_python.sh) || py=python3  # without matplotlib: the table only
+"$py" tools/anomalydae_table.py "$out" "${runs[@]}"

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
               << ", seed " << s.seed << ", stage " << stage << "\n";
     AD_CHECK(!cli.run_dir.empty() || stage == "all" || stage == "train", "run_dcvae", "--stage ", stage,
              " needs --run with a trained run folder");
-    RunFolder run(cli.run_options("run_dcvae", s.output_dir), &std::cerr);
+    RunFolder run(cli.run_options("run_dcvae", s.output_dir, s.plots), &std::cerr);
     const std::string& run_dir = run.path();
     run.record_start(cli.settings_path, s.resolved, s.seed, device);
 
@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
       std::cout << "\nTest on " << s.test_data << " (range-based: prts alpha 0, reciprocal, front; point-wise)\n"
                 << dcvae::channel_table(channel_names(), sc);
     }
-    std::cout << "\nrun folder: " << run.finish() << "\n";
+    std::string final_dir = run.finish();  // draws the plots (stderr) first
+    std::cout << "\nrun folder: " << final_dir << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
               << ", stage " << stage << "\n";
     AD_CHECK(s.mode == "traces" || stage == "all", "run_tracedae", "graph mode trains and scores in one stage: use --stage all");
     AD_CHECK(!cli.run_dir.empty() || stage != "test", "run_tracedae", "--stage test needs --run with a trained run folder");
-    RunFolder run(cli.run_options("run_tracedae", s.output_dir), &std::cerr);
+    RunFolder run(cli.run_options("run_tracedae", s.output_dir, s.plots), &std::cerr);
     const std::string& run_dir = run.path();
     run.record_start(cli.settings_path, s.resolved, s.seed, device);
 
@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
       }
     }
     std::cout << "\n" << anomalydae::summary_table(metrics);
-    std::cout << "run folder: " << run.finish() << "\n";
+    std::string final_dir = run.finish();  // draws the plots (stderr) first
+    std::cout << "run folder: " << final_dir << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -10,12 +10,14 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
 
 #include "runtime/cuda_context.h"
 #include "runtime/error.h"
+#include "runtime/run_plots.h"
 
 namespace fs = std::filesystem;
 
@@ -23,6 +25,9 @@ namespace ad {
 
 namespace {
 constexpr const char* kRunJson = "run.json";
+
+// Drawn from the other files at every finish (and by hand with tools/plot_<model>.py): not checksummed.
+bool is_picture(const std::string& rel) { return rel == "report.html" || rel.rfind("plots/", 0) == 0; }
 
 // Stream the file through CRC-32 (a checkpoint may be large; never hold it whole).
 std::pair<uint64_t, uint32_t> size_and_crc32(const fs::path& p) {
@@ -74,7 +79,7 @@ nlohmann::json file_checksums(const std::string& dir) {
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (!e.is_regular_file()) continue;
     std::string rel = fs::relative(e.path(), dir).generic_string();
-    if (rel != kRunJson) names.push_back(rel);
+    if (rel != kRunJson && !is_picture(rel)) names.push_back(rel);
   }
   std::sort(names.begin(), names.end());
   nlohmann::json files = nlohmann::json::object();
@@ -104,7 +109,7 @@ std::string run_timestamp() {
   return buf;
 }
 
-RunFolder::RunFolder(RunOptions options, std::ostream* log) : options_(std::move(options)) {
+RunFolder::RunFolder(RunOptions options, std::ostream* log) : options_(std::move(options)), log_(log) {
   const char* op = options_.program.c_str();
   if (options_.existing_run.empty()) {
     for (const auto& stale : find_stale_partials(options_.output_dir)) {
@@ -201,6 +206,10 @@ void RunFolder::write_run_json(const std::string& failed_stage) {
 std::string RunFolder::finish() {
   AD_CHECK(!finished_, options_.program.c_str(), "run folder ", dir_, " already finished");
   for (auto& hook : hooks_) hook(dir_);
+  if (options_.plots) {
+    const std::string& prog = options_.program;
+    write_run_plots(prog.rfind("run_", 0) == 0 ? prog.substr(4) : prog, dir_, log_ ? *log_ : std::cerr);
+  }
   write_run_json("");
   if (staging_) {
     staging_->commit();

@@ -14,7 +14,7 @@
 //   RunFolder run({"run_dcvae", s.output_dir, run_dir_flag, stage});
 //   run.record_start(settings_path, s.resolved, s.seed, device);   // run_<stage>.json: the settings echo
 //   ... stages write into run.path() ...
-//   run.on_finish([](const std::string& dir) { ... });            // e.g. plots; runs before the rename
+//   run.on_finish([](const std::string& dir) { ... });            // runs before the rename (then the plots)
 //   std::string final_dir = run.finish();
 #pragma once
 #include <cstdint>
@@ -40,6 +40,9 @@ struct RunOptions {
   std::string stage;         // "all", "train", ...: recorded in run_<stage>.json and run.json
   // Report stale "*.partial-<pid>" folders in output_dir (their process is gone); also remove them if set.
   bool remove_stale_partials = false;
+  // Last thing before run.json and the rename: tools/plot_<model>.py (model = program without "run_") writes
+  // PNGs into plots/ and report.html (runtime/run_plots.h). Never fails the run.
+  bool plots = false;
 };
 
 // A "<name>.partial-<pid>" folder left in `dir` by a process that no longer runs.
@@ -49,7 +52,8 @@ struct StalePartial {
 };
 std::vector<StalePartial> find_stale_partials(const std::string& dir);
 
-// Size and CRC-32 of every regular file under `dir` (relative paths, sorted), except run.json itself.
+// Size and CRC-32 of every regular file under `dir` (relative paths, sorted), except run.json itself and the
+// pictures (plots/, report.html): no stage reads them, and they may be redrawn by hand at any time.
 nlohmann::json file_checksums(const std::string& dir);
 
 // "cpu", or the CUDA device's name: what run_<stage>.json records and the programs print.
@@ -85,7 +89,7 @@ class RunFolder {
   // failure should not cost the run (plots) catches its own errors.
   void on_finish(std::function<void(const std::string& run_dir)> hook);
 
-  // Runs the hooks, writes run.json (format version, stages, checksums) and, for a new run, renames the
+  // Runs the hooks, then the plots (options.plots), writes run.json (format version, stages, checksums) and, for a new run, renames the
   // partial folder to its final name. Returns the final path.
   std::string finish();
 
@@ -97,6 +101,7 @@ class RunFolder {
   std::unique_ptr<StagingDir> staging_;
   std::vector<std::string> stages_done_;
   std::vector<std::function<void(const std::string&)>> hooks_;
+  std::ostream* log_ = nullptr;
   bool finished_ = false;
 };
 

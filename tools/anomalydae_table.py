@@ -3,8 +3,9 @@
 
     python3 tools/anomalydae_table.py OUT_DIR NAME=RUN_DIR [NAME=RUN_DIR ...]
 
-Reads RUN_DIR/metrics.json and RUN_DIR/node_scores.csv; writes OUT_DIR/table.md and OUT_DIR/scores.png
-(the plot only when matplotlib is installed). Published ROC-AUC (%): AnomalyDAE paper (BlogCatalog 97.81,
+Reads RUN_DIR/metrics.json and RUN_DIR/node_scores.csv; writes OUT_DIR/table.md, and OUT_DIR/scores.png
+(score histograms) and OUT_DIR/roc.png (ROC curves, AUC in the legend) when matplotlib is installed. Each run
+folder also holds its own pictures and report.html (the end-of-run hook, tools/plot_run.py). Published ROC-AUC (%): AnomalyDAE paper (BlogCatalog 97.81,
 Flickr 97.22, ACM 90.05) and BOND's DOMINANT (inj_cora 82.7, enron 73.1). Our BlogCatalog is a re-injection
 with the same protocol, not the paper's file (see ../shared/data/README.md): compare magnitudes only.
 """
@@ -39,22 +40,32 @@ def main():
     open(os.path.join(out, "table.md"), "w").write(text)
     print(text)
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import plot_common as pc
     except ImportError:
-        print("matplotlib not installed: no plot")
+        print("matplotlib or numpy not installed: no figures (bash tools/setup.sh installs them)")
         return
-    fig, axes = plt.subplots(1, max(1, len(dists)), figsize=(4 * max(1, len(dists)), 3), squeeze=False)
+    if not dists:
+        return
+    fig, axes = pc.plt.subplots(1, len(dists), figsize=(4 * len(dists), 3.2), squeeze=False)
     for ax, (name, normal, anom) in zip(axes[0], dists):
-        ax.hist(normal, bins=50, alpha=0.6, density=True, label="normal")
-        ax.hist(anom, bins=50, alpha=0.6, density=True, label="anomalous")
-        ax.set_title(name)
-        ax.set_xlabel("score")
-        ax.legend()
+        bins = pc.np.histogram_bin_edges(normal + anom, bins=50)
+        ax.hist(normal, bins=bins, alpha=0.55, density=True, color=pc.NORMAL_COLOUR, label=f"normal ({len(normal)})")
+        ax.hist(anom, bins=bins, alpha=0.55, density=True, color=pc.ANOMALY_COLOUR, label=f"anomalous ({len(anom)})")
+        ax.set(title=name, xlabel="score", yscale="log")
+        ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(os.path.join(out, "scores.png"), dpi=100)
-    print("wrote", os.path.join(out, "scores.png"))
+    figures = []
+    pc.save(fig, out, "scores.png", "score histograms", figures)
+    fig, ax = pc.plt.subplots(figsize=(5, 4.5))
+    for name, normal, anom in dists:
+        fpr, tpr, auc = pc.roc_curve(normal + anom, [0] * len(normal) + [1] * len(anom))
+        ax.plot(fpr, tpr, lw=1.3, label=f"{name}, ROC-AUC {auc:.3f}")
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="random scores, 0.500")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="AnomalyDAE, ROC per dataset")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    pc.save(fig, out, "roc.png", "ROC curves", figures)
+    print("wrote", ", ".join(os.path.join(out, f) for f, _ in figures))
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def roc_pr_figure(scores, labels, what):
     b.axhline(prevalence, color="grey", ls="--", lw=1, label=f"random scores, AP {prevalence:.3f}")
     b.set(xlabel="recall", ylabel="precision", title=f"precision-recall, {what}", xlim=(0, 1), ylim=(0, 1.01))
     for ax in (a, b):
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="best", fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig, auc, ap

@@ -2,7 +2,9 @@
 # Installs the Debian packages the project builds with. Safe to run twice: apt-get skips what is there.
 # The CUDA toolkit (nvcc, cuBLAS, cuSPARSE, cuDNN) is expected to be installed already.
 set -euo pipefail
-pkgs=(cmake g++ make libopenblas-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libomp-dev zlib1g-dev)
+# python3-matplotlib, python3-numpy: the end-of-run pictures (tools/plot_<model>.py) for Debian's /usr/bin/python3.
+pkgs=(cmake g++ make libopenblas-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libomp-dev zlib1g-dev
+      python3-matplotlib python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -96,6 +96,32 @@ TEST(RunFolder, ResumeAddsStageAndHooksRunBeforeChecksums) {
   EXPECT_TRUE(run["files"].contains("scores.csv"));
 }
 
+// plots/ and report.html are drawn again at every finish, and by hand (tools/plot_<model>.py): redrawing
+// them must not make the run look tampered with, while a changed result file still does.
+TEST(RunFolder, PicturesAreNotChecksummed) {
+  TempDir d;
+  std::string dir;
+  {
+    RunFolder run({"test", d.path("runs"), "", "train"});
+    write_text_atomic(run.file("scores.csv"), "a\n1\n");
+    run.on_finish([](const std::string& p) {
+      fs::create_directories(p + "/plots");
+      write_text_atomic(p + "/plots/loss.png", "png");
+      write_text_atomic(p + "/report.html", "<html>");
+    });
+    dir = run.finish();
+  }
+  auto j = nlohmann::json::parse(read_bytes(dir + "/run.json"));
+  EXPECT_TRUE(j["files"].contains("scores.csv"));
+  EXPECT_FALSE(j["files"].contains("plots/loss.png"));
+  EXPECT_FALSE(j["files"].contains("report.html"));
+  write_text_atomic(dir + "/plots/loss.png", "redrawn png");
+  write_text_atomic(dir + "/report.html", "<html>redrawn");
+  EXPECT_NO_THROW(RunFolder({"test", d.path("runs"), dir, "test"}));
+  write_text_atomic(dir + "/scores.csv", "a\n2\n");
+  EXPECT_HAS(error_of([&] { RunFolder({"test", d.path("runs"), dir, "test"}); }), "scores.csv: CRC-32");
+}
+
 TEST(RunFolderErrors, ResumeRefusesChangedFilesAndOtherVersions) {
   TempDir d;
   std::string dir = finished_run(d);
