@@ -126,14 +126,17 @@ def score_histogram(scores, labels, what, threshold=None):
 
 
 def loss_figure(epochs, series, title, log_scale=True):
-    """One line per (name, values) in series against the epochs; NaN values (not measured) are skipped."""
+    """One line per (name, values) in series against the epochs; NaN values (not measured) are skipped.
+    log_scale: a log y axis, when every value drawn is positive."""
     fig, ax = plt.subplots(figsize=(7.5, 4))
+    drawn = []
     for name, values in series:
         values = np.asarray(values, float)
         keep = np.isfinite(values)
         if keep.any():
             ax.plot(np.asarray(epochs)[keep], values[keep], marker="." if keep.sum() < 60 else None, lw=1.2, label=name)
-    if log_scale and all(np.nanmin(np.asarray(v, float)) > 0 for _, v in series if np.isfinite(np.asarray(v, float)).any()):
+            drawn.append(values[keep])
+    if log_scale and drawn and min(v.min() for v in drawn) > 0:
         ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel="loss", title=title)
     ax.grid(alpha=0.3)

@@ -19,9 +19,10 @@ import numpy as np
 import plot_common as pc
 
 PANEL_STEPS = 1000  # steps per panel row: ~1 pixel per step at this figure width
+LABELS_OVERRIDE = None  # --labels: a label CSV instead of the one metrics.json names
 
 
-def label_matrix(run, stamps, labels_path):
+def label_matrix(stamps, labels_path):
     """Per-channel 0/1 labels aligned with the test stamps, or None when there is no label file."""
     if not labels_path or not os.path.exists(labels_path):
         return None
@@ -67,10 +68,14 @@ def channel_figure(c, x, mu, sig, up, down, pred, lab):
                            label="labelled anomaly" if k == 0 else None)
         flagged = np.flatnonzero(pred[s] == 1)
         ax.scatter(t[s][flagged], x[s][flagged], s=9, color="tab:red", zorder=3, label="flagged")
-        ax.set_xlim(s.start - 0.5, s.start + PANEL_STEPS - 0.5)
+        ax.set_xlim(s.start - 0.5, s.start + min(n, PANEL_STEPS) - 0.5)  # every panel on the same scale
         ax.set_ylabel(c)
-        if p == 0:
-            ax.legend(loc="lower right", bbox_to_anchor=(1, 1), fontsize=7, ncol=5, frameon=False)
+    legend = {}  # one legend for all panels: a label range may appear only in a later panel
+    for ax in axes[:, 0]:
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(name, handle)
+    axes[0, 0].legend(legend.values(), legend.keys(), loc="lower right", bbox_to_anchor=(1, 1), fontsize=7, ncol=5,
+                      frameon=False)
     axes[-1, 0].set_xlabel("test step (after the first T-1 steps of context)")
     fig.suptitle(f"channel {c}: alpha_up {up}, alpha_down {down}", fontsize=10)
     fig.tight_layout()
@@ -89,7 +94,7 @@ def figures(run, out):
     _, pred = pc.read_matrix(os.path.join(run, "test_predictions.csv"))
     alphas = {c["channel"]: c for c in pc.read_json(os.path.join(run, "alphas.json"))["channels"]}
     metrics = pc.read_json(os.path.join(run, "metrics.json"), {})
-    lab = label_matrix(run, stamps, LABELS_OVERRIDE or metrics.get("labels"))
+    lab = label_matrix(stamps, LABELS_OVERRIDE or metrics.get("labels"))
     channels = list(x)
     for c in channels:
         up, down = alphas[c]["alpha_up"], alphas[c]["alpha_down"]
@@ -137,8 +142,6 @@ def tables(run):
              "Baseline: every step flagged, point-wise F1 = 2p/(1+p), p = labelled fraction.")
     return [(title, header, rows)]
 
-
-LABELS_OVERRIDE = None
 
 if __name__ == "__main__":
     import argparse

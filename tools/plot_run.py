@@ -42,12 +42,16 @@ def plot_run(model, run, plotter=None):
     figures, tables = [], []
     if plotter is None:
         print(f"plots: no tools/plot_{model}.py; report.html holds the settings and metrics only")
+    elif not (hasattr(plotter, "figures") and hasattr(plotter, "tables")):
+        print(f"plots: tools/plot_{model}.py lacks figures(run_dir, out_dir) and tables(run_dir) (README, \"Pictures "
+              "with every run\"); report.html holds the settings and metrics only")
     else:
         figures = plotter.figures(run, out)
         tables = plotter.tables(run)
     report_html.write_report(run, model, tables, [(f"plots/{name}", caption) for name, caption in figures])
     # No folder in the message: the hook runs before a new run's folder gets its final name.
-    print(f"plots: plots/{{{','.join(name for name, _ in figures)}}} and report.html written")
+    names = ",".join(name for name, _ in figures)
+    print(f"plots: plots/{{{names}}} and report.html written" if figures else "plots: report.html written, no figures")
     return 0
 
 
