@@ -5,46 +5,37 @@
 // case_scores.csv, nested_anomalies.csv, metrics.json, checkpoint.safetensors, train_log.csv, the top case's
 // residual (.npy) and, when matplotlib is there, its heat map (tools/plot_deepsphere.py).
 // On error: one "error: ..." line, exit code 1, and the partial run folder removed.
-#include <CLI/CLI.hpp>
-
 #include <cstdlib>
-#include <ctime>
-#include <filesystem>
 #include <iostream>
 
+#include "experiments/cli.h"
 #include "models/deepsphere/callgraph_cases.h"
 #include "models/deepsphere/deepsphere.h"
-#include "runtime/cuda_context.h"
-#include "runtime/fs_util.h"
+#include "runtime/run_folder.h"
 
 using namespace ad;
 
-namespace {
-std::string timestamp() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::localtime(&t));
-  return buf;
-}
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{"DeepSphere: anomalous cases and nested anomalies in dynamic networks"};
-  std::string settings_path, device_override, output_override;
+  RunCli cli;
+  add_run_options(app, cli, {"all"}, "all (train, then score the test cases)");
+  std::string output_override;
   bool no_hypersphere = false;
-  app.add_option("--settings", settings_path, "settings JSON")->required();
-  app.add_option("--device", device_override, "cpu | cuda (overrides the settings)")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--output-dir", output_override, "parent folder of the run folder (overrides output_dir)");
   app.add_flag("--lstm-ae", no_hypersphere, "the LSTM autoencoder ablation (hypersphere off)");
   CLI11_PARSE(app, argc, argv);
 
   try {
-    deepsphere::Settings s = deepsphere::load_settings(settings_path);
-    if (!device_override.empty()) s.device = device_override;
+    AD_CHECK(cli.run_dir.empty(), "run_deepsphere", "--run: DeepSphere has one stage; start a new run");
+    deepsphere::Settings s = deepsphere::load_settings(cli.settings_path);
+    if (!cli.device_override.empty()) s.device = cli.device_override;
     if (!output_override.empty()) s.output_dir = output_override;
-    if (no_hypersphere) s.hypersphere = false;
+    if (no_hypersphere) {
+      s.hypersphere = false;
+      s.resolved["model"]["hypersphere"] = false;
+    }
     const Device device = deepsphere::choose_device(s);
-    std::cerr << "DeepSphere on " << (device == Device::CUDA ? "cuda: " + cuda_status() : std::string("cpu"))
+    std::cerr << "DeepSphere on " << (device == Device::CUDA ? "cuda: " : "") << device_description(device)
               << ", mode " << s.mode << ", seed " << s.seed << "\n";
 
     // Inputs are read and checked before the run folder exists.
@@ -58,14 +49,15 @@ int main(int argc, char** argv) {
       test = std::move(cases.second);
     }
 
-    std::filesystem::create_directories(s.output_dir);
-    StagingDir staging(s.output_dir + "/" + timestamp() + (s.hypersphere ? "" : "-lstm_ae"));
-    nlohmann::json meta = {{"settings_file", settings_path}, {"settings", s.resolved},
-                           {"device", device == Device::CUDA ? cuda_status() : "cpu"}};
-    write_text_atomic(staging.file("run.json"), meta.dump(2));
-    nlohmann::json m = deepsphere::run(s, train, test, device, staging.path(), std::cerr);
-    staging.commit();
-    const std::string run_dir = staging.final_path();
+    RunFolder run(cli.run_options("run_deepsphere", s.output_dir), &std::cerr);
+    run.record_start(cli.settings_path, s.resolved, s.seed, device);
+    nlohmann::json m = deepsphere::run(s, train, test, device, run.path(), std::cerr);
+    bool plotted = false;
+    if (s.plot)
+      run.on_finish([&](const std::string& dir) {  // a failed plot does not cost the run
+        plotted = std::system(("/usr/bin/python3 tools/plot_deepsphere.py " + dir + " > /dev/null 2>&1").c_str()) == 0;
+      });
+    const std::string run_dir = run.finish();
 
     std::cout << "\n" << m.at("model").get<std::string>() << " on " << test.C << " test cases\n";
     if (m["case"].contains("auc"))
@@ -79,13 +71,9 @@ int main(int argc, char** argv) {
                 << " (entry-mean baseline " << m["nested"]["entry_auc_baseline_entry_mean"] << ")  rule F1 "
                 << m["nested"]["rule"]["prf"]["f1"] << "\n";
     std::cout << "  flagged entries " << m["nested"]["rule"]["flagged"] << " (ranked in nested_anomalies.csv)\n";
-    if (s.plot) {
-      const std::string cmd = "/usr/bin/python3 tools/plot_deepsphere.py " + run_dir + " > /dev/null 2>&1";
-      if (std::system(cmd.c_str()) == 0)
-        std::cout << "  heat map: " << run_dir << "/top_case_residual.png\n";
-      else
-        std::cout << "  (no heat map: tools/plot_deepsphere.py needs python3 with numpy and matplotlib)\n";
-    }
+    if (s.plot)
+      std::cout << (plotted ? "  heat map: " + run_dir + "/top_case_residual.png\n"
+                            : std::string("  (no heat map: tools/plot_deepsphere.py needs python3 with numpy and matplotlib)\n"));
     std::cout << "run folder: " << run_dir << "\n";
     return 0;
   } catch (const std::exception& e) {

@@ -106,7 +106,7 @@ RecurrentState Recurrent::final_state() const {
   return {step(hs_, steps_), cs_.defined() ? step(cs_, steps_) : Tensor()};
 }
 
-Tensor Recurrent::backward(const Tensor& dout, const RecurrentState& dfinal) {
+Tensor Recurrent::backward(const Tensor& dout, const RecurrentState& dfinal, bool input_grad) {
   const char* op = "Recurrent::backward";
   AD_CHECK(hs_.defined(), op, name_, ": backward before forward");
   const bool lstm = cell_ == RecurrentCell::LSTM;
@@ -147,6 +147,7 @@ Tensor Recurrent::backward(const Tensor& dout, const RecurrentState& dfinal) {
   add_bias_rows_backward(flat(dgx), bias_ih_.grad, /*accumulate=*/true);
   if (!x_.defined()) return Tensor();
   gemm(true, false, 1.0, flat(dgx), flat(x_), 1.0, weight_ih_.grad);
+  if (!input_grad) return Tensor();
   Tensor dx = Tensor::empty({T, B, in_}, dt, dev);
   Tensor dx_flat = flat(dx);
   gemm(false, false, 1.0, flat(dgx), weight_ih_.value, 0.0, dx_flat);

@@ -39,8 +39,9 @@ class Recurrent : public Module {
 
   // dout [T, B, Hd] (undefined: no gradient on the outputs) and the gradient on the final state (either part
   // may be undefined). Accumulates the parameter gradients; returns dL/dx [T, B, I] (undefined without
-  // input) and keeps dL/d(initial state) for initial_state_grad().
-  Tensor backward(const Tensor& dout, const RecurrentState& dfinal = {});
+  // input, or when input_grad is false: the inputs are data) and keeps dL/d(initial state) for
+  // initial_state_grad().
+  Tensor backward(const Tensor& dout, const RecurrentState& dfinal = {}, bool input_grad = true);
   const RecurrentState& initial_state_grad() const { return dinitial_; }
 
   void collect_parameters(const std::string& prefix, std::vector<Parameter*>& out) override;

@@ -53,7 +53,8 @@ Trainer::Trainer(const Settings& s, const Dataset& train, Device device) : s_(s)
   x_dev_ = on(x_host_, device);
 }
 
-// Bernoulli(keep) mask scaled by 1/keep (tf.nn.dropout), drawn from Philox so runs repeat on any device.
+// Bernoulli(keep) mask scaled by 1/keep (tf.nn.dropout), drawn from Philox so runs repeat on any device:
+// element k uses output k % 4 of counter offset + k / 4.
 Tensor Trainer::with_dropout(const Tensor& host_x) {
   if (s_.keep_prob >= 1.0) return on(host_x, device_);
   Tensor out = Tensor::empty(host_x.shape());
@@ -61,9 +62,13 @@ Tensor Trainer::with_dropout(const Tensor& host_x) {
   float* o = out.data<float>();
   const int64_t n = host_x.numel();
   const uint64_t offset = dropout_offset_;
-  dropout_offset_ += uint64_t(n);
+  dropout_offset_ += uint64_t(n + 3) / 4;
   const float keep = float(s_.keep_prob), inv = 1.0f / keep;
-  for (int64_t k = 0; k < n; ++k) o[k] = philox_uniform(s_.seed, offset, uint64_t(k)) < keep ? x[k] * inv : 0.0f;
+  for (int64_t base = 0; base < n; base += 4) {
+    const Philox4 r = philox4x32_10(s_.seed, offset + uint64_t(base / 4));
+    for (int64_t k = base; k < std::min(base + 4, n); ++k)
+      o[k] = philox_u32_to_unit(r.v[k - base]) < keep ? x[k] * inv : 0.0f;
+  }
   return on(out, device_);
 }
 

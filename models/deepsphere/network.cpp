@@ -96,14 +96,16 @@ ForwardResult Network::forward(const Tensor& x, const Tensor& x_in) {
   Tensor residue = Tensor::empty({B}, dt, device_), weight = Tensor::empty({B}, dt, device_);
   hypersphere_forward(d2_.view({B}), radius_.value, residue, weight);
 
+  // The decoder's outputs reversed in time before the Linear layer (the same as after it, and Hd < D).
   Tensor dec = decoder_.forward_without_input(T, B, encoder_.final_state());
-  y_ = output_.forward(dec);  // [T, B, D], decoder order
+  Tensor dec_reversed = Tensor::empty({T, B, Hd}, dt, device_);
+  reverse_time(dec, dec_reversed);
   ForwardResult r;
-  r.x_hat = Tensor::empty({T, B, D}, dt, device_);
-  reverse_time(y_, r.x_hat);
-  Tensor diff = Tensor::empty({T, B, D}, dt, device_), sq = Tensor::empty({T, B, D}, dt, device_);
-  add(r.x_hat, x, diff, 1.0, -1.0);
-  mul(diff, diff, sq);
+  r.x_hat = output_.forward(dec_reversed);  // [T, B, D], time order
+  diff_ = Tensor::empty({T, B, D}, dt, device_);
+  Tensor sq = Tensor::empty({T, B, D}, dt, device_);
+  add(r.x_hat, x, diff_, 1.0, -1.0);
+  mul(diff_, diff_, sq);
   Tensor per_entry = Tensor::empty({B * D}, dt, device_), rec = Tensor::empty({B}, dt, device_);
   sum_axis(sq.view({T, B * D}), 0, per_entry);
   sum_axis(per_entry.view({B, D}), 1, rec, 1.0 / double(T * D));
@@ -150,13 +152,12 @@ void Network::backward() {
   Tensor coef_bd = Tensor::empty({B, D}, dt, device_), coef = Tensor::empty({T, B * D}, dt, device_);
   sum_axis_backward(host_vector(drec, dt, device_), 1, coef_bd, 2.0 / double(T * D));
   sum_axis_backward(coef_bd.view({B * D}), 0, coef);
-  Tensor diff = Tensor::empty({T, B, D}, dt, device_), dx_hat = Tensor::empty({T, B, D}, dt, device_);
-  add(last_.x_hat, x_, diff, 1.0, -1.0);
-  mul(coef.view({T, B, D}), diff, dx_hat);
-  Tensor dy = Tensor::empty({T, B, D}, dt, device_);
-  reverse_time(dx_hat, dy);
-  Tensor ddec = output_.backward(dy);
-  decoder_.backward(ddec.view({T, B, Hd}));
+  Tensor dx_hat = Tensor::empty({T, B, D}, dt, device_);
+  mul(coef.view({T, B, D}), diff_, dx_hat);
+  Tensor ddec_reversed = output_.backward(dx_hat);
+  Tensor ddec = Tensor::empty({T, B, Hd}, dt, device_);
+  reverse_time(ddec_reversed.view({T, B, Hd}), ddec);
+  decoder_.backward(ddec);
   RecurrentState dstate = decoder_.initial_state_grad();
 
   // Hypersphere: d2 through the residue, the weights and the mean; then z and c; R directly.
@@ -178,7 +179,7 @@ void Network::backward() {
   gemm(false, false, 1.0, attention_.value.view({T, 1}), dz.view({1, B * Hd}), 0.0, denc);
   Tensor da = attention_.grad.view({T, 1});
   gemm(false, true, 1.0, enc_out_.view({T, B * Hd}), dz.view({1, B * Hd}), 0.0, da);
-  encoder_.backward(denc.view({T, B, Hd}), dstate);
+  encoder_.backward(denc.view({T, B, Hd}), dstate, /*input_grad=*/false);  // x is data
 }
 
 }  // namespace ad::deepsphere

@@ -67,7 +67,7 @@ class Network : public Module {
   Linear output_;
   Parameter attention_, centre_, radius_;
   // Kept from the forward.
-  Tensor x_, enc_out_, z_, d2_, y_;  // y_: Linear output in decoder order [T, B, D]
+  Tensor x_, enc_out_, z_, d2_, diff_;  // diff_ = x_hat - x [T, B, D]
   ForwardResult last_;
 };
 

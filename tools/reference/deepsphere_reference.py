@@ -32,7 +32,7 @@ class DeepSphere(torch.nn.Module):
         self.encoder = torch.nn.LSTM(D, H)
         self.decoder = torch.nn.LSTM(1, H)  # fed zeros: its input weights never matter
         self.output = torch.nn.Linear(H, D)
-        self.attention = torch.nn.Parameter(torch.randn(T))
+        self.attention = torch.nn.Parameter(torch.randn(T))  # T, D, H: module globals (the bench resizes them)
         self.centre = torch.nn.Parameter(torch.randn(H))
         self.radius = torch.nn.Parameter(torch.tensor([0.1]))
 
@@ -41,13 +41,17 @@ class DeepSphere(torch.nn.Module):
         return torch.einsum("tbh,t->bh", h, self.attention), state
 
     def forward(self, x, hypersphere=True):
-        z, (h_t, c_t) = self.embed(x)
+        return self.forward_with_input(x, x, hypersphere)
+
+    def forward_with_input(self, x, x_in, hypersphere=True):
+        """x: the reconstruction target; x_in: the encoder's input (x with dropout, or x)."""
+        z, (h_t, c_t) = self.embed(x_in)
         d2 = ((z - self.centre) ** 2).sum(1)
         r2 = self.radius[0] ** 2
         residue = torch.relu(d2 - r2)
         u = torch.relu(torch.exp(r2 - d2) - 1.0) + 1e-28
         weight = u / u.sum()
-        dec, _ = self.decoder(torch.zeros(T, x.shape[0], 1, dtype=x.dtype), (h_t, c_t))
+        dec, _ = self.decoder(torch.zeros(x.shape[1], x.shape[0], 1, dtype=x.dtype, device=x.device), (h_t, c_t))
         x_hat = self.output(dec.flip(0)).transpose(0, 1)  # [B, T, D]
         rec = ((x - x_hat) ** 2).mean(dim=(1, 2))
         if hypersphere:
