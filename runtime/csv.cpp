@@ -70,12 +70,11 @@ size_t CsvTable::column_index(const std::string& name) const {
   AD_FAIL("CsvTable::column_index", "no numeric column \"", name, "\" (columns: ", known, ")");
 }
 
-CsvTable read_csv(const std::string& path, const CsvOptions& options) {
-  const char* op = "read_csv";
-  std::string text = read_file_bytes(path, op);
+namespace {
+// The file's lines without their \n or \r\n (a UTF-8 BOM dropped); trailing blank lines are dropped, blank
+// lines inside are left for the row check to report. `text` must outlive the views.
+std::vector<std::string_view> csv_lines(std::string& text, const std::string& path, const char* op) {
   if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
-
-  // Lines without their \n or \r\n; trailing blank lines are dropped, blank lines inside are errors.
   std::vector<std::string_view> lines;
   std::string_view rest(text);
   while (!rest.empty()) {
@@ -88,16 +87,30 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   }
   while (!lines.empty() && trim(lines.back()).empty()) lines.pop_back();
   AD_CHECK(!lines.empty(), op, path, ": empty file (a header row is required)");
+  return lines;
+}
 
-  CsvTable t;
+std::vector<std::string> csv_header(std::string_view line, const std::string& path, const char* op) {
+  std::vector<std::string> header;
   std::string why;
-  AD_CHECK(split_line(lines[0], t.header, why), op, path, " line 1 (header): ", why);
-  for (size_t j = 0; j < t.header.size(); ++j) {
-    AD_CHECK(!t.header[j].empty(), op, path, " line 1 (header): column ", j + 1, " has an empty name");
+  AD_CHECK(split_line(line, header, why), op, path, " line 1 (header): ", why);
+  for (size_t j = 0; j < header.size(); ++j) {
+    AD_CHECK(!header[j].empty(), op, path, " line 1 (header): column ", j + 1, " has an empty name");
     for (size_t k = 0; k < j; ++k)
-      AD_CHECK(t.header[k] != t.header[j], op, path, " line 1 (header): column name \"", t.header[j],
+      AD_CHECK(header[k] != header[j], op, path, " line 1 (header): column name \"", header[j],
                "\" appears twice (columns ", k + 1, " and ", j + 1, ")");
   }
+  return header;
+}
+}  // namespace
+
+CsvTable read_csv(const std::string& path, const CsvOptions& options) {
+  const char* op = "read_csv";
+  std::string text = read_file_bytes(path, op);
+  const std::vector<std::string_view> lines = csv_lines(text, path, op);
+  CsvTable t;
+  std::string why;
+  t.header = csv_header(lines[0], path, op);
   const size_t ncols = t.header.size();
   t.columns.assign(ncols - 1, {});
   for (auto& c : t.columns) c.reserve(lines.size() - 1);
@@ -131,6 +144,33 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
       }
       t.columns[j - 1].push_back(v);
     }
+  }
+  return t;
+}
+
+size_t CsvText::column(const std::string& name) const {
+  for (size_t j = 0; j < header.size(); ++j)
+    if (header[j] == name) return j;
+  std::string known;
+  for (size_t j = 0; j < header.size(); ++j) known += (j ? ", " : "") + header[j];
+  AD_FAIL("read_csv_text", path, ": no column \"", name, "\" (columns: ", known, ")");
+}
+
+CsvText read_csv_text(const std::string& path, size_t max_rows) {
+  const char* op = "read_csv_text";
+  std::string text = read_file_bytes(path, op);
+  const std::vector<std::string_view> lines = csv_lines(text, path, op);
+  CsvText t;
+  t.path = path;
+  t.header = csv_header(lines[0], path, op);
+  const size_t n = max_rows > 0 && max_rows < lines.size() - 1 ? max_rows : lines.size() - 1;
+  t.rows.resize(n);
+  std::string why;
+  for (size_t li = 1; li <= n; ++li) {
+    std::vector<std::string>& cells = t.rows[li - 1];
+    AD_CHECK(split_line(lines[li], cells, why), op, path, " line ", li + 1, ": ", why);
+    AD_CHECK(cells.size() == t.header.size(), op, path, " line ", li + 1, ": expected ", t.header.size(),
+             " columns (as in the header), got ", cells.size(), trim(lines[li]).empty() ? " (blank line)" : "");
   }
   return t;
 }

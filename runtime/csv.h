@@ -26,6 +26,18 @@ struct CsvTable {
 // and blank lines at the end of the file. Every other irregularity is an ad::Error.
 CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
 
+// A CSV table of text cells (loghub's structured logs: ids, labels, free text), same parsing rules as
+// read_csv; rows[r] has header.size() cells. Line r of the file is rows[r - 2] (line 1 is the header).
+struct CsvText {
+  std::string path;
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  // Index of the column named `name`; throws naming the file and the known columns.
+  size_t column(const std::string& name) const;
+};
+// max_rows > 0 reads only the first max_rows data rows (the rest is not parsed).
+CsvText read_csv_text(const std::string& path, size_t max_rows = 0);
+
 // Writes header (size columns.size() + 1), then one row per first_column entry, through a temporary file
 // renamed onto `path`. NaN is written as an empty cell (read back with allow_missing), inf as "inf".
 void write_csv_atomic(const std::string& path, const std::vector<std::string>& header,
