@@ -201,7 +201,7 @@ Results run(const Settings& s, Device device, const std::string& run_dir, std::o
   std::vector<Parameter*> params = net.parameters();
   Adam adam(params, AdamOptions{s.learning_rate});
   const LossOptions lo{s.alpha, s.margin, s.loss_plus_one};
-  const int64_t K = s.n_attention_heads, P = 2 * K, D = s.hidden_size;
+  const int64_t K = s.n_attention_heads;
   std::mt19937_64 order_rng(uint64_t(s.seed) * 0xBF58476D1CE4E5B9ull + 3);
   std::vector<int64_t> order = iota_rows(split.train.size());
   const int64_t n_train = int64_t(order.size());
@@ -230,18 +230,12 @@ Results run(const Settings& s, Device device, const std::string& run_dir, std::o
         semi[size_t(b)] = split.train[size_t(rows[size_t(b)])].semi;
       }
       adam.zero_grad();
-      Network::Output o = net.forward(encode_windows(split.train, rows, vocab, s.window_size));
-      LossTerms lt = triplet_loss(o.distances.to_vector(), K, labels, semi, lo);
-      // Penalty on the host (2K x D numbers): its gradient joins the prototypes' gradient.
-      std::vector<double> C = net.prototypes().value.to_vector(), gC(C.size(), 0.0);
-      const double pen = orthogonality_penalty(C, P, D, &gC, s.lambda_p);
-      Tensor gpen = Tensor::from_vector(gC, net.prototypes().value.shape()).to(device);
-      net.backward(Tensor::from_vector(lt.d_distances, o.distances.shape()).to(device));
-      add(net.prototypes().grad, gpen, net.prototypes().grad);
+      StepLoss sl = loss_and_backward(net, encode_windows(split.train, rows, vocab, s.window_size), labels, semi, lo,
+                                      s.lambda_p);
       adam.step();
-      loss_sum += lt.triplet + s.lambda_p * pen;
-      triplet_sum += lt.triplet;
-      penalty_sum += pen;
+      loss_sum += sl.total;
+      triplet_sum += sl.triplet;
+      penalty_sum += sl.penalty;
     }
     // Validation: the original's counts (windows right, entries right) and, ours, the window F1.
     std::vector<WindowResult> v =

@@ -142,4 +142,22 @@ double orthogonality_penalty(const std::vector<double>& C, int64_t rows, int64_t
   return p;
 }
 
+StepLoss loss_and_backward(Network& net, const Tensor& ids, const std::vector<int>& labels, const std::vector<int>& semi,
+                           const LossOptions& o, double lambda_p) {
+  StepLoss r;
+  r.output = net.forward(ids);
+  const Tensor& dist = r.output.distances;
+  LossTerms lt = triplet_loss(dist.to_vector(), net.config().heads, labels, semi, o);
+  // The penalty on the host (2K x D numbers); its gradient joins the prototypes' gradient.
+  Parameter& c = net.prototypes();
+  std::vector<double> C = c.value.to_vector(), gC(C.size(), 0.0);
+  r.penalty = orthogonality_penalty(C, 2 * net.config().heads, net.config().hidden, &gC, lambda_p);
+  r.triplet = lt.triplet;
+  r.total = lt.triplet + lambda_p * r.penalty;
+  net.backward(Tensor::from_vector(lt.d_distances, dist.shape(), dist.dtype()).to(dist.device()));
+  Tensor g = Tensor::from_vector(gC, c.value.shape(), c.value.dtype()).to(c.value.device());
+  add(c.grad, g, c.grad);
+  return r;
+}
+
 }  // namespace ad::glead

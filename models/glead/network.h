@@ -71,4 +71,13 @@ LossTerms triplet_loss(const std::vector<double>& distances, int64_t heads, cons
 double orthogonality_penalty(const std::vector<double>& C, int64_t rows, int64_t dim, std::vector<double>* grad,
                              double scale);
 
+// One training step's loss and gradients (parameter gradients accumulate; the caller zeroes and steps):
+// forward, triplet loss and penalty on the host, backward through the network.
+struct StepLoss {
+  double total = 0, triplet = 0, penalty = 0;
+  Network::Output output;
+};
+StepLoss loss_and_backward(Network& net, const Tensor& ids, const std::vector<int>& labels, const std::vector<int>& semi,
+                           const LossOptions& o, double lambda_p);
+
 }  // namespace ad::glead
