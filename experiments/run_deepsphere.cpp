@@ -3,9 +3,8 @@
 //   ./experiments/run_deepsphere --settings settings/deepsphere_callgraph.json
 // Trains on the training cases, scores the test cases and writes a run folder under output_dir:
 // case_scores.csv, nested_anomalies.csv, metrics.json, checkpoint.safetensors, train_log.csv, the top case's
-// residual (.npy) and, when matplotlib is there, its heat map (tools/plot_deepsphere.py).
+// residual (.npy) and, when matplotlib is there, plots/ with its heat map and report.html (tools/plot_deepsphere.py).
 // On error: one "error: ..." line, exit code 1, and the partial run folder removed.
-#include <cstdlib>
 #include <iostream>
 
 #include "experiments/cli.h"
@@ -49,15 +48,10 @@ int main(int argc, char** argv) {
       test = std::move(cases.second);
     }
 
-    RunFolder run(cli.run_options("run_deepsphere", s.output_dir), &std::cerr);
+    RunFolder run(cli.run_options("run_deepsphere", s.output_dir, s.plots), &std::cerr);
     run.record_start(cli.settings_path, s.resolved, s.seed, device);
     nlohmann::json m = deepsphere::run(s, train, test, device, run.path(), std::cerr);
-    bool plotted = false;
-    if (s.plot)
-      run.on_finish([&](const std::string& dir) {  // a failed plot does not cost the run
-        plotted = std::system(("/usr/bin/python3 tools/plot_deepsphere.py " + dir + " > /dev/null 2>&1").c_str()) == 0;
-      });
-    const std::string run_dir = run.finish();
+    const std::string run_dir = run.finish();  // draws the plots (tools/plot_deepsphere.py) first
 
     std::cout << "\n" << m.at("model").get<std::string>() << " on " << test.C << " test cases\n";
     if (m["case"].contains("auc"))
@@ -71,9 +65,6 @@ int main(int argc, char** argv) {
                 << " (entry-mean baseline " << m["nested"]["entry_auc_baseline_entry_mean"] << ")  rule F1 "
                 << m["nested"]["rule"]["prf"]["f1"] << "\n";
     std::cout << "  flagged entries " << m["nested"]["rule"]["flagged"] << " (ranked in nested_anomalies.csv)\n";
-    if (s.plot)
-      std::cout << (plotted ? "  heat map: " + run_dir + "/top_case_residual.png\n"
-                            : std::string("  (no heat map: tools/plot_deepsphere.py needs python3 with numpy and matplotlib)\n"));
     std::cout << "run folder: " << run_dir << "\n";
     return 0;
   } catch (const std::exception& e) {

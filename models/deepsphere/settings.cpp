@@ -52,7 +52,7 @@ Settings load_settings(const std::string& path) {
   s.ae_quantile = r.section("lstm_ae").get_number("threshold_quantile", s.ae_quantile);
   s.device = r.get_choice("device", s.device, {"auto", "cpu", "cuda"});
   s.output_dir = r.get_string("output_dir", s.output_dir);
-  s.plot = r.get_bool("plot", s.plot);
+  s.plots = r.get_bool("plots", s.plots);
   r.finish();
 
   in_range(path, "model.hidden", s.hidden, 1, 4096);

@@ -39,7 +39,7 @@ struct Settings {
   double ae_quantile = 0.95;      // LSTM-AE: anomaly when the error exceeds this quantile of the training errors
   // run
   std::string device = "auto", output_dir = "runs/deepsphere";
-  bool plot = true;
+  bool plots = true;  // end-of-run pictures (tools/plot_deepsphere.py)
   nlohmann::json resolved;
 };
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -193,4 +194,24 @@ TEST(DeepSphereModel, FindsPlantedAnomalousCases) {
   const double auc = roc_auc(d.score, test.labels);
   RecordProperty("case_auc_x1000", std::to_string(int(auc * 1000)));
   EXPECT_GT(auc, 0.8) << "the planted cases are far from the others";
+}
+
+TEST(DeepSphereConverter, OriginalPicklesLoadThroughOurReader) {
+  if (std::system("/usr/bin/python3 -c 'import numpy' > /dev/null 2>&1") != 0)
+    GTEST_SKIP() << "no /usr/bin/python3 with numpy for tools/deepsphere_convert_pickle.py";
+  const std::string dir = temp_dir() + "/pickles";
+  const std::string cmd = "/usr/bin/python3 " + test::source_dir() + "/tools/deepsphere_convert_pickle.py --self-test " +
+                          dir + " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const std::string out = dir + "/converted/";
+  Dataset test = load_dataset(out + "test_data.npy", out + "test_labels.csv", out + "test_deviations.csv");
+  EXPECT_EQ(test.cases.shape(), (Shape{2, 2, 2, 2}));
+  EXPECT_EQ(test.labels, (std::vector<int>{0, 1}));  // the original's 1 = normal, flipped
+  ASSERT_EQ(test.deviations.size(), 1u);
+  EXPECT_EQ(test.deviations[0].c, 1);
+  EXPECT_EQ(test.deviations[0].t, 1);
+  EXPECT_EQ(test.deviations[0].j, 1);
+  EXPECT_DOUBLE_EQ(test.deviations[0].value, 0.25);
+  Dataset train = load_dataset(out + "train_data.npy", out + "train_labels.csv", "");
+  EXPECT_EQ(train.labels, (std::vector<int>{0, 0, 1}));
 }
