@@ -44,6 +44,42 @@ template void reparam_backward<float>(const float*, const float*, float*, float*
                                       bool);
 template void reparam_backward<double>(const double*, const double*, double*, double*, int64_t, uint64_t,
                                        uint64_t, bool);
+
+namespace {
+template <class T> T sigma_of(T v, VarianceForm form) {
+  return form == VarianceForm::LogVar ? std::exp(T(0.5) * v) : std::sqrt(v);
+}
+template <class T> T dsigma_of(T v, VarianceForm form) {
+  return form == VarianceForm::LogVar ? T(0.5) * std::exp(T(0.5) * v) : T(0.5) / std::sqrt(v);
+}
+
+template <class T>
+void reparam_kl_forward(const T* mu, const T* v, T* z, T* kl, int64_t R, int64_t C, uint64_t seed, uint64_t offset,
+                        VarianceForm form, bool mean_only) {
+#pragma omp parallel for if (R * C >= kCpuParallelMin)
+  for (int64_t r = 0; r < R; ++r) {
+    double s = 0;
+    for (int64_t c = 0; c < C; ++c) {
+      const int64_t i = r * C + c;
+      z[i] = mean_only ? mu[i] : mu[i] + sigma_of(v[i], form) * T(philox_normal(seed, offset, uint64_t(i)));
+      s += 1.0 + double(v[i]) - double(mu[i]) * double(mu[i]) - std::exp(double(v[i]));
+    }
+    kl[r] = T(-0.5 * s);
+  }
+}
+
+template <class T>
+void reparam_kl_backward(const T* mu, const T* v, const T* dz, const T* dkl, T* dmu, T* dv, int64_t R, int64_t C,
+                         uint64_t seed, uint64_t offset, VarianceForm form, bool mean_only) {
+#pragma omp parallel for if (R * C >= kCpuParallelMin)
+  for (int64_t i = 0; i < R * C; ++i) {
+    const T g = dz[i], k = dkl[i / C];
+    const T noise = mean_only ? T(0) : g * dsigma_of(v[i], form) * T(philox_normal(seed, offset, uint64_t(i)));
+    dv[i] = noise + k * T(0.5) * (std::exp(v[i]) - T(1));
+    dmu[i] = g + k * mu[i];
+  }
+}
+}  // namespace
 }  // namespace cpu
 
 void reparam_forward(const Tensor& mu, const Tensor& logvar, Tensor& z, uint64_t seed, uint64_t offset,
@@ -92,6 +128,61 @@ void reparam_backward(const Tensor& logvar, const Tensor& dz, Tensor& dmu, Tenso
                                seed, offset, mean_only);
     });
   }
+}
+
+void reparam_kl_forward(const Tensor& mu, const Tensor& v, Tensor& z, Tensor& kl, uint64_t seed, uint64_t offset,
+                        VarianceForm form, bool mean_only) {
+  const char* op = "reparam_kl_forward";
+  AD_CHECK(mu.defined() && mu.dim() == 2, op, "mu must be [R, C], got ", mu.defined() ? mu.describe() : "undefined");
+  check_floating(op, mu);
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&v, &z}) {
+    check_same_shape(op, mu, *t);
+    check_same_device(op, mu, *t);
+    check_dtype(op, *t, mu.dtype());
+  }
+  const int64_t R = mu.size(0), C = mu.size(1);
+  AD_CHECK(kl.defined() && kl.shape() == Shape{R} && kl.dtype() == mu.dtype(), op, "kl must be [", R, "], got ",
+           kl.defined() ? kl.describe() : "undefined");
+  check_same_device(op, mu, kl);
+  if (mu.is_cuda()) {
+    check_dtype(op, mu, DType::F32);
+    AD_WITH_CUDA_ONLY(op, cuda::reparam_kl_forward(mu.data<float>(), v.data<float>(), z.data<float>(),
+                                                   kl.data<float>(), R, C, seed, offset, form, mean_only));
+    return;
+  }
+  dispatch_floating(op, mu.dtype(), [&](auto t) {
+    using T = decltype(t);
+    cpu::reparam_kl_forward<T>(mu.data<T>(), v.data<T>(), z.data<T>(), kl.data<T>(), R, C, seed, offset, form,
+                               mean_only);
+  });
+}
+
+void reparam_kl_backward(const Tensor& mu, const Tensor& v, const Tensor& dz, const Tensor& dkl, Tensor& dmu,
+                         Tensor& dv, uint64_t seed, uint64_t offset, VarianceForm form, bool mean_only) {
+  const char* op = "reparam_kl_backward";
+  AD_CHECK(mu.defined() && mu.dim() == 2, op, "mu must be [R, C], got ", mu.defined() ? mu.describe() : "undefined");
+  check_floating(op, mu);
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&v, &dz, &dmu, &dv}) {
+    check_same_shape(op, mu, *t);
+    check_same_device(op, mu, *t);
+    check_dtype(op, *t, mu.dtype());
+  }
+  const int64_t R = mu.size(0), C = mu.size(1);
+  AD_CHECK(dkl.defined() && dkl.shape() == Shape{R} && dkl.dtype() == mu.dtype(), op, "dkl must be [", R, "], got ",
+           dkl.defined() ? dkl.describe() : "undefined");
+  check_same_device(op, mu, dkl);
+  if (mu.is_cuda()) {
+    check_dtype(op, mu, DType::F32);
+    AD_WITH_CUDA_ONLY(op, cuda::reparam_kl_backward(mu.data<float>(), v.data<float>(), dz.data<float>(),
+                                                    dkl.data<float>(), dmu.data<float>(), dv.data<float>(), R, C,
+                                                    seed, offset, form, mean_only));
+    return;
+  }
+  dispatch_floating(op, mu.dtype(), [&](auto t) {
+    using T = decltype(t);
+    cpu::reparam_kl_backward<T>(mu.data<T>(), v.data<T>(), dz.data<T>(), dkl.data<T>(), dmu.data<T>(), dv.data<T>(),
+                                R, C, seed, offset, form, mean_only);
+  });
 }
 
 }  // namespace ad

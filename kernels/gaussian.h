@@ -5,6 +5,15 @@
 // mean_only (inference): z = mu, and backward gives dmu = dz, dlogvar = 0.
 // Any shape; mu, logvar and z have the same shape. CPU reference (f32, f64) in gaussian.cpp,
 // CUDA kernels in gaussian.cuh/.cu.
+//
+// Fused form with the KL term (MUAD's probabilistic encoder), over the rows of a [R, C] latent, one launch:
+//   z = mu + sigma * eps   (eps drawn exactly as above, flat index r*C + c)
+//   kl_r = -0.5 sum_c (1 + lv - mu^2 - exp(lv))        (KL(N(mu, exp(lv)) || N(0, 1)) summed over the row)
+// where the variance head v gives lv and sigma by VarianceForm:
+//   LogVar (our default):  lv = v, sigma = exp(v / 2)      (one consistent reading of v)
+//   OfficialMuad:          lv = v, sigma = sqrt(v)         (the released code: samples with sqrt(v) but puts v
+//                                                            in the KL as a log-variance; needs v > 0)
+// Backward with dkl_r = dL/dkl_r: dmu = dz + dkl_r mu;  dv = dz eps dsigma/dv + dkl_r (exp(v) - 1) / 2.
 #pragma once
 #include <cstdint>
 
@@ -18,6 +27,15 @@ void reparam_forward(const Tensor& mu, const Tensor& logvar, Tensor& z, uint64_t
 void reparam_backward(const Tensor& logvar, const Tensor& dz, Tensor& dmu, Tensor& dlogvar, uint64_t seed,
                       uint64_t offset, bool mean_only = false);
 
+enum class VarianceForm { LogVar, OfficialMuad };
+
+// mu, v, z [R, C]; kl [R].
+void reparam_kl_forward(const Tensor& mu, const Tensor& v, Tensor& z, Tensor& kl, uint64_t seed, uint64_t offset,
+                        VarianceForm form, bool mean_only = false);
+// dz [R, C], dkl [R] -> dmu, dv [R, C] (overwritten; dmu may alias dz).
+void reparam_kl_backward(const Tensor& mu, const Tensor& v, const Tensor& dz, const Tensor& dkl, Tensor& dmu,
+                         Tensor& dv, uint64_t seed, uint64_t offset, VarianceForm form, bool mean_only = false);
+
 namespace cpu {
 template <class T>
 void reparam_forward(const T* mu, const T* logvar, T* z, int64_t n, uint64_t seed, uint64_t offset,
@@ -28,6 +46,11 @@ void reparam_backward(const T* logvar, const T* dz, T* dmu, T* dlogvar, int64_t 
 }  // namespace cpu
 
 namespace cuda {
+void reparam_kl_forward(const float* mu, const float* v, float* z, float* kl, int64_t rows, int64_t cols,
+                        uint64_t seed, uint64_t offset, VarianceForm form, bool mean_only);
+void reparam_kl_backward(const float* mu, const float* v, const float* dz, const float* dkl, float* dmu, float* dv,
+                         int64_t rows, int64_t cols, uint64_t seed, uint64_t offset, VarianceForm form,
+                         bool mean_only);
 void reparam_forward(const float* mu, const float* logvar, float* z, int64_t n, uint64_t seed, uint64_t offset,
                      bool mean_only);
 void reparam_backward(const float* logvar, const float* dz, float* dmu, float* dlogvar, int64_t n, uint64_t seed,

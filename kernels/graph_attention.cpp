@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/dispatch.h"
+#include "kernels/elementwise.h"
 #include "kernels/graph_attention.cuh"
 
 namespace ad {
@@ -120,6 +121,112 @@ void gat_backward(const int64_t* rp, const int32_t* col, const V* val, const int
       }
       dfd[j] = T(gs);
       for (int64_t c = 0; c < C; ++c) dfeat[j * C + c] = T(acc[c]);
+    }
+  }
+}
+
+
+// GATv2 with max over heads (math in graph_attention.h). HD = H * D; u = src_j + dst_i per channel.
+template <class T>
+void gatv2_forward(const int64_t* rp, const int32_t* col, int64_t n, int64_t H, int64_t D, const T* src,
+                   const T* dst, const T* att, double slope, T* attn, T* out, int32_t* arg) {
+  const int64_t HD = H * D;
+#pragma omp parallel if (n * HD > 16384)
+  {
+    std::vector<double> w, o(static_cast<size_t>(HD));
+#pragma omp for schedule(dynamic, 64)
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t b = rp[i], deg = rp[i + 1] - b;
+      w.resize(size_t(deg * H));
+      for (int64_t h = 0; h < H; ++h) {
+        double m = -INFINITY;
+        for (int64_t k = 0; k < deg; ++k) {
+          const T* sj = src + int64_t(col[b + k]) * HD + h * D;
+          const T* di = dst + i * HD + h * D;
+          double e = 0;
+          for (int64_t d = 0; d < D; ++d) e += double(att[h * D + d]) * leaky(T(sj[d] + di[d]), slope);
+          w[k * H + h] = e;
+          m = std::max(m, e);
+        }
+        double sum = 0;
+        for (int64_t k = 0; k < deg; ++k) sum += (w[k * H + h] = std::exp(w[k * H + h] - m));
+        for (int64_t k = 0; k < deg; ++k) attn[(b + k) * H + h] = T(w[k * H + h] / sum);
+      }
+      std::fill(o.begin(), o.end(), 0.0);
+      for (int64_t k = 0; k < deg; ++k) {
+        const T* sj = src + int64_t(col[b + k]) * HD;
+        for (int64_t c = 0; c < HD; ++c) o[c] += double(attn[(b + k) * H + c / D]) * double(sj[c]);
+      }
+      for (int64_t d = 0; d < D; ++d) {
+        int32_t best = 0;  // the first head wins ties, as a max pool does
+        for (int64_t h = 1; h < H; ++h)
+          if (T(o[h * D + d]) > T(o[best * D + d])) best = int32_t(h);
+        out[i * D + d] = T(o[best * D + d]);
+        arg[i * D + d] = best;
+      }
+    }
+  }
+}
+
+template <class T>
+void gatv2_backward(const int64_t* rp, const int32_t* col, const int64_t* trp, const int32_t* tcol,
+                    const int64_t* edge_of, int64_t n, int64_t H, int64_t D, const T* src, const T* dst, const T* att,
+                    const T* attn, const int32_t* arg, const T* dout, double slope, T* edge_grad, T* datt_rows,
+                    T* dsrc, T* ddst) {
+  const int64_t HD = H * D;
+#pragma omp parallel if (n * HD > 16384)
+  {
+    std::vector<double> da, rs(static_cast<size_t>(H)), acc(static_cast<size_t>(HD)),
+        acc2(static_cast<size_t>(HD));
+    // Rows: de per edge and head, ddst, datt_rows.
+#pragma omp for schedule(dynamic, 64)
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t b = rp[i], deg = rp[i + 1] - b;
+      da.assign(size_t(deg * H), 0.0);
+      std::fill(rs.begin(), rs.end(), 0.0);
+      for (int64_t k = 0; k < deg; ++k) {
+        const T* sj = src + int64_t(col[b + k]) * HD;
+        for (int64_t d = 0; d < D; ++d) {
+          const int64_t h = arg[i * D + d];
+          da[k * H + h] += double(dout[i * D + d]) * double(sj[h * D + d]);
+        }
+        for (int64_t h = 0; h < H; ++h) rs[h] += double(attn[(b + k) * H + h]) * da[k * H + h];
+      }
+      std::fill(acc.begin(), acc.end(), 0.0);
+      std::fill(acc2.begin(), acc2.end(), 0.0);
+      for (int64_t k = 0; k < deg; ++k) {
+        const T* sj = src + int64_t(col[b + k]) * HD;
+        for (int64_t h = 0; h < H; ++h) {
+          const double de = double(attn[(b + k) * H + h]) * (da[k * H + h] - rs[h]);
+          edge_grad[(b + k) * H + h] = T(de);
+          for (int64_t d = 0; d < D; ++d) {
+            const int64_t c = h * D + d;
+            const T u = T(sj[c] + dst[i * HD + c]);
+            acc[c] += de * double(att[c]) * leaky_grad(u, slope);
+            acc2[c] += de * leaky(u, slope);
+          }
+        }
+      }
+      for (int64_t c = 0; c < HD; ++c) {
+        ddst[i * HD + c] = T(acc[c]);
+        datt_rows[i * HD + c] = T(acc2[c]);
+      }
+    }
+    // Columns through the transpose: dsrc (the implicit barrier of `omp for` orders the passes).
+#pragma omp for schedule(dynamic, 64)
+    for (int64_t j = 0; j < n; ++j) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t k = trp[j]; k < trp[j + 1]; ++k) {
+        const int64_t e = edge_of[k], i = tcol[k];
+        for (int64_t c = 0; c < HD; ++c) {
+          const int64_t h = c / D, d = c % D;
+          const T u = T(src[j * HD + c] + dst[i * HD + c]);
+          double g = double(edge_grad[e * H + h]) * double(att[c]) * leaky_grad(u, slope);
+          if (arg[i * D + d] == h) g += double(attn[e * H + h]) * double(dout[i * D + d]);
+          acc[c] += g;
+        }
+      }
+      for (int64_t c = 0; c < HD; ++c) dsrc[j * HD + c] = T(acc[c]);
     }
   }
 }
@@ -245,6 +352,97 @@ void graph_attention_backward(const AttentionGraph& g, const Tensor& feat, const
                               df_dst.data<T>());
     });
   });
+}
+
+// ---- GATv2 front-end --------------------------------------------------------------
+namespace {
+
+struct Gatv2Dims {
+  int64_t n, H, D, nnz;
+};
+
+Gatv2Dims check_gatv2(const char* op, const AttentionGraph& g, const Tensor& src, const Tensor& dst,
+                      const Tensor& att, const Gatv2Options& opt) {
+  AD_CHECK(opt.heads >= 1, op, "heads must be >= 1, got ", opt.heads);
+  AD_CHECK(src.defined() && src.dim() == 2 && src.size(0) == g.nodes() && src.size(1) % opt.heads == 0, op,
+           "src must be [", g.nodes(), ", heads*D] with heads = ", opt.heads, ", got ",
+           src.defined() ? src.describe() : std::string("undefined"));
+  check_floating(op, src);
+  if (src.is_cuda()) check_dtype(op, src, DType::F32);
+  GraphAttentionOptions plain;
+  plain.scale_logits_by_adj = false;
+  check_graph(op, g, plain, src);
+  check_tensor(op, "dst", dst, src, src.shape());
+  check_tensor(op, "att", att, src, Shape{src.size(1)});
+  return {g.nodes(), opt.heads, src.size(1) / opt.heads, g.edges()};
+}
+
+void check_arg(const char* op, const Tensor& arg, const Tensor& src, const Shape& shape) {
+  AD_CHECK(arg.defined() && arg.shape() == shape && arg.dtype() == DType::I32, op, "arg must be I32 ", shape.str(),
+           ", got ", arg.defined() ? arg.describe() : std::string("undefined"));
+  check_same_device(op, arg, src);
+}
+
+[[maybe_unused]] Gatv2Params gatv2_params(const Gatv2Dims& d, const Gatv2Options& opt) {
+  Gatv2Params p;
+  p.heads = d.H;
+  p.head_dim = d.D;
+  p.slope = float(opt.negative_slope);
+  return p;
+}
+
+}  // namespace
+
+void gatv2_forward(const AttentionGraph& g, const Tensor& src, const Tensor& dst, const Tensor& att,
+                   const Gatv2Options& opt, Tensor& attn, Tensor& out, Tensor& arg) {
+  const char* op = "gatv2_forward";
+  const Gatv2Dims d = check_gatv2(op, g, src, dst, att, opt);
+  check_tensor(op, "attn", attn, src, Shape{d.nnz, d.H});
+  check_tensor(op, "out", out, src, Shape{d.n, d.D});
+  check_arg(op, arg, src, Shape{d.n, d.D});
+  if (src.is_cuda()) {
+    AD_WITH_CUDA_ONLY(op, cuda::gatv2_forward(gat_view(g, false), gatv2_params(d, opt), src.data<float>(),
+                                              dst.data<float>(), att.data<float>(), attn.data<float>(),
+                                              out.data<float>(), arg.data<int32_t>()));
+    return;
+  }
+  dispatch_floating(op, src.dtype(), [&](auto t) {
+    using T = decltype(t);
+    cpu::gatv2_forward<T>(g.adj.row_ptr.data<int64_t>(), g.adj.col.data<int32_t>(), d.n, d.H, d.D, src.data<T>(),
+                          dst.data<T>(), att.data<T>(), opt.negative_slope, attn.data<T>(), out.data<T>(),
+                          arg.data<int32_t>());
+  });
+}
+
+void gatv2_backward(const AttentionGraph& g, const Tensor& src, const Tensor& dst, const Tensor& att,
+                    const Tensor& attn, const Tensor& arg, const Tensor& dout, const Gatv2Options& opt,
+                    Tensor& edge_grad, Tensor& datt_rows, Tensor& dsrc, Tensor& ddst, Tensor& datt) {
+  const char* op = "gatv2_backward";
+  const Gatv2Dims d = check_gatv2(op, g, src, dst, att, opt);
+  check_tensor(op, "attn", attn, src, Shape{d.nnz, d.H});
+  check_arg(op, arg, src, Shape{d.n, d.D});
+  check_tensor(op, "dout", dout, src, Shape{d.n, d.D});
+  check_tensor(op, "edge_grad", edge_grad, src, Shape{d.nnz, d.H});
+  check_tensor(op, "datt_rows", datt_rows, src, src.shape());
+  check_tensor(op, "dsrc", dsrc, src, src.shape());
+  check_tensor(op, "ddst", ddst, src, src.shape());
+  check_tensor(op, "datt", datt, src, att.shape());
+  if (src.is_cuda()) {
+    AD_WITH_CUDA_ONLY(op, cuda::gatv2_backward(gat_view(g, false), gatv2_params(d, opt), src.data<float>(),
+                                               dst.data<float>(), att.data<float>(), attn.data<float>(),
+                                               arg.data<int32_t>(), dout.data<float>(), edge_grad.data<float>(),
+                                               datt_rows.data<float>(), dsrc.data<float>(), ddst.data<float>()));
+  } else {
+    dispatch_floating(op, src.dtype(), [&](auto t) {
+      using T = decltype(t);
+      cpu::gatv2_backward<T>(g.adj.row_ptr.data<int64_t>(), g.adj.col.data<int32_t>(),
+                             g.adj_t.row_ptr.data<int64_t>(), g.adj_t.col.data<int32_t>(), g.edge_of.data<int64_t>(),
+                             d.n, d.H, d.D, src.data<T>(), dst.data<T>(), att.data<T>(), attn.data<T>(),
+                             arg.data<int32_t>(), dout.data<T>(), opt.negative_slope, edge_grad.data<T>(),
+                             datt_rows.data<T>(), dsrc.data<T>(), ddst.data<T>());
+    });
+  }
+  add_bias_rows_backward(datt_rows, datt);  // datt = column sums of datt_rows (either device)
 }
 
 }  // namespace ad

@@ -16,4 +16,17 @@ void graph_attention_backward(const GatGraphView& g, const GatParams& p, const f
   launch_graph_attention_backward(l, g, p, feat, f_src, f_dst, attn, dout, edge_grad, dfeat, df_src, df_dst);
 }
 
+void gatv2_forward(const GatGraphView& g, const Gatv2Params& p, const float* src, const float* dst, const float* att,
+                   float* attn, float* out, int32_t* arg) {
+  CudaLauncher l;
+  launch_gatv2_forward(l, g, p, src, dst, att, attn, out, arg);
+}
+
+void gatv2_backward(const GatGraphView& g, const Gatv2Params& p, const float* src, const float* dst, const float* att,
+                    const float* attn, const int32_t* arg, const float* dout, float* edge_grad, float* datt_rows,
+                    float* dsrc, float* ddst) {
+  CudaLauncher l;
+  launch_gatv2_backward(l, g, p, src, dst, att, attn, arg, dout, edge_grad, datt_rows, dsrc, ddst);
+}
+
 }  // namespace ad::cuda

@@ -8,6 +8,18 @@
 //   per row i:    d_attn_ij = dout_i . feat_j;  de_ij = attn_ij (d_attn_ij - sum_k attn_ik d_attn_ik) * leaky'(e_ij)
 //                 df_src_i = sum_j de_ij * s_ij                       (s_ij = a_ij, or 1 in the plain form)
 //   per column j (through the transpose):  dfeat_j = sum_i attn_ij dout_i;  df_dst_j = sum_i de_ij * s_ij
+//
+// GATv2 form (Brody et al. 2022; DGL's GATv2Conv, used by MUAD), H heads of D channels, max over heads:
+//   e^h_ij    = sum_d att[h,d] * LeakyReLU(src[j,h,d] + dst[i,h,d])       (src = W_s x, dst = W_d x: the layer's)
+//   attn^h_ij = softmax_j over row i's nonzeros of e^h_ij                   (row i = the edge's target)
+//   o^h_i     = sum_j attn^h_ij src[j,h,:];   out_i[d] = max_h o^h_i[d]    (arg_i[d] = the winning head)
+// Adjacency values are not read. The max over heads (MUAD's MaxPool1d over the head axis) is fused into the
+// aggregation so the [N, H, D] per-head output is never stored; with H = 1 this is plain single-head GATv2.
+// Backward, again gathers only: per row i, with g_i[h,d] = dout_i[d] [arg_i[d] == h],
+//   d_attn^h_ij = g_i[h,:] . src_j[h,:];   de^h_ij = attn^h_ij (d_attn^h_ij - sum_k attn^h_ik d_attn^h_ik)
+//   ddst_i[h,d] = sum_j de^h_ij att[h,d] leaky'(u),   datt_rows_i[h,d] = sum_j de^h_ij leaky(u)   (u = src+dst)
+// per column j:  dsrc_j[h,d] = sum_i attn^h_ij g_i[h,d] + de^h_ij att[h,d] leaky'(u);  datt = column sums of
+// datt_rows (one extra [N, H*D] scratch instead of atomics, so the result is bitwise reproducible).
 // CPU reference (f32, f64) in graph_attention.cpp; CUDA kernels in graph_attention.cuh/.cu.
 #pragma once
 #include <cstdint>
@@ -44,5 +56,20 @@ void graph_attention_forward(const AttentionGraph& g, const Tensor& feat, const 
 void graph_attention_backward(const AttentionGraph& g, const Tensor& feat, const Tensor& f_src, const Tensor& f_dst,
                               const Tensor& attn, const Tensor& dout, const GraphAttentionOptions& opt,
                               Tensor& edge_grad, Tensor& dfeat, Tensor& df_src, Tensor& df_dst);
+
+struct Gatv2Options {
+  int64_t heads = 1;
+  double negative_slope = 0.2;
+};
+
+// src, dst [N, H*D], att [H*D] -> attn [nnz, H], out [N, D], arg [N, D] (I32, head of the max), all allocated
+// by the caller.
+void gatv2_forward(const AttentionGraph& g, const Tensor& src, const Tensor& dst, const Tensor& att,
+                   const Gatv2Options& opt, Tensor& attn, Tensor& out, Tensor& arg);
+// dout [N, D] -> dsrc, ddst [N, H*D] and datt [H*D] (all overwritten). Scratch: edge_grad [nnz, H] (holds
+// de^h_ij afterwards) and datt_rows [N, H*D] (the per-row parts of datt), same dtype/device as src.
+void gatv2_backward(const AttentionGraph& g, const Tensor& src, const Tensor& dst, const Tensor& att,
+                    const Tensor& attn, const Tensor& arg, const Tensor& dout, const Gatv2Options& opt,
+                    Tensor& edge_grad, Tensor& datt_rows, Tensor& dsrc, Tensor& ddst, Tensor& datt);
 
 }  // namespace ad

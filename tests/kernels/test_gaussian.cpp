@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "kernels/gaussian.cuh"
+#include "kernels/loss.h"
 #include "runtime/philox.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/helpers.h"
@@ -103,5 +104,117 @@ TEST(GpuParityGaussian, MatchesCpuReferenceOnFreshInputs) {
     EXPECT_TRUE(test::all_close(gz, z, 1e-5, 1e-5));
     EXPECT_TRUE(test::all_close(gdmu, dmu, 0, 0));
     EXPECT_TRUE(test::all_close(gdlv, dlv, 1e-5, 1e-5));
+  }
+}
+
+// ---- fused z + KL ----------------------------------------------------------------------------------------
+TEST(EmulatedGaussianKl, ForwardAndBackwardMatchCpuReference) {
+  struct Case {
+    int64_t R, C;
+    unsigned threads;
+  };
+  for (VarianceForm form : {VarianceForm::LogVar, VarianceForm::OfficialMuad})
+    for (bool mean_only : {false, true})
+      for (const Case& c : {Case{50, 64, 0}, Case{3, 300, 0}, Case{7, 1, 0}, Case{5, 37, 32}, Case{0, 4, 0}}) {
+        SCOPED_TRACE("R=" + std::to_string(c.R) + " C=" + std::to_string(c.C) +
+                     (form == VarianceForm::LogVar ? " logvar" : " official") + (mean_only ? " mean_only" : ""));
+        const int64_t R = c.R, C = c.C;
+        const uint64_t seed = 5, offset = 321;
+        // The official form takes sqrt(v): v from a sigmoid, in (0, 1).
+        Tensor mu = test::random_tensor({R, C}, 1, -2, 2), v = test::random_tensor({R, C}, 2, 0.05, 1),
+               dz = test::random_tensor({R, C}, 3), dkl = test::random_tensor({R}, 4);
+        Tensor z = Tensor::empty({R, C}), kl = Tensor::empty({R}), dmu = Tensor::empty({R, C}),
+               dv = Tensor::empty({R, C});
+        reparam_kl_forward(mu, v, z, kl, seed, offset, form, mean_only);
+        reparam_kl_backward(mu, v, dz, dkl, dmu, dv, seed, offset, form, mean_only);
+
+        test::GuardedBuffer gmu(mu), gv(v), gdz(dz), gdkl(dkl), gz{size_t(R * C)}, gkl{size_t(R)},
+            gdmu{size_t(R * C)}, gdv{size_t(R * C)};
+        EmulatedLauncher l;
+        launch_reparam_kl_forward(l, gmu.data(), gv.data(), gz.data(), gkl.data(), R, C, seed, offset, form, mean_only,
+                                  c.threads);
+        launch_reparam_kl_backward(l, gmu.data(), gv.data(), gdz.data(), gdkl.data(), gdmu.data(), gdv.data(), R, C,
+                                   seed, offset, form, mean_only);
+        EXPECT_TRUE(test::all_close(gz.tensor({R, C}), z, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(gkl.tensor({R}), kl, 1e-4, 1e-5));
+        EXPECT_TRUE(test::all_close(gdmu.tensor({R, C}), dmu, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(gdv.tensor({R, C}), dv, 1e-6, 1e-5));
+        for (auto* g : {&gz, &gkl, &gdmu, &gdv}) EXPECT_TRUE(g->check_canaries());
+      }
+}
+
+// The fused launch draws the very eps of reparam_forward (same seed, offset, flat index), and its KL is the
+// existing kl_std_normal_loss summed per row.
+TEST(GaussianKl, SameDrawsAndKlAsTheSeparateOps) {
+  const int64_t R = 6, C = 9;
+  Tensor mu = test::random_tensor({R, C}, 1), lv = test::random_tensor({R, C}, 2, -2, 1);
+  Tensor z1 = Tensor::empty({R, C}), z2 = Tensor::empty({R, C}), kl = Tensor::empty({R}),
+         kl_el = Tensor::empty({R, C});
+  reparam_forward(mu, lv, z1, 8, 40);
+  reparam_kl_forward(mu, lv, z2, kl, 8, 40, VarianceForm::LogVar);
+  EXPECT_TRUE(test::all_close(z2, z1, 0, 0));
+  kl_std_normal_loss(mu, lv, kl_el);
+  auto k = kl.to_vector(), ke = kl_el.to_vector();
+  for (int64_t r = 0; r < R; ++r) {
+    double s = 0;
+    for (int64_t c = 0; c < C; ++c) s += ke[r * C + c];
+    EXPECT_NEAR(k[r], s, 1e-4) << r;
+  }
+  // Official form: sigma = sqrt(v), so with v = exp(lv) it draws what the log-variance form draws with lv.
+  Tensor v = Tensor::empty({R, C}), z3 = Tensor::empty({R, C}), kl3 = Tensor::empty({R});
+  auto lvv = lv.to_vector();
+  for (int64_t i = 0; i < R * C; ++i) v.data<float>()[i] = std::exp(float(lvv[i]));
+  reparam_kl_forward(mu, v, z3, kl3, 8, 40, VarianceForm::OfficialMuad);
+  EXPECT_TRUE(test::all_close(z3, z1, 1e-5, 1e-5));
+}
+
+TEST(GradCheckGaussianKl, MuAndVarianceHead) {
+  for (VarianceForm form : {VarianceForm::LogVar, VarianceForm::OfficialMuad})
+    for (bool mean_only : {false, true}) {
+      SCOPED_TRACE(std::string(form == VarianceForm::LogVar ? "logvar" : "official") + (mean_only ? " mean" : ""));
+      const int64_t R = 4, C = 5;
+      Tensor mu = test::random_tensor({R, C}, 4, -1, 1, DType::F64), v = test::random_tensor({R, C}, 5, 0.2, 1, DType::F64);
+      // One output: [z | kl] flattened, so both are probed.
+      auto forward = [&] {
+        Tensor z = Tensor::empty({R, C}, DType::F64), kl = Tensor::empty({R}, DType::F64);
+        reparam_kl_forward(mu, v, z, kl, 11, 22, form, mean_only);
+        Tensor out = Tensor::empty({R * C + R}, DType::F64);
+        std::copy(z.data<double>(), z.data<double>() + R * C, out.data<double>());
+        std::copy(kl.data<double>(), kl.data<double>() + R, out.data<double>() + R * C);
+        return out;
+      };
+      auto backward = [&](const Tensor& dout) {
+        Tensor dz = Tensor::from_vector(std::vector<double>(dout.data<double>(), dout.data<double>() + R * C), {R, C},
+                                        DType::F64);
+        Tensor dkl = Tensor::from_vector(std::vector<double>(dout.data<double>() + R * C, dout.data<double>() + R * C + R),
+                                         {R}, DType::F64);
+        Tensor dmu = Tensor::empty({R, C}, DType::F64), dv = Tensor::empty({R, C}, DType::F64);
+        reparam_kl_backward(mu, v, dz, dkl, dmu, dv, 11, 22, form, mean_only);
+        return std::vector<Tensor>{dmu, dv};
+      };
+      AD_EXPECT_GRADCHECK(test::grad_check({mu, v}, {}, forward, backward));
+    }
+}
+
+TEST(GpuParityGaussianKl, MatchesCpuReferenceOnFreshInputs) {
+  AD_REQUIRE_GPU();
+  uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const int64_t R = 5003, C = 64;
+  for (VarianceForm form : {VarianceForm::LogVar, VarianceForm::OfficialMuad}) {
+    Tensor mu = test::random_tensor({R, C}, seed, -2, 2), v = test::random_tensor({R, C}, seed + 1, 0.05, 1),
+           dz = test::random_tensor({R, C}, seed + 2), dkl = test::random_tensor({R}, seed + 3);
+    Tensor z = Tensor::empty({R, C}), kl = Tensor::empty({R}), dmu = Tensor::empty({R, C}), dv = Tensor::empty({R, C});
+    reparam_kl_forward(mu, v, z, kl, seed, 9, form);
+    reparam_kl_backward(mu, v, dz, dkl, dmu, dv, seed, 9, form);
+    const Device G = Device::CUDA;
+    auto e = [&](const Shape& s) { return Tensor::empty(s, DType::F32, G); };
+    Tensor gz = e({R, C}), gkl = e({R}), gdmu = e({R, C}), gdv = e({R, C});
+    reparam_kl_forward(mu.to(G), v.to(G), gz, gkl, seed, 9, form);
+    reparam_kl_backward(mu.to(G), v.to(G), dz.to(G), dkl.to(G), gdmu, gdv, seed, 9, form);
+    EXPECT_TRUE(test::all_close(gz, z, 1e-5, 1e-5));
+    EXPECT_TRUE(test::all_close(gkl, kl, 1e-3, 1e-4));
+    EXPECT_TRUE(test::all_close(gdmu, dmu, 1e-5, 1e-5));
+    EXPECT_TRUE(test::all_close(gdv, dv, 1e-5, 1e-5));
   }
 }
