@@ -1,4 +1,4 @@
-// TraceDAE data side: span readers (CSV, Jaeger JSON), trace labels, and the conversion of traces into one
+// TraceDAE data side: the conversion of traces (read by models/common/spans.h) into one
 // batched attributed graph (block-diagonal adjacency + node attribute matrix) for AnomalyDAE.
 //
 // Graph construction (per trace, traces in first-appearance order, nodes of a trace contiguous):
@@ -30,37 +30,19 @@
 #include <string>
 #include <vector>
 
+#include "models/common/spans.h"
 #include "runtime/csr.h"
 #include "runtime/tensor.h"
 
 namespace ad::tracedae {
 
-struct Span {
-  std::string trace_id, span_id, parent_span_id, service, operation;
-  int64_t start_us = 0, duration_us = 0;
-  int status_code = 0;
-  bool error = false;
-};
-
-// CSV with header trace_id,span_id,parent_span_id,service,operation,start_time_us,duration_us,status_code
-// (any column order, extra columns ignored). error = status_code >= 500. Strict: a missing file, a missing
-// column, an empty id / name, a non-integer number, a negative duration or a ragged row is an ad::Error
-// naming the file, the line and the column.
-std::vector<Span> read_spans_csv(const std::string& path);
-
-// Jaeger JSON export ({"data":[{"traceID","spans":[...],"processes":{...}}]}). service =
-// processes[processID].serviceName; parent = the first CHILD_OF reference (else the first FOLLOWS_FROM);
-// status from the http.status_code tag (int or numeric string; 0 when absent); error = tag error=true or
-// status >= 500. Malformed JSON or a missing / mistyped field is an ad::Error naming the file, trace and span.
-std::vector<Span> read_jaeger_json(const std::string& path);
-
-struct TraceLabel {
-  int label = 0;           // 0 normal, 1 anomalous
-  std::string kind;        // normal, response or invocation (label 0 <=> normal)
-  std::string root_cause;  // service, empty for normal traces
-};
-// CSV trace_id,label,kind,root_cause_service; error on a duplicate trace id or a bad label / kind.
-std::map<std::string, TraceLabel> read_trace_labels(const std::string& path);
+// The span readers live in models/common/spans.h (shared with DeepSphere's call-graph mode).
+using ::ad::filter_traces;
+using ::ad::read_jaeger_json;
+using ::ad::read_spans_csv;
+using ::ad::read_trace_labels;
+using ::ad::Span;
+using ::ad::TraceLabel;
 
 enum class NodeKind { Span, Operation };
 NodeKind parse_node_kind(const std::string& name);  // "span" or "operation"
@@ -138,8 +120,5 @@ TraceGraphBatch build_trace_graphs(const std::vector<Span>& spans, const TraceFe
 
 // Per trace of the batch: its label (0/1) or -1 when the trace is not in `labels`.
 std::vector<int> labels_for(const TraceGraphBatch& batch, const std::map<std::string, TraceLabel>& labels);
-
-// Spans of the given traces only (in input order); handy to compare subsets of two sources.
-std::vector<Span> filter_traces(const std::vector<Span>& spans, const std::vector<std::string>& trace_ids);
 
 }  // namespace ad::tracedae

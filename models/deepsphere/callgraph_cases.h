@@ -6,6 +6,7 @@
 //   nodes     the sorted services of both files (names only, no labels), so train and test share the layout
 //   labels    test only, from the trace labels CSV: a case is anomalous when a labelled-anomalous trace's root
 //             span starts inside it
+// The matrices come from models/common/call_graph.h (spans read by models/common/spans.h).
 // Errors (ad::Error naming the file): an empty span file, a span file with no call edge, too few windows for
 // one case, plus everything the span reader rejects.
 #pragma once

@@ -304,10 +304,10 @@ TEST(Traces, CsvReaderErrors) {
                {"bad_num.csv", "line 3", "column 7", "duration_us", "12ms"});
   std::string ragged = std::string(kHeader) + "t,r,,ui,home,0,10\n";
   expect_error([&] { read_spans_csv(write_file("ragged.csv", ragged)); },
-               {"ragged.csv", "line 2, column 8 (\"status_code\") is missing", "expected 8 columns", "got 7"});
+               {"ragged.csv", "line 2", "expected 8 columns", "got 7"});  // runtime/csv's read_csv_text
   std::string long_row = std::string(kHeader) + "t,r,,ui,home,0,10,200\nt,a,r,A,get,1,5,200,9\n";
   expect_error([&] { read_spans_csv(write_file("long.csv", long_row)); },
-               {"long.csv", "line 3, column 9 is extra", "got 9"});
+               {"long.csv", "line 3", "expected 8 columns", "got 9"});
   std::string no_col = "trace_id,span_id,parent_span_id,service,operation,start_time_us,duration_us\nt,r,,ui,h,0,1\n";
   expect_error([&] { read_spans_csv(write_file("no_col.csv", no_col)); },
                {"no_col.csv", "missing column \"status_code\""});
