@@ -1,6 +1,7 @@
-// Reduction kernels. block_reduce() is the shared-memory tree every reduction here (and softmax, the
-// losses, Adam's gradient norm) uses: each thread contributes one value, every thread gets the result.
-// Block sizes must be powers of two.
+// Reduction kernels. block_reduce() is the block-wide reduction every reduction here (and softmax, the
+// losses, graph attention, the dense reconstruction error) uses: each thread contributes one value, every
+// thread gets the result. It reduces each warp with register shuffles first and only then goes through
+// shared memory, so it costs two barriers whatever the block size. Block sizes must be multiples of 32.
 #pragma once
 #include <cmath>
 
@@ -17,17 +18,21 @@ struct MaxOp {
   AD_HD float operator()(float a, float b) const { return a > b ? a : b; }
 };
 
-// Tree reduction over ctx.block_dim().x threads (a power of two) through `buf` (block_dim().x floats).
-// Ends with a barrier after everyone has read the result, so `buf` may be reused at once.
-template <class Ctx, class Op> AD_HD inline float block_reduce(Ctx& ctx, float* buf, float v, Op op) {
-  unsigned t = ctx.thread_idx().x;
-  buf[t] = v;
+// Reduces v over all threads of the block (a multiple of 32 threads): a butterfly of shfl_xor within each
+// warp (every lane ends with its warp's total), lane 0 of each warp stores it in buf[warp], one barrier,
+// then every thread combines the warp totals in warp order. Every step has a fixed order, so the result
+// is bitwise the same on every run and in every thread. `buf` needs one float per warp (callers may pass
+// more). Ends with a barrier after everyone has read buf, so it may be reused at once.
+template <class Ctx, class Op>
+AD_HD inline float block_reduce(Ctx& ctx, float* buf, float v, Op op, int call_line = __builtin_LINE()) {
+  BarrierScope<Ctx> scope(ctx, call_line);
+  const Dim3 d = ctx.block_dim();
+  const unsigned warps = d.x * d.y * d.z / kWarpSize;
+  for (int offset = int(kWarpSize) / 2; offset > 0; offset /= 2) v = op(v, ctx.shfl_xor(kFullWarp, v, offset));
+  if (ctx.lane_id() == 0) buf[ctx.warp_id()] = v;
   ctx.sync();
-  for (unsigned s = ctx.block_dim().x / 2; s > 0; s /= 2) {
-    if (t < s) buf[t] = op(buf[t], buf[t + s]);
-    ctx.sync();
-  }
   float r = buf[0];
+  for (unsigned w = 1; w < warps; ++w) r = op(r, buf[w]);
   ctx.sync();
   return r;
 }

@@ -17,28 +17,32 @@ float param_for(Activation a) { return a == Activation::LeakyReLU ? 0.2f : 1.0f;
 }  // namespace
 
 TEST(EmulatedActivation, ForwardAndBackwardMatchCpuReference) {
-  for (Activation a : kAll)
-    for (int64_t n : {1, 255, 257, 1031}) {
-      SCOPED_TRACE(std::string(activation_name(a)) + " n=" + std::to_string(n));
-      Tensor x = test::random_tensor({n}, 11, -3, 3), dy = test::random_tensor({n}, 12);
-      Tensor y = Tensor::empty({n}), dx = Tensor::empty({n});
-      activation_forward(a, x, y, param_for(a));
-      activation_backward(a, x, y, dy, dx, param_for(a));
+  test::for_each_schedule([&] {
+    for (Activation a : kAll)
+      for (int64_t n : {1, 255, 257, 1031}) {
+        SCOPED_TRACE(std::string(activation_name(a)) + " n=" + std::to_string(n));
+        Tensor x = test::random_tensor({n}, 11, -3, 3), dy = test::random_tensor({n}, 12);
+        Tensor y = Tensor::empty({n}), dx = Tensor::empty({n});
+        activation_forward(a, x, y, param_for(a));
+        activation_backward(a, x, y, dy, dx, param_for(a));
 
-      test::GuardedBuffer gx(x), gy{size_t(n)}, gdy(dy), gdx{size_t(n)};
-      EmulatedLauncher l;
-      launch_activation_forward(l, a, gx.data(), gy.data(), n, param_for(a));
-      launch_activation_backward(l, a, gx.data(), gy.data(), gdy.data(), gdx.data(), n, param_for(a));
-      EXPECT_TRUE(test::all_close(gy.tensor({n}), y, 1e-6, 1e-5));
-      EXPECT_TRUE(test::all_close(gdx.tensor({n}), dx, 1e-6, 1e-5));
-      EXPECT_TRUE(gy.check_canaries());
-      EXPECT_TRUE(gdx.check_canaries());
-    }
+        test::GuardedBuffer gx(x), gy{size_t(n)}, gdy(dy), gdx{size_t(n)};
+        EmulatedLauncher l;
+        launch_activation_forward(l, a, gx.data(), gy.data(), n, param_for(a));
+        launch_activation_backward(l, a, gx.data(), gy.data(), gdy.data(), gdx.data(), n, param_for(a));
+        EXPECT_TRUE(test::all_close(gy.tensor({n}), y, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(gdx.tensor({n}), dx, 1e-6, 1e-5));
+        EXPECT_TRUE(gy.check_canaries());
+        EXPECT_TRUE(gdx.check_canaries());
+      }
+  });
 }
 
 TEST(EmulatedActivation, EmptyInputLaunchesNothing) {
-  EmulatedLauncher l;
-  launch_activation_forward(l, Activation::ReLU, nullptr, nullptr, 0, 0.f);
+  test::for_each_schedule([&] {
+    EmulatedLauncher l;
+    launch_activation_forward(l, Activation::ReLU, nullptr, nullptr, 0, 0.f);
+  });
 }
 
 TEST(GradCheckActivation, AllActivations) {

@@ -22,49 +22,53 @@ AdamStepArgs adam_args(int step, double wd = 0.01, double gscale = 0.7) {
 }  // namespace
 
 TEST(EmulatedAdam, FusedUpdateMatchesCpuReferenceOverSteps) {
-  for (int64_t n : {0, 1, 255, 257, 3001}) {
-    SCOPED_TRACE("n=" + std::to_string(n));
-    Tensor p = test::random_tensor({n}, 1), m = Tensor::zeros({n}), v = Tensor::zeros({n});
-    test::GuardedBuffer gp(p), gm{size_t(n)}, gv{size_t(n)};
-    EmulatedLauncher l;
-    for (int step = 1; step <= 3; ++step) {
-      Tensor g = test::random_tensor({n}, 10 + step);
-      test::GuardedBuffer gg(g);
-      AdamStepArgs a = adam_args(step);
-      adam_step(p, g, m, v, a);
-      launch_adam_step(l, gp.data(), gg.data(), gm.data(), gv.data(), n, adam_kernel_params(a));
+  test::for_each_schedule([&] {
+    for (int64_t n : {0, 1, 255, 257, 3001}) {
+      SCOPED_TRACE("n=" + std::to_string(n));
+      Tensor p = test::random_tensor({n}, 1), m = Tensor::zeros({n}), v = Tensor::zeros({n});
+      test::GuardedBuffer gp(p), gm{size_t(n)}, gv{size_t(n)};
+      EmulatedLauncher l;
+      for (int step = 1; step <= 3; ++step) {
+        Tensor g = test::random_tensor({n}, 10 + step);
+        test::GuardedBuffer gg(g);
+        AdamStepArgs a = adam_args(step);
+        adam_step(p, g, m, v, a);
+        launch_adam_step(l, gp.data(), gg.data(), gm.data(), gv.data(), n, adam_kernel_params(a));
+      }
+      EXPECT_TRUE(test::all_close(gp.tensor({n}), p, 1e-6, 1e-5));
+      EXPECT_TRUE(test::all_close(gm.tensor({n}), m, 1e-7, 1e-5));
+      EXPECT_TRUE(test::all_close(gv.tensor({n}), v, 1e-8, 1e-5));
+      for (auto* b : {&gp, &gm, &gv}) EXPECT_TRUE(b->check_canaries());
     }
-    EXPECT_TRUE(test::all_close(gp.tensor({n}), p, 1e-6, 1e-5));
-    EXPECT_TRUE(test::all_close(gm.tensor({n}), m, 1e-7, 1e-5));
-    EXPECT_TRUE(test::all_close(gv.tensor({n}), v, 1e-8, 1e-5));
-    for (auto* b : {&gp, &gm, &gv}) EXPECT_TRUE(b->check_canaries());
-  }
+  });
 }
 
 TEST(EmulatedSgd, FusedUpdateMatchesCpuReferenceOverSteps) {
-  for (bool nesterov : {false, true})
-    for (int64_t n : {1, 257, 3001}) {
-      SCOPED_TRACE("n=" + std::to_string(n) + " nesterov=" + std::to_string(nesterov));
-      Tensor p = test::random_tensor({n}, 2), buf = Tensor::zeros({n});
-      test::GuardedBuffer gp(p), gbuf{size_t(n), NAN};  // the first step must not read the buffer
-      EmulatedLauncher l;
-      for (int step = 0; step < 3; ++step) {
-        Tensor g = test::random_tensor({n}, 20 + step);
-        test::GuardedBuffer gg(g);
-        SgdStepArgs a;
-        a.lr = 0.05;
-        a.momentum = 0.9;
-        a.weight_decay = 0.01;
-        a.nesterov = nesterov;
-        a.first_step = step == 0;
-        sgd_step(p, g, buf, a);
-        launch_sgd_step(l, gp.data(), gg.data(), gbuf.data(), n, sgd_kernel_params(a));
+  test::for_each_schedule([&] {
+    for (bool nesterov : {false, true})
+      for (int64_t n : {1, 257, 3001}) {
+        SCOPED_TRACE("n=" + std::to_string(n) + " nesterov=" + std::to_string(nesterov));
+        Tensor p = test::random_tensor({n}, 2), buf = Tensor::zeros({n});
+        test::GuardedBuffer gp(p), gbuf{size_t(n), NAN};  // the first step must not read the buffer
+        EmulatedLauncher l;
+        for (int step = 0; step < 3; ++step) {
+          Tensor g = test::random_tensor({n}, 20 + step);
+          test::GuardedBuffer gg(g);
+          SgdStepArgs a;
+          a.lr = 0.05;
+          a.momentum = 0.9;
+          a.weight_decay = 0.01;
+          a.nesterov = nesterov;
+          a.first_step = step == 0;
+          sgd_step(p, g, buf, a);
+          launch_sgd_step(l, gp.data(), gg.data(), gbuf.data(), n, sgd_kernel_params(a));
+        }
+        EXPECT_TRUE(test::all_close(gp.tensor({n}), p, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(gbuf.tensor({n}), buf, 1e-6, 1e-5));
+        EXPECT_TRUE(gp.check_canaries());
+        EXPECT_TRUE(gbuf.check_canaries());
       }
-      EXPECT_TRUE(test::all_close(gp.tensor({n}), p, 1e-6, 1e-5));
-      EXPECT_TRUE(test::all_close(gbuf.tensor({n}), buf, 1e-6, 1e-5));
-      EXPECT_TRUE(gp.check_canaries());
-      EXPECT_TRUE(gbuf.check_canaries());
-    }
+  });
 }
 
 TEST(Adam, FirstStepMatchesPyTorchFormula) {

@@ -24,42 +24,44 @@ struct BnData {
 }  // namespace
 
 TEST(EmulatedBatchNorm1d, TrainInferenceAndBackwardMatchCpuReference) {
-  const BatchNormOptions opt;
-  // N = 1 (zero variance), N not a multiple of the thread rows, C not a multiple of 32.
-  // {2101, 40}: above 65536 elements, so the CPU reference's threaded row-split sums run.
-  for (auto [n, c] : {std::pair<int64_t, int64_t>{1, 3}, {7, 33}, {45, 5}, {130, 64}, {3 * 37, 1}, {2101, 40}})
-    for (unsigned rows : {8u, 32u}) {
-      SCOPED_TRACE("N=" + std::to_string(n) + " C=" + std::to_string(c) + " rows=" + std::to_string(rows));
-      BnData d(n, c, 30);
-      Tensor y = Tensor::empty({n, c}), yi = Tensor::empty({n, c}), dx = Tensor::empty({n, c});
-      Tensor sm = Tensor::empty({c}), sv = Tensor::empty({c}), rm = d.rm.clone(), rv = d.rv.clone();
-      Tensor dg = d.dgamma0.clone(), db = d.dbeta0.clone();
-      batchnorm1d_train_forward(d.x, d.gamma, d.beta, y, sm, sv, rm, rv, opt);
-      batchnorm1d_inference_forward(d.x, d.gamma, d.beta, d.rm, d.rv, yi, opt);
-      batchnorm1d_train_backward(d.x, d.gamma, sm, sv, d.dy, dx, dg, db, opt);
+  test::for_each_schedule([&] {
+    const BatchNormOptions opt;
+    // N = 1 (zero variance), N not a multiple of the thread rows, C not a multiple of 32.
+    // {2101, 40}: above 65536 elements, so the CPU reference's threaded row-split sums run.
+    for (auto [n, c] : {std::pair<int64_t, int64_t>{1, 3}, {7, 33}, {45, 5}, {130, 64}, {3 * 37, 1}, {2101, 40}})
+      for (unsigned rows : {8u, 32u}) {
+        SCOPED_TRACE("N=" + std::to_string(n) + " C=" + std::to_string(c) + " rows=" + std::to_string(rows));
+        BnData d(n, c, 30);
+        Tensor y = Tensor::empty({n, c}), yi = Tensor::empty({n, c}), dx = Tensor::empty({n, c});
+        Tensor sm = Tensor::empty({c}), sv = Tensor::empty({c}), rm = d.rm.clone(), rv = d.rv.clone();
+        Tensor dg = d.dgamma0.clone(), db = d.dbeta0.clone();
+        batchnorm1d_train_forward(d.x, d.gamma, d.beta, y, sm, sv, rm, rv, opt);
+        batchnorm1d_inference_forward(d.x, d.gamma, d.beta, d.rm, d.rv, yi, opt);
+        batchnorm1d_train_backward(d.x, d.gamma, sm, sv, d.dy, dx, dg, db, opt);
 
-      test::GuardedBuffer gx(d.x), gg(d.gamma), gb(d.beta), gdy(d.dy), grm(d.rm), grv(d.rv), gdg(d.dgamma0),
-          gdb(d.dbeta0), grm0(d.rm), grv0(d.rv);
-      test::GuardedBuffer gy{size_t(n * c)}, gyi{size_t(n * c)}, gdx{size_t(n * c)}, gsm{size_t(c)}, gsv{size_t(c)};
-      EmulatedLauncher l;
-      launch_batchnorm1d_train_forward(l, gx.data(), gg.data(), gb.data(), gy.data(), gsm.data(), gsv.data(),
-                                       grm.data(), grv.data(), n, c, opt.momentum, opt.eps, rows);
-      launch_batchnorm1d_inference_forward(l, gx.data(), gg.data(), gb.data(), grm0.data(), grv0.data(), gyi.data(),
-                                           n, c, opt.eps);
-      launch_batchnorm1d_train_backward(l, gx.data(), gg.data(), gsm.data(), gsv.data(), gdy.data(), gdx.data(),
-                                        gdg.data(), gdb.data(), n, c, opt.eps, rows);
-      EXPECT_TRUE(test::all_close(gy.tensor({n, c}), y, 1e-5, 1e-5));
-      EXPECT_TRUE(test::all_close(gsm.tensor({c}), sm, 1e-6, 1e-5));
-      EXPECT_TRUE(test::all_close(gsv.tensor({c}), sv, 1e-6, 1e-5));
-      EXPECT_TRUE(test::all_close(grm.tensor({c}), rm, 1e-6, 1e-5));
-      EXPECT_TRUE(test::all_close(grv.tensor({c}), rv, 1e-6, 1e-5));
-      EXPECT_TRUE(test::all_close(gyi.tensor({n, c}), yi, 1e-5, 1e-5));
-      EXPECT_TRUE(test::all_close(gdx.tensor({n, c}), dx, 1e-5, 1e-4));
-      EXPECT_TRUE(test::all_close(gdg.tensor({c}), dg, 1e-5, 1e-5));
-      EXPECT_TRUE(test::all_close(gdb.tensor({c}), db, 1e-5, 1e-5));
-      for (auto* g : {&gx, &gg, &gb, &gdy, &grm, &grv, &gdg, &gdb, &grm0, &grv0, &gy, &gyi, &gdx, &gsm, &gsv})
-        EXPECT_TRUE(g->check_canaries());
-    }
+        test::GuardedBuffer gx(d.x), gg(d.gamma), gb(d.beta), gdy(d.dy), grm(d.rm), grv(d.rv), gdg(d.dgamma0),
+            gdb(d.dbeta0), grm0(d.rm), grv0(d.rv);
+        test::GuardedBuffer gy{size_t(n * c)}, gyi{size_t(n * c)}, gdx{size_t(n * c)}, gsm{size_t(c)}, gsv{size_t(c)};
+        EmulatedLauncher l;
+        launch_batchnorm1d_train_forward(l, gx.data(), gg.data(), gb.data(), gy.data(), gsm.data(), gsv.data(),
+                                         grm.data(), grv.data(), n, c, opt.momentum, opt.eps, rows);
+        launch_batchnorm1d_inference_forward(l, gx.data(), gg.data(), gb.data(), grm0.data(), grv0.data(), gyi.data(),
+                                             n, c, opt.eps);
+        launch_batchnorm1d_train_backward(l, gx.data(), gg.data(), gsm.data(), gsv.data(), gdy.data(), gdx.data(),
+                                          gdg.data(), gdb.data(), n, c, opt.eps, rows);
+        EXPECT_TRUE(test::all_close(gy.tensor({n, c}), y, 1e-5, 1e-5));
+        EXPECT_TRUE(test::all_close(gsm.tensor({c}), sm, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(gsv.tensor({c}), sv, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(grm.tensor({c}), rm, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(grv.tensor({c}), rv, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(gyi.tensor({n, c}), yi, 1e-5, 1e-5));
+        EXPECT_TRUE(test::all_close(gdx.tensor({n, c}), dx, 1e-5, 1e-4));
+        EXPECT_TRUE(test::all_close(gdg.tensor({c}), dg, 1e-5, 1e-5));
+        EXPECT_TRUE(test::all_close(gdb.tensor({c}), db, 1e-5, 1e-5));
+        for (auto* g : {&gx, &gg, &gb, &gdy, &grm, &grv, &gdg, &gdb, &grm0, &grv0, &gy, &gyi, &gdx, &gsm, &gsv})
+          EXPECT_TRUE(g->check_canaries());
+      }
+  });
 }
 
 TEST(BatchNorm1dSemantics, KerasStatisticsAndRunningUpdate) {

@@ -34,46 +34,50 @@ struct ConvData {
 }  // namespace
 
 TEST(EmulatedDilatedConv1d, ForwardAndBackwardMatchCpuReference) {
-  for (const Conv1dShape& s : kShapes)
-    for (int64_t target_blocks : {1, 512}) {  // one slice of B*T (plain +=) and many (atomics)
-      SCOPED_TRACE(describe(s) + " target_blocks=" + std::to_string(target_blocks));
-      ConvData d(s, 100);
-      Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
-      Tensor dw = d.dw0.clone(), db = d.db0.clone();
-      dilated_conv1d_forward(d.x, d.w, d.b, y, s.dilation);
-      dilated_conv1d_backward_data(d.dy, d.w, dx, s.dilation);
-      dilated_conv1d_backward_params(d.x, d.dy, dw, db, s.dilation);
+  test::for_each_schedule([&] {
+    for (const Conv1dShape& s : kShapes)
+      for (int64_t target_blocks : {1, 512}) {  // one slice of B*T (plain +=) and many (atomics)
+        SCOPED_TRACE(describe(s) + " target_blocks=" + std::to_string(target_blocks));
+        ConvData d(s, 100);
+        Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
+        Tensor dw = d.dw0.clone(), db = d.db0.clone();
+        dilated_conv1d_forward(d.x, d.w, d.b, y, s.dilation);
+        dilated_conv1d_backward_data(d.dy, d.w, dx, s.dilation);
+        dilated_conv1d_backward_params(d.x, d.dy, dw, db, s.dilation);
 
-      test::GuardedBuffer gx(d.x), gw(d.w), gb(d.b), gdy(d.dy), gdw(d.dw0), gdb(d.db0);
-      test::GuardedBuffer gy{size_t(y.numel())}, gdx{size_t(dx.numel())};
-      EmulatedLauncher l;
-      launch_dilated_conv1d_forward(l, s, gx.data(), gw.data(), gb.data(), gy.data());
-      launch_dilated_conv1d_backward_data(l, s, gdy.data(), gw.data(), gdx.data());
-      launch_dilated_conv1d_backward_params(l, s, gx.data(), gdy.data(), gdw.data(), gdb.data(), target_blocks);
-      EXPECT_TRUE(test::all_close(gy.tensor(y.shape()), y, 1e-5, 1e-5));
-      EXPECT_TRUE(test::all_close(gdx.tensor(dx.shape()), dx, 1e-5, 1e-5));
-      EXPECT_TRUE(test::all_close(gdw.tensor(dw.shape()), dw, 1e-5, 1e-5));
-      EXPECT_TRUE(test::all_close(gdb.tensor(db.shape()), db, 1e-5, 1e-5));
-      for (auto* g : {&gx, &gw, &gb, &gdy, &gdw, &gdb, &gy, &gdx}) EXPECT_TRUE(g->check_canaries());
-    }
+        test::GuardedBuffer gx(d.x), gw(d.w), gb(d.b), gdy(d.dy), gdw(d.dw0), gdb(d.db0);
+        test::GuardedBuffer gy{size_t(y.numel())}, gdx{size_t(dx.numel())};
+        EmulatedLauncher l;
+        launch_dilated_conv1d_forward(l, s, gx.data(), gw.data(), gb.data(), gy.data());
+        launch_dilated_conv1d_backward_data(l, s, gdy.data(), gw.data(), gdx.data());
+        launch_dilated_conv1d_backward_params(l, s, gx.data(), gdy.data(), gdw.data(), gdb.data(), target_blocks);
+        EXPECT_TRUE(test::all_close(gy.tensor(y.shape()), y, 1e-5, 1e-5));
+        EXPECT_TRUE(test::all_close(gdx.tensor(dx.shape()), dx, 1e-5, 1e-5));
+        EXPECT_TRUE(test::all_close(gdw.tensor(dw.shape()), dw, 1e-5, 1e-5));
+        EXPECT_TRUE(test::all_close(gdb.tensor(db.shape()), db, 1e-5, 1e-5));
+        for (auto* g : {&gx, &gw, &gb, &gdy, &gdw, &gdb, &gy, &gdx}) EXPECT_TRUE(g->check_canaries());
+      }
+  }, /*order_dependent=*/true);  // TODO(emu, #8): dw sums row slices with float atomics
 }
 
 TEST(EmulatedDilatedConv1d, NoBiasAndLargeKernel) {
-  // K = 40 shrinks the staged channel chunk below the channel count; no bias pointers at all.
-  Conv1dShape s{2, 50, 7, 5, 40, 1};
-  ConvData d(s, 7);
-  Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dw = d.dw0.clone(), none;
-  dilated_conv1d_forward(d.x, d.w, none, y, s.dilation);
-  dilated_conv1d_backward_params(d.x, d.dy, dw, none, s.dilation);
-  EXPECT_LT(conv_tile_chunk(s.ksize), s.cin);
-  test::GuardedBuffer gx(d.x), gw(d.w), gdy(d.dy), gdw(d.dw0), gy{size_t(y.numel())};
-  EmulatedLauncher l;
-  launch_dilated_conv1d_forward(l, s, gx.data(), gw.data(), nullptr, gy.data());
-  launch_dilated_conv1d_backward_params(l, s, gx.data(), gdy.data(), gdw.data(), nullptr);
-  EXPECT_TRUE(test::all_close(gy.tensor(y.shape()), y, 1e-5, 1e-5));
-  EXPECT_TRUE(test::all_close(gdw.tensor(dw.shape()), dw, 1e-5, 1e-5));
-  EXPECT_TRUE(gy.check_canaries());
-  EXPECT_TRUE(gdw.check_canaries());
+  test::for_each_schedule([&] {
+    // K = 40 shrinks the staged channel chunk below the channel count; no bias pointers at all.
+    Conv1dShape s{2, 50, 7, 5, 40, 1};
+    ConvData d(s, 7);
+    Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dw = d.dw0.clone(), none;
+    dilated_conv1d_forward(d.x, d.w, none, y, s.dilation);
+    dilated_conv1d_backward_params(d.x, d.dy, dw, none, s.dilation);
+    EXPECT_LT(conv_tile_chunk(s.ksize), s.cin);
+    test::GuardedBuffer gx(d.x), gw(d.w), gdy(d.dy), gdw(d.dw0), gy{size_t(y.numel())};
+    EmulatedLauncher l;
+    launch_dilated_conv1d_forward(l, s, gx.data(), gw.data(), nullptr, gy.data());
+    launch_dilated_conv1d_backward_params(l, s, gx.data(), gdy.data(), gdw.data(), nullptr);
+    EXPECT_TRUE(test::all_close(gy.tensor(y.shape()), y, 1e-5, 1e-5));
+    EXPECT_TRUE(test::all_close(gdw.tensor(dw.shape()), dw, 1e-5, 1e-5));
+    EXPECT_TRUE(gy.check_canaries());
+    EXPECT_TRUE(gdw.check_canaries());
+  }, /*order_dependent=*/true);  // TODO(emu, #8): dw sums row slices with float atomics
 }
 
 TEST(DilatedConv1dCausality, OutputBeforeTDoesNotDependOnLaterInput) {

@@ -17,63 +17,69 @@ const RC kShapes[] = {{1, 1}, {3, 33}, {17, 5}, {0, 4}, {40, 70}, {9, 1}, {1, 65
 }  // namespace
 
 TEST(EmulatedElementwise, PointwiseOpsMatchCpuReference) {
-  for (int64_t n : kSizes) {
-    SCOPED_TRACE("n=" + std::to_string(n));
-    Tensor a = test::random_tensor({n}, 1), b = test::random_tensor({n}, 2);
-    Tensor sum = Tensor::empty({n}), prod = Tensor::empty({n}), scaled = Tensor::empty({n});
-    add(a, b, sum, 0.5, -2.0);
-    mul(a, b, prod);
-    scale(a, 3.0, scaled);
+  test::for_each_schedule([&] {
+    for (int64_t n : kSizes) {
+      SCOPED_TRACE("n=" + std::to_string(n));
+      Tensor a = test::random_tensor({n}, 1), b = test::random_tensor({n}, 2);
+      Tensor sum = Tensor::empty({n}), prod = Tensor::empty({n}), scaled = Tensor::empty({n});
+      add(a, b, sum, 0.5, -2.0);
+      mul(a, b, prod);
+      scale(a, 3.0, scaled);
 
-    test::GuardedBuffer ga(a), gb(b), gsum{size_t(n)}, gprod{size_t(n)}, gscaled{size_t(n)}, gfill{size_t(n)};
-    EmulatedLauncher l;
-    launch_axpby(l, ga.data(), gb.data(), gsum.data(), n, 0.5f, -2.0f);
-    launch_mul(l, ga.data(), gb.data(), gprod.data(), n);
-    launch_scale(l, ga.data(), gscaled.data(), n, 3.0f);
-    launch_fill(l, gfill.data(), n, 7.5f);
-    EXPECT_TRUE(test::all_close(gsum.tensor({n}), sum, 1e-6, 1e-6));
-    EXPECT_TRUE(test::all_close(gprod.tensor({n}), prod, 1e-6, 1e-6));
-    EXPECT_TRUE(test::all_close(gscaled.tensor({n}), scaled, 1e-6, 1e-6));
-    EXPECT_TRUE(test::all_close(gfill.tensor({n}), Tensor::full({n}, 7.5), 0, 0));
-    for (auto* g : {&gsum, &gprod, &gscaled, &gfill}) EXPECT_TRUE(g->check_canaries());
-  }
+      test::GuardedBuffer ga(a), gb(b), gsum{size_t(n)}, gprod{size_t(n)}, gscaled{size_t(n)}, gfill{size_t(n)};
+      EmulatedLauncher l;
+      launch_axpby(l, ga.data(), gb.data(), gsum.data(), n, 0.5f, -2.0f);
+      launch_mul(l, ga.data(), gb.data(), gprod.data(), n);
+      launch_scale(l, ga.data(), gscaled.data(), n, 3.0f);
+      launch_fill(l, gfill.data(), n, 7.5f);
+      EXPECT_TRUE(test::all_close(gsum.tensor({n}), sum, 1e-6, 1e-6));
+      EXPECT_TRUE(test::all_close(gprod.tensor({n}), prod, 1e-6, 1e-6));
+      EXPECT_TRUE(test::all_close(gscaled.tensor({n}), scaled, 1e-6, 1e-6));
+      EXPECT_TRUE(test::all_close(gfill.tensor({n}), Tensor::full({n}, 7.5), 0, 0));
+      for (auto* g : {&gsum, &gprod, &gscaled, &gfill}) EXPECT_TRUE(g->check_canaries());
+    }
+  });
 }
 
 TEST(EmulatedElementwise, AxpbyWithZeroBetaIgnoresNaNOutput) {
-  const int64_t n = 300;
-  Tensor a = test::random_tensor({n}, 3);
-  test::GuardedBuffer ga(a), gy{size_t(n), NAN};
-  EmulatedLauncher l;
-  launch_axpby(l, ga.data(), gy.data(), gy.data(), n, 2.0f, 0.0f);  // in place: y = 2a + 0*y
-  Tensor want = Tensor::empty({n});
-  scale(a, 2.0, want);
-  EXPECT_TRUE(test::all_close(gy.tensor({n}), want, 0, 0));
-  EXPECT_TRUE(gy.check_canaries());
+  test::for_each_schedule([&] {
+    const int64_t n = 300;
+    Tensor a = test::random_tensor({n}, 3);
+    test::GuardedBuffer ga(a), gy{size_t(n), NAN};
+    EmulatedLauncher l;
+    launch_axpby(l, ga.data(), gy.data(), gy.data(), n, 2.0f, 0.0f);  // in place: y = 2a + 0*y
+    Tensor want = Tensor::empty({n});
+    scale(a, 2.0, want);
+    EXPECT_TRUE(test::all_close(gy.tensor({n}), want, 0, 0));
+    EXPECT_TRUE(gy.check_canaries());
+  });
 }
 
 TEST(EmulatedElementwise, BiasRowsAndColumnSumsMatchCpuReference) {
-  for (const RC& s : kShapes)
-    for (bool accumulate : {false, true}) {
-      SCOPED_TRACE("rows=" + std::to_string(s.rows) + " cols=" + std::to_string(s.cols) +
-                   " accumulate=" + std::to_string(accumulate));
-      Tensor x = test::random_tensor({s.rows, s.cols}, 4), bias = test::random_tensor({s.cols}, 5);
-      Tensor db0 = test::random_tensor({s.cols}, 6);
-      Tensor y = x.clone(), db = db0.clone();
-      add_bias_rows(y, bias);
-      add_bias_rows_backward(x, db, accumulate);
+  test::for_each_schedule([&] {
+    for (const RC& s : kShapes)
+      for (bool accumulate : {false, true}) {
+        SCOPED_TRACE("rows=" + std::to_string(s.rows) + " cols=" + std::to_string(s.cols) +
+                     " accumulate=" + std::to_string(accumulate));
+        Tensor x = test::random_tensor({s.rows, s.cols}, 4), bias = test::random_tensor({s.cols}, 5);
+        Tensor db0 = test::random_tensor({s.cols}, 6);
+        Tensor y = x.clone(), db = db0.clone();
+        add_bias_rows(y, bias);
+        add_bias_rows_backward(x, db, accumulate);
 
-      test::GuardedBuffer gy(x), gb(bias), gdb(db0);
-      EmulatedLauncher l;
-      launch_add_bias_rows(l, gy.data(), gb.data(), s.rows, s.cols);
-      launch_column_sums(l, gy.data(), gdb.data(), s.rows, s.cols, 1.0f, accumulate);
-      EXPECT_TRUE(test::all_close(gy.tensor({s.rows, s.cols}), y, 1e-6, 1e-6));
-      // Column sums of y = x + bias: the CPU reference sums x, so add rows * bias back.
-      Tensor want = db.clone();
-      for (int64_t c = 0; c < s.cols; ++c) want.data<float>()[c] += float(s.rows) * bias.data<float>()[c];
-      EXPECT_TRUE(test::all_close(gdb.tensor({s.cols}), want, 1e-5, 1e-5));
-      EXPECT_TRUE(gy.check_canaries());
-      EXPECT_TRUE(gdb.check_canaries());
-    }
+        test::GuardedBuffer gy(x), gb(bias), gdb(db0);
+        EmulatedLauncher l;
+        launch_add_bias_rows(l, gy.data(), gb.data(), s.rows, s.cols);
+        launch_column_sums(l, gy.data(), gdb.data(), s.rows, s.cols, 1.0f, accumulate);
+        EXPECT_TRUE(test::all_close(gy.tensor({s.rows, s.cols}), y, 1e-6, 1e-6));
+        // Column sums of y = x + bias: the CPU reference sums x, so add rows * bias back.
+        Tensor want = db.clone();
+        for (int64_t c = 0; c < s.cols; ++c) want.data<float>()[c] += float(s.rows) * bias.data<float>()[c];
+        EXPECT_TRUE(test::all_close(gdb.tensor({s.cols}), want, 1e-5, 1e-5));
+        EXPECT_TRUE(gy.check_canaries());
+        EXPECT_TRUE(gdb.check_canaries());
+      }
+  });
 }
 
 TEST(Elementwise, RejectsMismatchedShapes) {

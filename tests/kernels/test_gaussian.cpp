@@ -11,45 +11,49 @@
 using namespace ad;
 
 TEST(EmulatedGaussian, ForwardAndBackwardMatchCpuReference) {
-  for (bool mean_only : {false, true})
-    for (int64_t n : {1, 255, 257, 1031}) {
-      SCOPED_TRACE("n=" + std::to_string(n) + (mean_only ? " mean_only" : ""));
-      const uint64_t seed = 77, offset = 1000;
-      Tensor mu = test::random_tensor({n}, 1, -2, 2), lv = test::random_tensor({n}, 2, -3, 1);
-      Tensor dz = test::random_tensor({n}, 3);
-      Tensor z = Tensor::empty({n}), dmu = Tensor::empty({n}), dlv = Tensor::empty({n});
-      reparam_forward(mu, lv, z, seed, offset, mean_only);
-      reparam_backward(lv, dz, dmu, dlv, seed, offset, mean_only);
+  test::for_each_schedule([&] {
+    for (bool mean_only : {false, true})
+      for (int64_t n : {1, 255, 257, 1031}) {
+        SCOPED_TRACE("n=" + std::to_string(n) + (mean_only ? " mean_only" : ""));
+        const uint64_t seed = 77, offset = 1000;
+        Tensor mu = test::random_tensor({n}, 1, -2, 2), lv = test::random_tensor({n}, 2, -3, 1);
+        Tensor dz = test::random_tensor({n}, 3);
+        Tensor z = Tensor::empty({n}), dmu = Tensor::empty({n}), dlv = Tensor::empty({n});
+        reparam_forward(mu, lv, z, seed, offset, mean_only);
+        reparam_backward(lv, dz, dmu, dlv, seed, offset, mean_only);
 
-      test::GuardedBuffer gmu(mu), glv(lv), gdz(dz), gz{size_t(n)}, gdmu{size_t(n)}, gdlv{size_t(n)};
-      EmulatedLauncher l;
-      launch_reparam_forward(l, gmu.data(), glv.data(), gz.data(), n, seed, offset, mean_only);
-      launch_reparam_backward(l, glv.data(), gdz.data(), gdmu.data(), gdlv.data(), n, seed, offset, mean_only);
-      EXPECT_TRUE(test::all_close(gz.tensor({n}), z, 1e-6, 1e-5));
-      EXPECT_TRUE(test::all_close(gdmu.tensor({n}), dmu, 0, 0));
-      EXPECT_TRUE(test::all_close(gdlv.tensor({n}), dlv, 1e-6, 1e-5));
-      if (mean_only) {
-        EXPECT_TRUE(test::all_close(gz.tensor({n}), mu, 0, 0));
+        test::GuardedBuffer gmu(mu), glv(lv), gdz(dz), gz{size_t(n)}, gdmu{size_t(n)}, gdlv{size_t(n)};
+        EmulatedLauncher l;
+        launch_reparam_forward(l, gmu.data(), glv.data(), gz.data(), n, seed, offset, mean_only);
+        launch_reparam_backward(l, glv.data(), gdz.data(), gdmu.data(), gdlv.data(), n, seed, offset, mean_only);
+        EXPECT_TRUE(test::all_close(gz.tensor({n}), z, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(gdmu.tensor({n}), dmu, 0, 0));
+        EXPECT_TRUE(test::all_close(gdlv.tensor({n}), dlv, 1e-6, 1e-5));
+        if (mean_only) {
+          EXPECT_TRUE(test::all_close(gz.tensor({n}), mu, 0, 0));
+        }
+        for (auto* g : {&gmu, &glv, &gdz, &gz, &gdmu, &gdlv}) EXPECT_TRUE(g->check_canaries());
       }
-      for (auto* g : {&gmu, &glv, &gdz, &gz, &gdmu, &gdlv}) EXPECT_TRUE(g->check_canaries());
-    }
+  });
 }
 
 TEST(EmulatedGaussian, EpsIsExactlyPhiloxNormal) {
-  // mu = 0, logvar = 0: z is eps itself, and must be philox_normal(seed, offset, i) bit for bit.
-  const int64_t n = 513;
-  const uint64_t seed = 0x1234567890ULL, offset = 4242;
-  test::GuardedBuffer mu{size_t(n), 0.f}, lv{size_t(n), 0.f}, z{size_t(n)};
-  EmulatedLauncher l;
-  launch_reparam_forward(l, mu.data(), lv.data(), z.data(), n, seed, offset, false);
-  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(z.data()[i], philox_normal(seed, offset, uint64_t(i))) << "i=" << i;
-  EXPECT_TRUE(z.check_canaries());
-  // A different offset draws different numbers.
-  test::GuardedBuffer z2{size_t(n)};
-  launch_reparam_forward(l, mu.data(), lv.data(), z2.data(), n, seed, offset + n, false);
-  int same = 0;
-  for (int64_t i = 0; i < n; ++i) same += z.data()[i] == z2.data()[i];
-  EXPECT_LT(same, 3);
+  test::for_each_schedule([&] {
+    // mu = 0, logvar = 0: z is eps itself, and must be philox_normal(seed, offset, i) bit for bit.
+    const int64_t n = 513;
+    const uint64_t seed = 0x1234567890ULL, offset = 4242;
+    test::GuardedBuffer mu{size_t(n), 0.f}, lv{size_t(n), 0.f}, z{size_t(n)};
+    EmulatedLauncher l;
+    launch_reparam_forward(l, mu.data(), lv.data(), z.data(), n, seed, offset, false);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(z.data()[i], philox_normal(seed, offset, uint64_t(i))) << "i=" << i;
+    EXPECT_TRUE(z.check_canaries());
+    // A different offset draws different numbers.
+    test::GuardedBuffer z2{size_t(n)};
+    launch_reparam_forward(l, mu.data(), lv.data(), z2.data(), n, seed, offset + n, false);
+    int same = 0;
+    for (int64_t i = 0; i < n; ++i) same += z.data()[i] == z2.data()[i];
+    EXPECT_LT(same, 3);
+  });
 }
 
 TEST(GaussianStatistics, EpsLooksStandardNormal) {

@@ -93,42 +93,46 @@ GatRef cpu_reference(const AttentionGraph& g, const Tensor& feat, const Tensor& 
 }  // namespace
 
 TEST(EmulatedGraphAttention, ForwardAndBackwardMatchCpuReference) {
-  for (const GatCase& gc : gat_cases()) {
-    for (bool scale : {true, false}) {
-      SCOPED_TRACE(gc.name + (scale ? " scaled" : " plain"));
-      AttentionGraph g = AttentionGraph::build(with_values(gc.adj));
-      const int64_t n = g.nodes(), C = gc.channels, nnz = g.edges();
-      GraphAttentionOptions opt;
-      opt.scale_logits_by_adj = scale;
-      opt.negative_slope = 0.2;
-      // Logits up to ~+-60: without the max subtraction exp would overflow in f32.
-      Tensor feat = test::random_tensor({n, C}, 1), fs = test::random_tensor({n}, 2, -20, 20),
-             fd = test::random_tensor({n}, 3, -20, 20), dout = test::random_tensor({n, C}, 4);
-      GatRef ref = cpu_reference(g, feat, fs, fd, dout, opt);
+  test::for_each_schedule([&] {
+    for (const GatCase& gc : gat_cases()) {
+      for (bool scale : {true, false}) {
+        SCOPED_TRACE(gc.name + (scale ? " scaled" : " plain"));
+        AttentionGraph g = AttentionGraph::build(with_values(gc.adj));
+        test::RegisteredMemory r_rows(g.adj.row_ptr, "adj.row_ptr"), r_cols(g.adj.col, "adj.col"),
+            r_trows(g.adj_t.row_ptr, "adj_t.row_ptr"), r_tcols(g.adj_t.col, "adj_t.col"), r_edge(g.edge_of, "edge_of");
+        const int64_t n = g.nodes(), C = gc.channels, nnz = g.edges();
+        GraphAttentionOptions opt;
+        opt.scale_logits_by_adj = scale;
+        opt.negative_slope = 0.2;
+        // Logits up to ~+-60: without the max subtraction exp would overflow in f32.
+        Tensor feat = test::random_tensor({n, C}, 1), fs = test::random_tensor({n}, 2, -20, 20),
+               fd = test::random_tensor({n}, 3, -20, 20), dout = test::random_tensor({n, C}, 4);
+        GatRef ref = cpu_reference(g, feat, fs, fd, dout, opt);
 
-      test::GuardedBuffer gval(g.adj.val), gfeat(feat), gfs(fs), gfd(fd), gdout(dout);
-      test::GuardedBuffer gattn{size_t(nnz)}, gout{size_t(n * C)}, gedge{size_t(nnz)}, gdfeat{size_t(n * C)},
-          gdfs{size_t(n)}, gdfd{size_t(n)};
-      GatGraphView v = gat_view(g, false);
-      if (scale) v.val = gval.data();
-      GatParams p;
-      p.channels = C;
-      p.slope = 0.2f;
-      p.scale = scale;
-      EmulatedLauncher l;
-      launch_graph_attention_forward(l, v, p, gfeat.data(), gfs.data(), gfd.data(), gattn.data(), gout.data(),
-                                     gc.threads);
-      launch_graph_attention_backward(l, v, p, gfeat.data(), gfs.data(), gfd.data(), gattn.data(), gdout.data(),
-                                      gedge.data(), gdfeat.data(), gdfs.data(), gdfd.data(), gc.threads);
-      EXPECT_TRUE(test::all_close(gattn.tensor({nnz}), ref.attn, 1e-6, 1e-4));
-      EXPECT_TRUE(test::all_close(gout.tensor({n, C}), ref.out, 1e-5, 1e-4));
-      EXPECT_TRUE(test::all_close(gedge.tensor({nnz}), ref.edge_grad, 1e-5, 1e-4));
-      EXPECT_TRUE(test::all_close(gdfeat.tensor({n, C}), ref.dfeat, 1e-5, 1e-4));
-      EXPECT_TRUE(test::all_close(gdfs.tensor({n}), ref.df_src, 1e-5, 1e-4));
-      EXPECT_TRUE(test::all_close(gdfd.tensor({n}), ref.df_dst, 1e-5, 1e-4));
-      for (auto* b : {&gattn, &gout, &gedge, &gdfeat, &gdfs, &gdfd}) EXPECT_TRUE(b->check_canaries());
+        test::GuardedBuffer gval(g.adj.val), gfeat(feat), gfs(fs), gfd(fd), gdout(dout);
+        test::GuardedBuffer gattn{size_t(nnz)}, gout{size_t(n * C)}, gedge{size_t(nnz)}, gdfeat{size_t(n * C)},
+            gdfs{size_t(n)}, gdfd{size_t(n)};
+        GatGraphView v = gat_view(g, false);
+        if (scale) v.val = gval.data();
+        GatParams p;
+        p.channels = C;
+        p.slope = 0.2f;
+        p.scale = scale;
+        EmulatedLauncher l;
+        launch_graph_attention_forward(l, v, p, gfeat.data(), gfs.data(), gfd.data(), gattn.data(), gout.data(),
+                                       gc.threads);
+        launch_graph_attention_backward(l, v, p, gfeat.data(), gfs.data(), gfd.data(), gattn.data(), gdout.data(),
+                                        gedge.data(), gdfeat.data(), gdfs.data(), gdfd.data(), gc.threads);
+        EXPECT_TRUE(test::all_close(gattn.tensor({nnz}), ref.attn, 1e-6, 1e-4));
+        EXPECT_TRUE(test::all_close(gout.tensor({n, C}), ref.out, 1e-5, 1e-4));
+        EXPECT_TRUE(test::all_close(gedge.tensor({nnz}), ref.edge_grad, 1e-5, 1e-4));
+        EXPECT_TRUE(test::all_close(gdfeat.tensor({n, C}), ref.dfeat, 1e-5, 1e-4));
+        EXPECT_TRUE(test::all_close(gdfs.tensor({n}), ref.df_src, 1e-5, 1e-4));
+        EXPECT_TRUE(test::all_close(gdfd.tensor({n}), ref.df_dst, 1e-5, 1e-4));
+        for (auto* b : {&gattn, &gout, &gedge, &gdfeat, &gdfs, &gdfd}) EXPECT_TRUE(b->check_canaries());
+      }
     }
-  }
+  });
 }
 
 // Rows without nonzeros give zero output and zero df_src; columns nobody points to give zero dfeat/df_dst.

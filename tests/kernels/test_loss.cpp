@@ -63,49 +63,53 @@ Shape out_shape(const Inputs& in, Reduction r) { return r == Reduction::None ? i
 }  // namespace
 
 TEST(EmulatedLoss, ForwardAndBackwardMatchCpuReference) {
-  for (LossKind k : kKinds)
-    for (Reduction r : kReductions)
-      for (int64_t n : {0, 1, 255, 257, 3001}) {
-        if (n == 0 && r == Reduction::None) continue;  // nothing to compare
-        SCOPED_TRACE(std::string(kind_name(k)) + " " + reduction_name(r) + " n=" + std::to_string(n));
-        Inputs in = make_inputs(k, {n}, 10);
-        Shape os = out_shape(in, r);
-        Tensor out = Tensor::empty(os);
-        loss(k, in, out, r, true);
-        Tensor dout = test::random_tensor(os, 20);
-        std::vector<Tensor> want = loss_backward(k, in, dout, r);
+  test::for_each_schedule([&] {
+    for (LossKind k : kKinds)
+      for (Reduction r : kReductions)
+        for (int64_t n : {0, 1, 255, 257, 3001}) {
+          if (n == 0 && r == Reduction::None) continue;  // nothing to compare
+          SCOPED_TRACE(std::string(kind_name(k)) + " " + reduction_name(r) + " n=" + std::to_string(n));
+          Inputs in = make_inputs(k, {n}, 10);
+          Shape os = out_shape(in, r);
+          Tensor out = Tensor::empty(os);
+          loss(k, in, out, r, true);
+          Tensor dout = test::random_tensor(os, 20);
+          std::vector<Tensor> want = loss_backward(k, in, dout, r);
 
-        const bool cflag = has_c(k);
-        test::GuardedBuffer ga(in.a), gb(in.b), gc(cflag ? in.c : Tensor::empty({0}));
-        test::GuardedBuffer gout{size_t(os.numel())}, gpartial{sum_all_blocks(n)}, gdout(dout);
-        test::GuardedBuffer gda{size_t(n)}, gdb{size_t(n)}, gdc{size_t(n)};
-        const float param = k == LossKind::GaussianNLL ? 0.5f * std::log(2.f * float(M_PI)) : 0.f;
-        float gscale = r == Reduction::Mean ? (n ? 1.f / float(n) : 0.f) : 1.f;
-        EmulatedLauncher l;
-        launch_loss_forward(l, k, ga.data(), gb.data(), cflag ? gc.data() : nullptr, gout.data(), gpartial.data(), n,
-                            param, r);
-        launch_loss_backward(l, k, ga.data(), gb.data(), cflag ? gc.data() : nullptr, gdout.data(), r != Reduction::None,
-                             gscale, gda.data(), gdb.data(), cflag ? gdc.data() : nullptr, n);
-        double tol = r == Reduction::Sum ? 1e-3 : 1e-5;
-        EXPECT_TRUE(test::all_close(gout.tensor(os), out, tol, 1e-5));
-        EXPECT_TRUE(test::all_close(gda.tensor({n}), want[0], 1e-6, 1e-5));
-        EXPECT_TRUE(test::all_close(gdb.tensor({n}), want[1], 1e-6, 1e-5));
-        if (cflag) EXPECT_TRUE(test::all_close(gdc.tensor({n}), want[2], 1e-6, 1e-5));
-        for (auto* g : {&gout, &gpartial, &gda, &gdb, &gdc}) EXPECT_TRUE(g->check_canaries());
-      }
+          const bool cflag = has_c(k);
+          test::GuardedBuffer ga(in.a), gb(in.b), gc(cflag ? in.c : Tensor::empty({0}));
+          test::GuardedBuffer gout{size_t(os.numel())}, gpartial{sum_all_blocks(n)}, gdout(dout);
+          test::GuardedBuffer gda{size_t(n)}, gdb{size_t(n)}, gdc{size_t(n)};
+          const float param = k == LossKind::GaussianNLL ? 0.5f * std::log(2.f * float(M_PI)) : 0.f;
+          float gscale = r == Reduction::Mean ? (n ? 1.f / float(n) : 0.f) : 1.f;
+          EmulatedLauncher l;
+          launch_loss_forward(l, k, ga.data(), gb.data(), cflag ? gc.data() : nullptr, gout.data(), gpartial.data(), n,
+                              param, r);
+          launch_loss_backward(l, k, ga.data(), gb.data(), cflag ? gc.data() : nullptr, gdout.data(), r != Reduction::None,
+                               gscale, gda.data(), gdb.data(), cflag ? gdc.data() : nullptr, n);
+          double tol = r == Reduction::Sum ? 1e-3 : 1e-5;
+          EXPECT_TRUE(test::all_close(gout.tensor(os), out, tol, 1e-5));
+          EXPECT_TRUE(test::all_close(gda.tensor({n}), want[0], 1e-6, 1e-5));
+          EXPECT_TRUE(test::all_close(gdb.tensor({n}), want[1], 1e-6, 1e-5));
+          if (cflag) EXPECT_TRUE(test::all_close(gdc.tensor({n}), want[2], 1e-6, 1e-5));
+          for (auto* g : {&gout, &gpartial, &gda, &gdb, &gdc}) EXPECT_TRUE(g->check_canaries());
+        }
+  });
 }
 
 TEST(EmulatedLoss, SkipsGradientsNotAsked) {
-  const int64_t n = 300;
-  Inputs in = make_inputs(LossKind::GaussianNLL, {n}, 30);
-  Tensor dout = test::random_tensor({n}, 31);
-  std::vector<Tensor> want = loss_backward(LossKind::GaussianNLL, in, dout, Reduction::None);
-  test::GuardedBuffer ga(in.a), gb(in.b), gc(in.c), gdout(dout), gdc{size_t(n)};
-  EmulatedLauncher l;
-  launch_loss_backward(l, LossKind::GaussianNLL, ga.data(), gb.data(), gc.data(), gdout.data(), false, 1.f, nullptr,
-                       nullptr, gdc.data(), n);
-  EXPECT_TRUE(test::all_close(gdc.tensor({n}), want[2], 1e-6, 1e-5));
-  EXPECT_TRUE(gdc.check_canaries());
+  test::for_each_schedule([&] {
+    const int64_t n = 300;
+    Inputs in = make_inputs(LossKind::GaussianNLL, {n}, 30);
+    Tensor dout = test::random_tensor({n}, 31);
+    std::vector<Tensor> want = loss_backward(LossKind::GaussianNLL, in, dout, Reduction::None);
+    test::GuardedBuffer ga(in.a), gb(in.b), gc(in.c), gdout(dout), gdc{size_t(n)};
+    EmulatedLauncher l;
+    launch_loss_backward(l, LossKind::GaussianNLL, ga.data(), gb.data(), gc.data(), gdout.data(), false, 1.f, nullptr,
+                         nullptr, gdc.data(), n);
+    EXPECT_TRUE(test::all_close(gdc.tensor({n}), want[2], 1e-6, 1e-5));
+    EXPECT_TRUE(gdc.check_canaries());
+  });
 }
 
 TEST(Loss, KnownValuesAndStability) {

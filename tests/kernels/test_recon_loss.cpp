@@ -124,78 +124,84 @@ Tensor random_z(int64_t n, int64_t h, uint64_t seed, DType dt = DType::F32, Devi
 // ---- emulated kernels vs CPU reference ---------------------------------------
 
 TEST(EmulatedReconLoss, DenseForwardAndBackwardMatchCpuReference) {
-  struct RC {
-    int64_t rows, cols;
-  };
-  for (const RC& s : {RC{1, 1}, RC{3, 7}, RC{2, 33}, RC{4, 257}, RC{2, 700}, RC{65, 10}, RC{0, 5}, RC{3, 0}}) {
-    for (const ReconWeighting& w : all_weightings()) {
-      SCOPED_TRACE("rows=" + std::to_string(s.rows) + " cols=" + std::to_string(s.cols) + " " + describe(w));
-      Tensor pred = test::random_tensor({s.rows, s.cols}, 1, -2, 2);
-      // Targets: 0/1 entries and real values (the Linear weight takes any t).
-      Tensor target = test::random_tensor({s.rows, s.cols}, 2, -0.5, 1.5);
-      {
-        float* t = target.data<float>();
-        for (int64_t k = 0; k < target.numel(); k += 2) t[k] = t[k] > 0.5f ? 1.f : 0.f;
-      }
-      Tensor derr = test::random_tensor({s.rows}, 3);
-      Tensor err = Tensor::empty({s.rows}), dpred = Tensor::empty(pred.shape());
-      dense_recon_error_forward(pred, target, w, err);
-      dense_recon_error_backward(pred, target, w, err, derr, dpred);
+  test::for_each_schedule([&] {
+    struct RC {
+      int64_t rows, cols;
+    };
+    for (const RC& s : {RC{1, 1}, RC{3, 7}, RC{2, 33}, RC{4, 257}, RC{2, 700}, RC{65, 10}, RC{0, 5}, RC{3, 0}}) {
+      for (const ReconWeighting& w : all_weightings()) {
+        SCOPED_TRACE("rows=" + std::to_string(s.rows) + " cols=" + std::to_string(s.cols) + " " + describe(w));
+        Tensor pred = test::random_tensor({s.rows, s.cols}, 1, -2, 2);
+        // Targets: 0/1 entries and real values (the Linear weight takes any t).
+        Tensor target = test::random_tensor({s.rows, s.cols}, 2, -0.5, 1.5);
+        {
+          float* t = target.data<float>();
+          for (int64_t k = 0; k < target.numel(); k += 2) t[k] = t[k] > 0.5f ? 1.f : 0.f;
+        }
+        Tensor derr = test::random_tensor({s.rows}, 3);
+        Tensor err = Tensor::empty({s.rows}), dpred = Tensor::empty(pred.shape());
+        dense_recon_error_forward(pred, target, w, err);
+        dense_recon_error_backward(pred, target, w, err, derr, dpred);
 
-      test::GuardedBuffer gp(pred), gt(target), gd(derr), ge{size_t(s.rows)}, gdp{size_t(pred.numel())};
-      EmulatedLauncher l;
-      ReconParams p = recon_params(w);
-      launch_dense_recon_forward(l, gp.data(), gt.data(), ge.data(), s.rows, s.cols, p);
-      launch_dense_recon_backward(l, gp.data(), gt.data(), ge.data(), gd.data(), gdp.data(), s.rows, s.cols, p);
-      EXPECT_TRUE(test::all_close(ge.tensor({s.rows}), err, 1e-6, 1e-5));
-      EXPECT_TRUE(test::all_close(gdp.tensor(pred.shape()), dpred, 1e-6, 1e-5));
-      EXPECT_TRUE(ge.check_canaries());
-      EXPECT_TRUE(gdp.check_canaries());
+        test::GuardedBuffer gp(pred), gt(target), gd(derr), ge{size_t(s.rows)}, gdp{size_t(pred.numel())};
+        EmulatedLauncher l;
+        ReconParams p = recon_params(w);
+        launch_dense_recon_forward(l, gp.data(), gt.data(), ge.data(), s.rows, s.cols, p);
+        launch_dense_recon_backward(l, gp.data(), gt.data(), ge.data(), gd.data(), gdp.data(), s.rows, s.cols, p);
+        EXPECT_TRUE(test::all_close(ge.tensor({s.rows}), err, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(gdp.tensor(pred.shape()), dpred, 1e-6, 1e-5));
+        EXPECT_TRUE(ge.check_canaries());
+        EXPECT_TRUE(gdp.check_canaries());
+      }
     }
-  }
+  });
 }
 
 TEST(EmulatedReconLoss, StructureForwardAndBackwardMatchCpuReference) {
-  const std::vector<StructCase> cases = {
-      {{1}, false, 1},                        // N = 1
-      {{2}, false, 3},                        // N < tile
-      {{70}, false, 5},                       // N not a multiple of the 64-row tile
-      {{130}, false, 130},                    // H not a multiple of the 32-feature chunk, 3 column tiles
-      {{1, 3, 40, 70}, true, 1},              // block-diagonal: ranges differ within a row tile
-      {{1, 3, 40, 70}, true, 5, 12},          // ... with edges between blocks (outside the ranges)
-      {{1, 3, 40, 70}, true, 130},            // ... and H > 64 (two output chunks in the backward)
-      {{70, 40, 3, 1}, true, 5, 0, 3},        // last block with empty ranges
-      {{3, 1, 40, 70, 1}, true, 5, 0, 1},     // an empty range inside a tile
-      {{65, 1, 64, 2}, true, 2},              // blocks straddling tile edges
-  };
-  for (const StructCase& sc : cases) {
-    Graph g = make_graph(sc.blocks, sc.ranges, 7, 4, sc.cross, sc.empty_block);
-    int64_t n = g.n, h = sc.h;
-    Tensor z = random_z(n, h, 11);
-    Tensor derr = test::random_tensor({n}, 12);
-    for (const ReconWeighting& w : all_weightings()) {
-      SCOPED_TRACE(describe(sc) + " " + describe(w));
-      // The scalar reference runs in f64 (the f32 CPU path is the blocked SGEMM one, tested below).
-      Tensor z64 = z.to_dtype(DType::F64), d64 = derr.to_dtype(DType::F64);
-      Tensor e64 = Tensor::empty({n}, DType::F64), dz64 = Tensor::empty(z.shape(), DType::F64);
-      structure_recon_error_forward(z64, g.target, g.ranges, w, e64);
-      structure_recon_error_backward(z64, g.target, g.ranges, w, e64, d64, dz64);
-      Tensor err = e64.to_dtype(DType::F32), dz = dz64.to_dtype(DType::F32);
+  test::for_each_schedule([&] {
+    const std::vector<StructCase> cases = {
+        {{1}, false, 1},                        // N = 1
+        {{2}, false, 3},                        // N < tile
+        {{70}, false, 5},                       // N not a multiple of the 64-row tile
+        {{130}, false, 130},                    // H not a multiple of the 32-feature chunk, 3 column tiles
+        {{1, 3, 40, 70}, true, 1},              // block-diagonal: ranges differ within a row tile
+        {{1, 3, 40, 70}, true, 5, 12},          // ... with edges between blocks (outside the ranges)
+        {{1, 3, 40, 70}, true, 130},            // ... and H > 64 (two output chunks in the backward)
+        {{70, 40, 3, 1}, true, 5, 0, 3},        // last block with empty ranges
+        {{3, 1, 40, 70, 1}, true, 5, 0, 1},     // an empty range inside a tile
+        {{65, 1, 64, 2}, true, 2},              // blocks straddling tile edges
+    };
+    for (const StructCase& sc : cases) {
+      Graph g = make_graph(sc.blocks, sc.ranges, 7, 4, sc.cross, sc.empty_block);
+      int64_t n = g.n, h = sc.h;
+      Tensor z = random_z(n, h, 11);
+      Tensor derr = test::random_tensor({n}, 12);
+      for (const ReconWeighting& w : all_weightings()) {
+        SCOPED_TRACE(describe(sc) + " " + describe(w));
+        // The scalar reference runs in f64 (the f32 CPU path is the blocked SGEMM one, tested below).
+        Tensor z64 = z.to_dtype(DType::F64), d64 = derr.to_dtype(DType::F64);
+        Tensor e64 = Tensor::empty({n}, DType::F64), dz64 = Tensor::empty(z.shape(), DType::F64);
+        structure_recon_error_forward(z64, g.target, g.ranges, w, e64);
+        structure_recon_error_backward(z64, g.target, g.ranges, w, e64, d64, dz64);
+        Tensor err = e64.to_dtype(DType::F32), dz = dz64.to_dtype(DType::F32);
 
-      test::GuardedBuffer gz(z), gd(derr), ge{size_t(n)}, gc{size_t(n)}, gdz{size_t(z.numel())};
-      EmulatedLauncher l;
-      ReconParams p = recon_params(w);
-      const int64_t* rp = g.target.row_ptr.data<int64_t>();
-      launch_structure_recon_forward(l, gz.data(), n, h, rp, col_data(g.target), ranges_data(g), p, ge.data());
-      launch_structure_recon_backward(l, gz.data(), n, h, rp, col_data(g.target), ranges_data(g), p, ge.data(),
-                                      gd.data(), gc.data(), gdz.data());
-      EXPECT_TRUE(test::all_close(ge.tensor({n}), err, 1e-6, 1e-5));
-      EXPECT_TRUE(test::all_close(gdz.tensor(z.shape()), dz, 1e-6, 1e-4));
-      EXPECT_TRUE(ge.check_canaries());
-      EXPECT_TRUE(gc.check_canaries());
-      EXPECT_TRUE(gdz.check_canaries());
+        test::GuardedBuffer gz(z), gd(derr), ge{size_t(n)}, gc{size_t(n)}, gdz{size_t(z.numel())};
+        EmulatedLauncher l;
+        ReconParams p = recon_params(w);
+        const int64_t* rp = g.target.row_ptr.data<int64_t>();
+        test::RegisteredMemory r_rows(g.target.row_ptr, "row_ptr"), r_cols(g.target.col, "col"),
+            r_ranges(g.ranges, "ranges");
+        launch_structure_recon_forward(l, gz.data(), n, h, rp, col_data(g.target), ranges_data(g), p, ge.data());
+        launch_structure_recon_backward(l, gz.data(), n, h, rp, col_data(g.target), ranges_data(g), p, ge.data(),
+                                        gd.data(), gc.data(), gdz.data());
+        EXPECT_TRUE(test::all_close(ge.tensor({n}), err, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(gdz.tensor(z.shape()), dz, 1e-6, 1e-4));
+        EXPECT_TRUE(ge.check_canaries());
+        EXPECT_TRUE(gc.check_canaries());
+        EXPECT_TRUE(gdz.check_canaries());
+      }
     }
-  }
+  });
 }
 
 // The f32 CPU path (SGEMM tiles) against the f64 scalar reference, on tile-straddling shapes: N past the
@@ -238,21 +244,24 @@ TEST(ReconLoss, BlockedCpuPathMatchesScalarReference) {
 }
 
 TEST(EmulatedReconLoss, StructureEmptyAndZeroWidth) {
-  // N = 0 launches nothing; H = 0 gives p = 1/2 everywhere and no dz elements.
-  EmulatedLauncher l;
-  ReconParams p = recon_params(ReconWeighting{});
-  Graph g0 = make_graph({}, false, 1);
-  launch_structure_recon_forward(l, nullptr, 0, 4, g0.target.row_ptr.data<int64_t>(), nullptr, nullptr, p, nullptr);
+  test::for_each_schedule([&] {
+    // N = 0 launches nothing; H = 0 gives p = 1/2 everywhere and no dz elements.
+    EmulatedLauncher l;
+    ReconParams p = recon_params(ReconWeighting{});
+    Graph g0 = make_graph({}, false, 1);
+    launch_structure_recon_forward(l, nullptr, 0, 4, g0.target.row_ptr.data<int64_t>(), nullptr, nullptr, p, nullptr);
 
-  Graph g = make_graph({5}, false, 2);
-  Tensor z = Tensor::empty({5, 0});
-  Tensor err = Tensor::empty({5});
-  structure_recon_error_forward(z, g.target, g.ranges, ReconWeighting{}, err);
-  test::GuardedBuffer ge{5};
-  launch_structure_recon_forward(l, ge.data() /* never read */, 5, 0, g.target.row_ptr.data<int64_t>(),
-                                 col_data(g.target), nullptr, p, ge.data());
-  EXPECT_TRUE(test::all_close(ge.tensor({5}), err, 1e-6, 1e-6));
-  EXPECT_TRUE(ge.check_canaries());
+    Graph g = make_graph({5}, false, 2);
+    Tensor z = Tensor::empty({5, 0});
+    Tensor err = Tensor::empty({5});
+    structure_recon_error_forward(z, g.target, g.ranges, ReconWeighting{}, err);
+    test::GuardedBuffer ge{5};
+    test::RegisteredMemory r_rows(g.target.row_ptr, "row_ptr"), r_cols(g.target.col, "col");
+    launch_structure_recon_forward(l, ge.data() /* never read */, 5, 0, g.target.row_ptr.data<int64_t>(),
+                                   col_data(g.target), nullptr, p, ge.data());
+    EXPECT_TRUE(test::all_close(ge.tensor({5}), err, 1e-6, 1e-6));
+    EXPECT_TRUE(ge.check_canaries());
+  });
 }
 
 // ---- hand-computed values ------------------------------------------------------

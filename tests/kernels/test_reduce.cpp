@@ -16,45 +16,49 @@ const RC kShapes[] = {{1, 1}, {3, 33}, {17, 5}, {2, 257}, {5, 600}, {300, 3}, {1
 }  // namespace
 
 TEST(EmulatedReduce, SumAxisAndBroadcastMatchCpuReference) {
-  for (const RC& s : kShapes)
-    for (int axis : {0, 1}) {
-      SCOPED_TRACE("rows=" + std::to_string(s.rows) + " cols=" + std::to_string(s.cols) + " axis=" +
-                   std::to_string(axis));
-      int64_t m = axis == 0 ? s.cols : s.rows;
-      Tensor x = test::random_tensor({s.rows, s.cols}, 1), dout = test::random_tensor({m}, 2);
-      Tensor out = Tensor::empty({m}), dx = Tensor::empty({s.rows, s.cols});
-      sum_axis(x, axis, out, 0.5);
-      sum_axis_backward(dout, axis, dx, 0.5);
+  test::for_each_schedule([&] {
+    for (const RC& s : kShapes)
+      for (int axis : {0, 1}) {
+        SCOPED_TRACE("rows=" + std::to_string(s.rows) + " cols=" + std::to_string(s.cols) + " axis=" +
+                     std::to_string(axis));
+        int64_t m = axis == 0 ? s.cols : s.rows;
+        Tensor x = test::random_tensor({s.rows, s.cols}, 1), dout = test::random_tensor({m}, 2);
+        Tensor out = Tensor::empty({m}), dx = Tensor::empty({s.rows, s.cols});
+        sum_axis(x, axis, out, 0.5);
+        sum_axis_backward(dout, axis, dx, 0.5);
 
-      test::GuardedBuffer gx(x), gout{size_t(m)}, gdout(dout), gdx{size_t(s.rows * s.cols)};
-      EmulatedLauncher l;
-      launch_sum_axis(l, gx.data(), gout.data(), s.rows, s.cols, axis, 0.5f);
-      launch_broadcast(l, gdout.data(), gdx.data(), s.rows, s.cols, axis, 0.5f);
-      EXPECT_TRUE(test::all_close(gout.tensor({m}), out, 1e-5, 1e-5));
-      EXPECT_TRUE(test::all_close(gdx.tensor({s.rows, s.cols}), dx, 0, 0));
-      EXPECT_TRUE(gout.check_canaries());
-      EXPECT_TRUE(gdx.check_canaries());
-    }
+        test::GuardedBuffer gx(x), gout{size_t(m)}, gdout(dout), gdx{size_t(s.rows * s.cols)};
+        EmulatedLauncher l;
+        launch_sum_axis(l, gx.data(), gout.data(), s.rows, s.cols, axis, 0.5f);
+        launch_broadcast(l, gdout.data(), gdx.data(), s.rows, s.cols, axis, 0.5f);
+        EXPECT_TRUE(test::all_close(gout.tensor({m}), out, 1e-5, 1e-5));
+        EXPECT_TRUE(test::all_close(gdx.tensor({s.rows, s.cols}), dx, 0, 0));
+        EXPECT_TRUE(gout.check_canaries());
+        EXPECT_TRUE(gdx.check_canaries());
+      }
+  });
 }
 
 TEST(EmulatedReduce, TotalSumAndSumOfSquaresMatchCpuReference) {
-  // 0 (the sum of nothing is 0), 1, one block, not a multiple of 256, several blocks.
-  for (int64_t n : {0, 1, 255, 257, 3001})
-    for (bool square : {false, true}) {
-      SCOPED_TRACE("n=" + std::to_string(n) + " square=" + std::to_string(square));
-      Tensor x = test::random_tensor({n}, 3);
-      Tensor want = Tensor::empty({1});
-      if (square) sum_squares(x, want);
-      else mean_all(x, want);
-      float scale = square || n == 0 ? 1.f : 1.f / float(n);
+  test::for_each_schedule([&] {
+    // 0 (the sum of nothing is 0), 1, one block, not a multiple of 256, several blocks.
+    for (int64_t n : {0, 1, 255, 257, 3001})
+      for (bool square : {false, true}) {
+        SCOPED_TRACE("n=" + std::to_string(n) + " square=" + std::to_string(square));
+        Tensor x = test::random_tensor({n}, 3);
+        Tensor want = Tensor::empty({1});
+        if (square) sum_squares(x, want);
+        else mean_all(x, want);
+        float scale = square || n == 0 ? 1.f : 1.f / float(n);
 
-      test::GuardedBuffer gx(x), partial{sum_all_blocks(n)}, out{1};
-      EmulatedLauncher l;
-      launch_sum_all(l, gx.data(), partial.data(), out.data(), n, square, scale);
-      EXPECT_TRUE(test::all_close(out.tensor({1}), want, 1e-5, 1e-5));
-      EXPECT_TRUE(partial.check_canaries());
-      EXPECT_TRUE(out.check_canaries());
-    }
+        test::GuardedBuffer gx(x), partial{sum_all_blocks(n)}, out{1};
+        EmulatedLauncher l;
+        launch_sum_all(l, gx.data(), partial.data(), out.data(), n, square, scale);
+        EXPECT_TRUE(test::all_close(out.tensor({1}), want, 1e-5, 1e-5));
+        EXPECT_TRUE(partial.check_canaries());
+        EXPECT_TRUE(out.check_canaries());
+      }
+  });
 }
 
 TEST(Reduce, KnownValues) {

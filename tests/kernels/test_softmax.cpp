@@ -18,36 +18,40 @@ const RC kShapes[] = {{1, 1}, {3, 7}, {2, 33}, {4, 257}, {2, 700}, {65, 10}, {0,
 }  // namespace
 
 TEST(EmulatedSoftmax, ForwardAndBackwardMatchCpuReference) {
-  for (const RC& s : kShapes) {
-    SCOPED_TRACE("rows=" + std::to_string(s.rows) + " cols=" + std::to_string(s.cols));
-    int64_t n = s.rows * s.cols;
-    // Large logits: without the max subtraction exp overflows in f32.
-    Tensor x = test::random_tensor({s.rows, s.cols}, 1, -60, 100), dy = test::random_tensor({s.rows, s.cols}, 2);
-    Tensor y = Tensor::empty(x.shape()), dx = Tensor::empty(x.shape());
-    softmax_forward(x, y);
-    softmax_backward(y, dy, dx);
+  test::for_each_schedule([&] {
+    for (const RC& s : kShapes) {
+      SCOPED_TRACE("rows=" + std::to_string(s.rows) + " cols=" + std::to_string(s.cols));
+      int64_t n = s.rows * s.cols;
+      // Large logits: without the max subtraction exp overflows in f32.
+      Tensor x = test::random_tensor({s.rows, s.cols}, 1, -60, 100), dy = test::random_tensor({s.rows, s.cols}, 2);
+      Tensor y = Tensor::empty(x.shape()), dx = Tensor::empty(x.shape());
+      softmax_forward(x, y);
+      softmax_backward(y, dy, dx);
 
-    test::GuardedBuffer gx(x), gy{size_t(n)}, gdy(dy), gdx{size_t(n)};
-    EmulatedLauncher l;
-    launch_softmax_forward(l, gx.data(), gy.data(), s.rows, s.cols);
-    launch_softmax_backward(l, gy.data(), gdy.data(), gdx.data(), s.rows, s.cols);
-    EXPECT_TRUE(test::all_close(gy.tensor(x.shape()), y, 1e-6, 1e-5));
-    EXPECT_TRUE(test::all_close(gdx.tensor(x.shape()), dx, 1e-6, 1e-5));
-    EXPECT_TRUE(gy.check_canaries());
-    EXPECT_TRUE(gdx.check_canaries());
-  }
+      test::GuardedBuffer gx(x), gy{size_t(n)}, gdy(dy), gdx{size_t(n)};
+      EmulatedLauncher l;
+      launch_softmax_forward(l, gx.data(), gy.data(), s.rows, s.cols);
+      launch_softmax_backward(l, gy.data(), gdy.data(), gdx.data(), s.rows, s.cols);
+      EXPECT_TRUE(test::all_close(gy.tensor(x.shape()), y, 1e-6, 1e-5));
+      EXPECT_TRUE(test::all_close(gdx.tensor(x.shape()), dx, 1e-6, 1e-5));
+      EXPECT_TRUE(gy.check_canaries());
+      EXPECT_TRUE(gdx.check_canaries());
+    }
+  });
 }
 
 TEST(EmulatedSoftmax, InPlaceBackward) {
-  const int64_t rows = 3, cols = 300;
-  Tensor x = test::random_tensor({rows, cols}, 3), dy = test::random_tensor({rows, cols}, 4);
-  Tensor y = Tensor::empty(x.shape()), dx = Tensor::empty(x.shape());
-  softmax_forward(x, y);
-  softmax_backward(y, dy, dx);
-  test::GuardedBuffer gy(y), gd(dy);
-  EmulatedLauncher l;
-  launch_softmax_backward(l, gy.data(), gd.data(), gd.data(), rows, cols);
-  EXPECT_TRUE(test::all_close(gd.tensor(x.shape()), dx, 1e-6, 1e-5));
+  test::for_each_schedule([&] {
+    const int64_t rows = 3, cols = 300;
+    Tensor x = test::random_tensor({rows, cols}, 3), dy = test::random_tensor({rows, cols}, 4);
+    Tensor y = Tensor::empty(x.shape()), dx = Tensor::empty(x.shape());
+    softmax_forward(x, y);
+    softmax_backward(y, dy, dx);
+    test::GuardedBuffer gy(y), gd(dy);
+    EmulatedLauncher l;
+    launch_softmax_backward(l, gy.data(), gd.data(), gd.data(), rows, cols);
+    EXPECT_TRUE(test::all_close(gd.tensor(x.shape()), dx, 1e-6, 1e-5));
+  });
 }
 
 TEST(Softmax, RowsSumToOneAndKnownValues) {

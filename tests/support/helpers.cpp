@@ -1,5 +1,6 @@
 #include "tests/support/helpers.h"
 
+#include "kernels/launch.h"
 #include "runtime/error.h"
 
 #include <chrono>
@@ -75,8 +76,73 @@ static float canary() {
   return f;
 }
 
-GuardedBuffer::GuardedBuffer(size_t n, float init) : n_(n), buf_(n + 2 * kPad, canary()) {
+namespace {
+// The final contents of the GuardedBuffers of one run of a for_each_schedule body, in creation order.
+std::vector<std::vector<uint32_t>>* schedule_record = nullptr;
+}  // namespace
+
+GuardedBuffer::GuardedBuffer(size_t n, float init)
+    : n_(n), buf_(n + 2 * kPad, canary()), name_("GuardedBuffer of " + std::to_string(n) + " floats") {
   std::fill_n(buf_.begin() + kPad, n, init);
+  emulation_register_buffer(data(), n_ * sizeof(float), name_.c_str());
+}
+
+GuardedBuffer::~GuardedBuffer() {
+  emulation_unregister_buffer(data());
+  if (schedule_record) {
+    std::vector<uint32_t> bits(n_);
+    std::memcpy(bits.data(), data(), n_ * sizeof(float));
+    schedule_record->push_back(std::move(bits));
+  }
+}
+
+RegisteredMemory::RegisteredMemory(const void* p, size_t bytes, std::string name)
+    : p_(bytes > 0 ? p : nullptr), name_(std::move(name)) {
+  if (p_) emulation_register_buffer(p_, bytes, name_.c_str());
+}
+
+RegisteredMemory::RegisteredMemory(const Tensor& t, std::string name)
+    : RegisteredMemory(t.defined() ? t.raw() : nullptr, t.defined() ? t.nbytes() : 0, std::move(name)) {}
+
+RegisteredMemory::~RegisteredMemory() {
+  if (p_) emulation_unregister_buffer(p_);
+}
+
+void for_each_schedule(const std::function<void()>& body, bool order_dependent) {
+  size_t count = 0;
+  const EmulationSchedule* all = emulation_schedules(&count);
+  const EmulationSchedule before = emulation_schedule();
+  std::vector<std::vector<uint32_t>> first;
+  for (size_t k = 0; k < count; ++k) {
+    SCOPED_TRACE(std::string("emulation schedule: ") + all[k].name);
+    std::vector<std::vector<uint32_t>> record;
+    schedule_record = &record;
+    set_emulation_schedule(all[k]);
+    try {
+      body();
+    } catch (...) {
+      schedule_record = nullptr;
+      set_emulation_schedule(before);
+      throw;
+    }
+    schedule_record = nullptr;
+    set_emulation_schedule(before);
+    if (k == 0) {
+      first = std::move(record);
+      continue;
+    }
+    if (order_dependent) continue;
+    EXPECT_EQ(record.size(), first.size()) << "the body created a different number of GuardedBuffers";
+    for (size_t i = 0; i < record.size() && i < first.size(); ++i) {
+      if (record[i] == first[i]) continue;
+      size_t e = 0;
+      while (e < record[i].size() && e < first[i].size() && record[i][e] == first[i][e]) ++e;
+      ADD_FAILURE() << "GuardedBuffer #" << i << " (" << record[i].size() << " floats) differs at element " << e
+                    << " between schedules " << all[0].name << " and " << all[k].name
+                    << ": the result depends on the order threads or blocks run in";
+      return;  // one report per body
+    }
+  }
 }
 
 GuardedBuffer::GuardedBuffer(const Tensor& t) : GuardedBuffer(size_t(t.numel())) {

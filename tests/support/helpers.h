@@ -24,11 +24,17 @@ double tolerance_ratio(const Tensor& a, const Tensor& b, double atol, double rto
 ::testing::AssertionResult all_close(const Tensor& a, const Tensor& b, double atol = 1e-5, double rtol = 1e-4);
 
 // Host buffer with NaN canaries on both sides: a kernel that writes outside [0, n) trips
-// check_canaries(), one that reads outside gets NaN into its result.
+// check_canaries(), one that reads outside gets NaN into its result. It registers [0, n) with the
+// emulated launch (kernels/launch.h): with the memory checks on, a kernel access outside registered
+// memory is an error, and accesses inside are race-checked. Under for_each_schedule its final contents
+// are compared between schedules.
 class GuardedBuffer {
  public:
   explicit GuardedBuffer(size_t n, float init = 0.0f);
   explicit GuardedBuffer(const Tensor& t);  // copies a CPU f32 tensor
+  ~GuardedBuffer();
+  GuardedBuffer(const GuardedBuffer&) = delete;
+  GuardedBuffer& operator=(const GuardedBuffer&) = delete;
   float* data() { return buf_.data() + kPad; }
   const float* data() const { return buf_.data() + kPad; }
   size_t size() const { return n_; }
@@ -39,7 +45,30 @@ class GuardedBuffer {
   static constexpr size_t kPad = 64;
   size_t n_;
   std::vector<float> buf_;
+  std::string name_;
 };
+
+// Registers other host memory an emulated kernel reads or writes (index arrays, a CPU tensor), for as
+// long as it lives.
+class RegisteredMemory {
+ public:
+  RegisteredMemory(const void* p, size_t bytes, std::string name);
+  RegisteredMemory(const Tensor& t, std::string name);  // a CPU tensor's storage (nothing when undefined)
+  ~RegisteredMemory();
+  RegisteredMemory(const RegisteredMemory&) = delete;
+  RegisteredMemory& operator=(const RegisteredMemory&) = delete;
+
+ private:
+  const void* p_;
+  std::string name_;
+};
+
+// Runs `body` once under every emulation schedule (thread order per barrier phase forward, reversed and
+// seeded-random; blocks in order, reversed, shuffled), with a SCOPED_TRACE naming the schedule. The final
+// contents of the GuardedBuffers the body creates must be bitwise the same under every schedule, unless
+// `order_dependent` (a kernel that sums with float atomics on purpose): a result that changes with the
+// order threads or blocks run in is a race or an order-dependent reduction.
+void for_each_schedule(const std::function<void()>& body, bool order_dependent = false);
 
 // The message of the ad::Error that f throws; fails the current test (and returns "") when f throws none.
 std::string error_of(const std::function<void()>& f);
