@@ -33,42 +33,46 @@ Tensor squared_distances(int64_t B, double r2, uint64_t seed, DType dtype = DTyp
 }  // namespace
 
 TEST(EmulatedCentreDistance, ForwardAndBackwardMatchCpuReference) {
-  for (CentreDistance kind : kKinds)
-    for (const Dims& s : kShapes) {
-      SCOPED_TRACE(std::string(centre_distance_name(kind)) + " B=" + std::to_string(s.B) + " K=" +
-                   std::to_string(s.K) + " H=" + std::to_string(s.H) + " D=" + std::to_string(s.D));
-      Tensor z = test::random_tensor({s.B, s.H, s.D}, 21, -2, 2), c = test::random_tensor({s.K, s.H, s.D}, 22, -2, 2);
-      if (s.B > 1) std::memset(z.data<float>() + s.H * s.D, 0, sizeof(float) * s.D);  // a zero vector (cosine eps)
-      Tensor dout = test::random_tensor({s.B, s.K, s.H}, 23);
-      Tensor out = Tensor::empty({s.B, s.K, s.H}), dz = Tensor::empty(z.shape()), dc = Tensor::empty(c.shape());
-      centre_distance_forward(kind, z, c, out);
-      centre_distance_backward(kind, z, c, dout, dz, dc);
+  test::for_each_schedule([&] {
+    for (CentreDistance kind : kKinds)
+      for (const Dims& s : kShapes) {
+        SCOPED_TRACE(std::string(centre_distance_name(kind)) + " B=" + std::to_string(s.B) + " K=" +
+                     std::to_string(s.K) + " H=" + std::to_string(s.H) + " D=" + std::to_string(s.D));
+        Tensor z = test::random_tensor({s.B, s.H, s.D}, 21, -2, 2), c = test::random_tensor({s.K, s.H, s.D}, 22, -2, 2);
+        if (s.B > 1) std::memset(z.data<float>() + s.H * s.D, 0, sizeof(float) * s.D);  // a zero vector (cosine eps)
+        Tensor dout = test::random_tensor({s.B, s.K, s.H}, 23);
+        Tensor out = Tensor::empty({s.B, s.K, s.H}), dz = Tensor::empty(z.shape()), dc = Tensor::empty(c.shape());
+        centre_distance_forward(kind, z, c, out);
+        centre_distance_backward(kind, z, c, dout, dz, dc);
 
-      const size_t pairs = size_t(s.B * s.K * s.H);
-      test::GuardedBuffer gz(z), gc(c), gdout(dout), gout{pairs}, gdz{size_t(z.numel())}, gdc{size_t(c.numel())},
-          gcoef{3 * pairs};
-      EmulatedLauncher l;
-      launch_centre_distance_forward(l, kind, gz.data(), gc.data(), gout.data(), s.B, s.K, s.H, s.D);
-      launch_centre_distance_backward(l, kind, gz.data(), gc.data(), gdout.data(), gcoef.data(), gdz.data(),
-                                      gdc.data(), s.B, s.K, s.H, s.D);
-      EXPECT_TRUE(test::all_close(gout.tensor(out.shape()), out, 1e-5, 1e-4));
-      EXPECT_TRUE(test::all_close(gdz.tensor(z.shape()), dz, 1e-5, 1e-4));
-      EXPECT_TRUE(test::all_close(gdc.tensor(c.shape()), dc, 1e-4, 1e-4));
-      EXPECT_TRUE(gout.check_canaries());
-      EXPECT_TRUE(gdz.check_canaries());
-      EXPECT_TRUE(gdc.check_canaries());
-      EXPECT_TRUE(gcoef.check_canaries());
-    }
+        const size_t pairs = size_t(s.B * s.K * s.H);
+        test::GuardedBuffer gz(z), gc(c), gdout(dout), gout{pairs}, gdz{size_t(z.numel())}, gdc{size_t(c.numel())},
+            gcoef{3 * pairs};
+        EmulatedLauncher l;
+        launch_centre_distance_forward(l, kind, gz.data(), gc.data(), gout.data(), s.B, s.K, s.H, s.D);
+        launch_centre_distance_backward(l, kind, gz.data(), gc.data(), gdout.data(), gcoef.data(), gdz.data(),
+                                        gdc.data(), s.B, s.K, s.H, s.D);
+        EXPECT_TRUE(test::all_close(gout.tensor(out.shape()), out, 1e-5, 1e-4));
+        EXPECT_TRUE(test::all_close(gdz.tensor(z.shape()), dz, 1e-5, 1e-4));
+        EXPECT_TRUE(test::all_close(gdc.tensor(c.shape()), dc, 1e-4, 1e-4));
+        EXPECT_TRUE(gout.check_canaries());
+        EXPECT_TRUE(gdz.check_canaries());
+        EXPECT_TRUE(gdc.check_canaries());
+        EXPECT_TRUE(gcoef.check_canaries());
+      }
+  });
 }
 
 TEST(EmulatedCentreDistance, ZeroVectorGivesHalfAndFiniteGradient) {
-  Tensor z = Tensor::zeros({1, 1, 4}), c = test::random_tensor({2, 1, 4}, 5);
-  Tensor out = Tensor::empty({1, 2, 1}), dz = Tensor::empty(z.shape()), dc = Tensor::empty(c.shape());
-  centre_distance_forward(CentreDistance::HalfCosine, z, c, out);
-  centre_distance_backward(CentreDistance::HalfCosine, z, c, Tensor::full({1, 2, 1}, 1.0), dz, dc);
-  EXPECT_FLOAT_EQ(out.data<float>()[0], 0.5f);
-  for (double v : dz.to_vector()) EXPECT_TRUE(std::isfinite(v));
-  for (double v : dc.to_vector()) EXPECT_EQ(v, 0.0);  // z = 0: cos does not depend on c
+  test::for_each_schedule([&] {
+    Tensor z = Tensor::zeros({1, 1, 4}), c = test::random_tensor({2, 1, 4}, 5);
+    Tensor out = Tensor::empty({1, 2, 1}), dz = Tensor::empty(z.shape()), dc = Tensor::empty(c.shape());
+    centre_distance_forward(CentreDistance::HalfCosine, z, c, out);
+    centre_distance_backward(CentreDistance::HalfCosine, z, c, Tensor::full({1, 2, 1}, 1.0), dz, dc);
+    EXPECT_FLOAT_EQ(out.data<float>()[0], 0.5f);
+    for (double v : dz.to_vector()) EXPECT_TRUE(std::isfinite(v));
+    for (double v : dc.to_vector()) EXPECT_EQ(v, 0.0);  // z = 0: cos does not depend on c
+  });
 }
 
 TEST(CentreDistance, RejectsMismatchedShapes) {
@@ -101,26 +105,28 @@ TEST(GradCheckCentreDistance, BothKinds) {
 }
 
 TEST(EmulatedHypersphere, ForwardAndBackwardMatchCpuReference) {
-  for (int64_t B : {1, 31, 257, 600}) {
-    SCOPED_TRACE("B=" + std::to_string(B));
-    const float R = 1.3f;
-    Tensor d2 = squared_distances(B, R * R, 41), radius = Tensor::full({1}, R);
-    Tensor dres = test::random_tensor({B}, 42), dw = test::random_tensor({B}, 43);
-    Tensor res = Tensor::empty({B}), w = Tensor::empty({B}), dd2 = Tensor::empty({B}), dr = Tensor::empty({1});
-    hypersphere_forward(d2, radius, res, w);
-    hypersphere_backward(d2, radius, dres, dw, dd2, dr);
+  test::for_each_schedule([&] {
+    for (int64_t B : {1, 31, 257, 600}) {
+      SCOPED_TRACE("B=" + std::to_string(B));
+      const float R = 1.3f;
+      Tensor d2 = squared_distances(B, R * R, 41), radius = Tensor::full({1}, R);
+      Tensor dres = test::random_tensor({B}, 42), dw = test::random_tensor({B}, 43);
+      Tensor res = Tensor::empty({B}), w = Tensor::empty({B}), dd2 = Tensor::empty({B}), dr = Tensor::empty({1});
+      hypersphere_forward(d2, radius, res, w);
+      hypersphere_backward(d2, radius, dres, dw, dd2, dr);
 
-    test::GuardedBuffer gd2(d2), gr(radius), gdres(dres), gdw(dw), gres{size_t(B)}, gw{size_t(B)}, gdd2{size_t(B)},
-        gdr{1};
-    EmulatedLauncher l;
-    launch_hypersphere_forward(l, gd2.data(), gr.data(), gres.data(), gw.data(), B);
-    launch_hypersphere_backward(l, gd2.data(), gr.data(), gdres.data(), gdw.data(), gdd2.data(), gdr.data(), B);
-    EXPECT_TRUE(test::all_close(gres.tensor({B}), res, 1e-6, 1e-5));
-    EXPECT_TRUE(test::all_close(gw.tensor({B}), w, 1e-7, 1e-4));
-    EXPECT_TRUE(test::all_close(gdd2.tensor({B}), dd2, 1e-5, 1e-4));
-    EXPECT_TRUE(test::all_close(gdr.tensor({1}), dr, 1e-4, 1e-4));
-    for (auto* g : {&gres, &gw, &gdd2, &gdr}) EXPECT_TRUE(g->check_canaries());
-  }
+      test::GuardedBuffer gd2(d2), gr(radius), gdres(dres), gdw(dw), gres{size_t(B)}, gw{size_t(B)}, gdd2{size_t(B)},
+          gdr{1};
+      EmulatedLauncher l;
+      launch_hypersphere_forward(l, gd2.data(), gr.data(), gres.data(), gw.data(), B);
+      launch_hypersphere_backward(l, gd2.data(), gr.data(), gdres.data(), gdw.data(), gdd2.data(), gdr.data(), B);
+      EXPECT_TRUE(test::all_close(gres.tensor({B}), res, 1e-6, 1e-5));
+      EXPECT_TRUE(test::all_close(gw.tensor({B}), w, 1e-7, 1e-4));
+      EXPECT_TRUE(test::all_close(gdd2.tensor({B}), dd2, 1e-5, 1e-4));
+      EXPECT_TRUE(test::all_close(gdr.tensor({1}), dr, 1e-4, 1e-4));
+      for (auto* g : {&gres, &gw, &gdd2, &gdr}) EXPECT_TRUE(g->check_canaries());
+    }
+  });
 }
 
 TEST(Hypersphere, OutsidePointsGetNoWeight) {

@@ -30,26 +30,32 @@ TEST(Embedding, GroupsAreAStableCountingSort) {
 }
 
 TEST(EmulatedEmbedding, ForwardAndBackwardMatchCpuReference) {
-  for (auto [n, vocab, dim] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {37, 11, 129}, {257, 40, 150}, {60, 3, 33}}) {
-    SCOPED_TRACE("n=" + std::to_string(n) + " vocab=" + std::to_string(vocab) + " dim=" + std::to_string(dim));
-    Tensor ids = random_ids({n}, vocab, 3), weight = test::random_tensor({vocab, dim}, 4);
-    Tensor dout = test::random_tensor({n, dim}, 5);
-    Tensor out = Tensor::empty({n, dim}), dw = Tensor::full({vocab, dim}, 0.5);
-    embedding_forward(ids, weight, out);
-    embedding_backward(ids, dout, dw);
+  test::for_each_schedule([&] {
+    for (auto [n, vocab, dim] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {37, 11, 129}, {257, 40, 150}, {60, 3, 33}}) {
+      SCOPED_TRACE("n=" + std::to_string(n) + " vocab=" + std::to_string(vocab) + " dim=" + std::to_string(dim));
+      Tensor ids = random_ids({n}, vocab, 3), weight = test::random_tensor({vocab, dim}, 4);
+      Tensor dout = test::random_tensor({n, dim}, 5);
+      Tensor out = Tensor::empty({n, dim}), dw = Tensor::full({vocab, dim}, 0.5);
+      embedding_forward(ids, weight, out);
+      embedding_backward(ids, dout, dw);
 
-    test::GuardedBuffer gw(weight), gout{size_t(n * dim)}, gdout(dout), gdw{size_t(vocab * dim), 0.5f};
-    EmulatedLauncher l;
-    launch_embedding_forward(l, ids.data<int32_t>(), gw.data(), gout.data(), n, dim);
-    EmbeddingGroups g = group_embedding_ids(ids.data<int32_t>(), n, vocab);
-    launch_embedding_backward(l, g.rows.data(), g.offsets.data(), g.positions.data(), int64_t(g.rows.size()),
-                              gdout.data(), gdw.data(), dim);
-    // Same additions in the same order: equal bits, not merely close.
-    EXPECT_TRUE(test::all_close(gout.tensor({n, dim}), out, 0, 0));
-    EXPECT_TRUE(test::all_close(gdw.tensor({vocab, dim}), dw, 0, 0));
-    EXPECT_TRUE(gout.check_canaries());
-    EXPECT_TRUE(gdw.check_canaries());
-  }
+      test::GuardedBuffer gw(weight), gout{size_t(n * dim)}, gdout(dout), gdw{size_t(vocab * dim), 0.5f};
+      EmulatedLauncher l;
+      test::RegisteredMemory r_ids(ids, "ids");
+      launch_embedding_forward(l, ids.data<int32_t>(), gw.data(), gout.data(), n, dim);
+      EmbeddingGroups g = group_embedding_ids(ids.data<int32_t>(), n, vocab);
+      test::RegisteredMemory r_rows(g.rows.data(), g.rows.size() * 4, "rows"),
+          r_offsets(g.offsets.data(), g.offsets.size() * 4, "offsets"),
+          r_positions(g.positions.data(), g.positions.size() * 4, "positions");
+      launch_embedding_backward(l, g.rows.data(), g.offsets.data(), g.positions.data(), int64_t(g.rows.size()),
+                                gdout.data(), gdw.data(), dim);
+      // Same additions in the same order: equal bits, not merely close.
+      EXPECT_TRUE(test::all_close(gout.tensor({n, dim}), out, 0, 0));
+      EXPECT_TRUE(test::all_close(gdw.tensor({vocab, dim}), dw, 0, 0));
+      EXPECT_TRUE(gout.check_canaries());
+      EXPECT_TRUE(gdw.check_canaries());
+    }
+  });
 }
 
 TEST(Embedding, RejectsIdsOutsideTheVocabulary) {

@@ -53,51 +53,55 @@ const SelfAttentionDims kShapes[] = {
 }  // namespace
 
 TEST(EmulatedSelfAttention, ForwardAndBackwardMatchCpuReference) {
-  for (const SelfAttentionDims& n : kShapes) {
-    SCOPED_TRACE("B=" + std::to_string(n.batch) + " T=" + std::to_string(n.time) + " D=" + std::to_string(n.hidden) +
-                 " A=" + std::to_string(n.attention) + " K=" + std::to_string(n.heads));
-    Case c = make_case(n, 7);
-    Outputs ref = run_op(c);
+  test::for_each_schedule([&] {
+    for (const SelfAttentionDims& n : kShapes) {
+      SCOPED_TRACE("B=" + std::to_string(n.batch) + " T=" + std::to_string(n.time) + " D=" + std::to_string(n.hidden) +
+                   " A=" + std::to_string(n.attention) + " K=" + std::to_string(n.heads));
+      Case c = make_case(n, 7);
+      Outputs ref = run_op(c);
 
-    test::GuardedBuffer H(c.H), W1(c.W1), b1(c.b1), W2(c.W2), b2(c.b2), dM(c.dM);
-    test::GuardedBuffer U(size_t(ref.U.numel())), attn(size_t(ref.attn.numel())), M(size_t(ref.M.numel()));
-    test::GuardedBuffer dH(size_t(c.H.numel())), dZ(size_t(n.batch * n.time * n.attention)),
-        dS(size_t(n.batch * n.time * n.heads));
-    EmulatedLauncher l;
-    launch_self_attention_forward(l, n, H.data(), W1.data(), b1.data(), W2.data(), b2.data(), U.data(), attn.data(),
-                                  M.data());
-    EXPECT_TRUE(test::all_close(U.tensor(ref.U.shape()), ref.U, 1e-6, 1e-5));
-    EXPECT_TRUE(test::all_close(attn.tensor(ref.attn.shape()), ref.attn, 1e-6, 1e-5));
-    EXPECT_TRUE(test::all_close(M.tensor(ref.M.shape()), ref.M, 1e-6, 1e-5));
-    launch_self_attention_backward(l, n, H.data(), W1.data(), W2.data(), U.data(), attn.data(), dM.data(), dH.data(),
-                                   dZ.data(), dS.data());
-    EXPECT_TRUE(test::all_close(dH.tensor(c.H.shape()), ref.dH, 1e-5, 1e-4));
-    // The kernel leaves the parameter reductions to GEMMs; check the intermediates reproduce them.
-    Tensor dW1 = Tensor::full(c.W1.shape(), 0.25), dW2 = Tensor::full(c.W2.shape(), 0.25);
-    Tensor dZt = dZ.tensor({n.batch * n.time, n.attention}), dSt = dS.tensor({n.batch * n.time, n.heads});
-    const int64_t rows = n.batch * n.time;
-    for (int64_t a = 0; a < n.attention; ++a)
-      for (int64_t d = 0; d < n.hidden; ++d) {
-        double s = 0;
-        for (int64_t r = 0; r < rows; ++r) s += double(dZt.data<float>()[r * n.attention + a]) * c.H.data<float>()[r * n.hidden + d];
-        dW1.data<float>()[a * n.hidden + d] += float(s);
-      }
-    for (int64_t k = 0; k < n.heads; ++k)
-      for (int64_t a = 0; a < n.attention; ++a) {
-        double s = 0;
-        for (int64_t r = 0; r < rows; ++r) s += double(dSt.data<float>()[r * n.heads + k]) * ref.U.data<float>()[r * n.attention + a];
-        dW2.data<float>()[k * n.attention + a] += float(s);
-      }
-    EXPECT_TRUE(test::all_close(dW1, ref.dW1, 1e-5, 1e-4));
-    EXPECT_TRUE(test::all_close(dW2, ref.dW2, 1e-5, 1e-4));
-    for (auto* g : {&U, &attn, &M, &dH, &dZ, &dS}) EXPECT_TRUE(g->check_canaries());
-  }
+      test::GuardedBuffer H(c.H), W1(c.W1), b1(c.b1), W2(c.W2), b2(c.b2), dM(c.dM);
+      test::GuardedBuffer U(size_t(ref.U.numel())), attn(size_t(ref.attn.numel())), M(size_t(ref.M.numel()));
+      test::GuardedBuffer dH(size_t(c.H.numel())), dZ(size_t(n.batch * n.time * n.attention)),
+          dS(size_t(n.batch * n.time * n.heads));
+      EmulatedLauncher l;
+      launch_self_attention_forward(l, n, H.data(), W1.data(), b1.data(), W2.data(), b2.data(), U.data(), attn.data(),
+                                    M.data());
+      EXPECT_TRUE(test::all_close(U.tensor(ref.U.shape()), ref.U, 1e-6, 1e-5));
+      EXPECT_TRUE(test::all_close(attn.tensor(ref.attn.shape()), ref.attn, 1e-6, 1e-5));
+      EXPECT_TRUE(test::all_close(M.tensor(ref.M.shape()), ref.M, 1e-6, 1e-5));
+      launch_self_attention_backward(l, n, H.data(), W1.data(), W2.data(), U.data(), attn.data(), dM.data(), dH.data(),
+                                     dZ.data(), dS.data());
+      EXPECT_TRUE(test::all_close(dH.tensor(c.H.shape()), ref.dH, 1e-5, 1e-4));
+      // The kernel leaves the parameter reductions to GEMMs; check the intermediates reproduce them.
+      Tensor dW1 = Tensor::full(c.W1.shape(), 0.25), dW2 = Tensor::full(c.W2.shape(), 0.25);
+      Tensor dZt = dZ.tensor({n.batch * n.time, n.attention}), dSt = dS.tensor({n.batch * n.time, n.heads});
+      const int64_t rows = n.batch * n.time;
+      for (int64_t a = 0; a < n.attention; ++a)
+        for (int64_t d = 0; d < n.hidden; ++d) {
+          double s = 0;
+          for (int64_t r = 0; r < rows; ++r) s += double(dZt.data<float>()[r * n.attention + a]) * c.H.data<float>()[r * n.hidden + d];
+          dW1.data<float>()[a * n.hidden + d] += float(s);
+        }
+      for (int64_t k = 0; k < n.heads; ++k)
+        for (int64_t a = 0; a < n.attention; ++a) {
+          double s = 0;
+          for (int64_t r = 0; r < rows; ++r) s += double(dSt.data<float>()[r * n.heads + k]) * ref.U.data<float>()[r * n.attention + a];
+          dW2.data<float>()[k * n.attention + a] += float(s);
+        }
+      EXPECT_TRUE(test::all_close(dW1, ref.dW1, 1e-5, 1e-4));
+      EXPECT_TRUE(test::all_close(dW2, ref.dW2, 1e-5, 1e-4));
+      for (auto* g : {&U, &attn, &M, &dH, &dZ, &dS}) EXPECT_TRUE(g->check_canaries());
+    }
+  });
 }
 
 TEST(EmulatedSelfAttention, EmptyBatchLaunchesNothing) {
-  EmulatedLauncher l;
-  launch_self_attention_forward(l, SelfAttentionDims{0, 4, 3, 2, 1}, nullptr, nullptr, nullptr, nullptr, nullptr,
-                                nullptr, nullptr, nullptr);
+  test::for_each_schedule([&] {
+    EmulatedLauncher l;
+    launch_self_attention_forward(l, SelfAttentionDims{0, 4, 3, 2, 1}, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                  nullptr, nullptr, nullptr);
+  });
 }
 
 TEST(SelfAttention, RejectsMismatchedShapes) {

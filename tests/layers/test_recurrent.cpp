@@ -29,45 +29,47 @@ Tensor concat(const std::vector<Tensor>& parts) {
 }  // namespace
 
 TEST(EmulatedRecurrentCell, ForwardAndBackwardMatchCpuReference) {
-  struct Case {
-    int64_t B, Hd;
-    bool with_input;
-  };
-  for (RecurrentCell cell : kCells)
-    for (Case s : {Case{1, 1, true}, Case{3, 7, true}, Case{5, 67, true}, Case{4, 30, false}}) {
-      SCOPED_TRACE(std::string(recurrent_cell_name(cell)) + " B=" + std::to_string(s.B) + " Hd=" +
-                   std::to_string(s.Hd) + (s.with_input ? "" : " no input"));
-      const int64_t G = recurrent_gates(cell), B = s.B, Hd = s.Hd;
-      Tensor gx = s.with_input ? test::random_tensor({B, G * Hd}, 1, -2, 2) : Tensor();
-      Tensor gh = test::random_tensor({B, G * Hd}, 2, -2, 2), bi = test::random_tensor({G * Hd}, 3);
-      Tensor bh = test::random_tensor({G * Hd}, 4), hp = test::random_tensor({B, Hd}, 5), cp = test::random_tensor({B, Hd}, 6);
-      Tensor h = Tensor::empty({B, Hd}), c = Tensor::empty({B, Hd}), saved = Tensor::empty({B, 4 * Hd});
-      recurrent_cell_forward(cell, gx, gh, bi, bh, hp, cp, h, c, saved);
-      Tensor dout = test::random_tensor({B, Hd}, 7), dh = test::random_tensor({B, Hd}, 8), dc = test::random_tensor({B, Hd}, 9);
-      Tensor dgx = Tensor::empty({B, G * Hd}), dgh = Tensor::empty({B, G * Hd});
-      test::GuardedBuffer gdh(dh), gdc(dc);  // in/out: copies of the inputs before the reference runs
-      recurrent_cell_backward(cell, saved, hp, cp, c, dout, dh, dc, dgx, dgh);
+  test::for_each_schedule([&] {
+    struct Case {
+      int64_t B, Hd;
+      bool with_input;
+    };
+    for (RecurrentCell cell : kCells)
+      for (Case s : {Case{1, 1, true}, Case{3, 7, true}, Case{5, 67, true}, Case{4, 30, false}}) {
+        SCOPED_TRACE(std::string(recurrent_cell_name(cell)) + " B=" + std::to_string(s.B) + " Hd=" +
+                     std::to_string(s.Hd) + (s.with_input ? "" : " no input"));
+        const int64_t G = recurrent_gates(cell), B = s.B, Hd = s.Hd;
+        Tensor gx = s.with_input ? test::random_tensor({B, G * Hd}, 1, -2, 2) : Tensor();
+        Tensor gh = test::random_tensor({B, G * Hd}, 2, -2, 2), bi = test::random_tensor({G * Hd}, 3);
+        Tensor bh = test::random_tensor({G * Hd}, 4), hp = test::random_tensor({B, Hd}, 5), cp = test::random_tensor({B, Hd}, 6);
+        Tensor h = Tensor::empty({B, Hd}), c = Tensor::empty({B, Hd}), saved = Tensor::empty({B, 4 * Hd});
+        recurrent_cell_forward(cell, gx, gh, bi, bh, hp, cp, h, c, saved);
+        Tensor dout = test::random_tensor({B, Hd}, 7), dh = test::random_tensor({B, Hd}, 8), dc = test::random_tensor({B, Hd}, 9);
+        Tensor dgx = Tensor::empty({B, G * Hd}), dgh = Tensor::empty({B, G * Hd});
+        test::GuardedBuffer gdh(dh), gdc(dc);  // in/out: copies of the inputs before the reference runs
+        recurrent_cell_backward(cell, saved, hp, cp, c, dout, dh, dc, dgx, dgh);
 
-      test::GuardedBuffer ggh(gh), gbi(bi), gbh(bh), ghp(hp), gcp(cp), gh_out{size_t(B * Hd)}, gc{size_t(B * Hd)},
-          gsaved{size_t(B * 4 * Hd)}, gdout(dout), gdgx{size_t(B * G * Hd)}, gdgh{size_t(B * G * Hd)};
-      test::GuardedBuffer ggx = s.with_input ? test::GuardedBuffer(gx) : test::GuardedBuffer(1);
-      EmulatedLauncher l;
-      launch_recurrent_cell_forward(l, cell, s.with_input ? ggx.data() : nullptr, ggh.data(), gbi.data(), gbh.data(),
-                                    ghp.data(), gcp.data(), gh_out.data(), gc.data(), gsaved.data(), B, Hd);
-      launch_recurrent_cell_backward(l, cell, gsaved.data(), ghp.data(), gcp.data(), gc.data(), gdout.data(),
-                                     gdh.data(), gdc.data(), gdgx.data(), gdgh.data(), B, Hd);
-      EXPECT_TRUE(test::all_close(gh_out.tensor({B, Hd}), h, 1e-6, 1e-5));
-      EXPECT_TRUE(test::all_close(gsaved.tensor({B, 4 * Hd}), saved, 1e-6, 1e-5));
-      EXPECT_TRUE(test::all_close(gdgx.tensor({B, G * Hd}), dgx, 1e-6, 1e-5));
-      EXPECT_TRUE(test::all_close(gdh.tensor({B, Hd}), dh, 1e-6, 1e-5));
-      if (cell == RecurrentCell::LSTM) {
-        EXPECT_TRUE(test::all_close(gc.tensor({B, Hd}), c, 1e-6, 1e-5));
-        EXPECT_TRUE(test::all_close(gdc.tensor({B, Hd}), dc, 1e-6, 1e-5));
-      } else {
-        EXPECT_TRUE(test::all_close(gdgh.tensor({B, G * Hd}), dgh, 1e-6, 1e-5));
+        test::GuardedBuffer ggh(gh), gbi(bi), gbh(bh), ghp(hp), gcp(cp), gh_out{size_t(B * Hd)}, gc{size_t(B * Hd)},
+            gsaved{size_t(B * 4 * Hd)}, gdout(dout), gdgx{size_t(B * G * Hd)}, gdgh{size_t(B * G * Hd)};
+        test::GuardedBuffer ggx = s.with_input ? test::GuardedBuffer(gx) : test::GuardedBuffer(1);
+        EmulatedLauncher l;
+        launch_recurrent_cell_forward(l, cell, s.with_input ? ggx.data() : nullptr, ggh.data(), gbi.data(), gbh.data(),
+                                      ghp.data(), gcp.data(), gh_out.data(), gc.data(), gsaved.data(), B, Hd);
+        launch_recurrent_cell_backward(l, cell, gsaved.data(), ghp.data(), gcp.data(), gc.data(), gdout.data(),
+                                       gdh.data(), gdc.data(), gdgx.data(), gdgh.data(), B, Hd);
+        EXPECT_TRUE(test::all_close(gh_out.tensor({B, Hd}), h, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(gsaved.tensor({B, 4 * Hd}), saved, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(gdgx.tensor({B, G * Hd}), dgx, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(gdh.tensor({B, Hd}), dh, 1e-6, 1e-5));
+        if (cell == RecurrentCell::LSTM) {
+          EXPECT_TRUE(test::all_close(gc.tensor({B, Hd}), c, 1e-6, 1e-5));
+          EXPECT_TRUE(test::all_close(gdc.tensor({B, Hd}), dc, 1e-6, 1e-5));
+        } else {
+          EXPECT_TRUE(test::all_close(gdgh.tensor({B, G * Hd}), dgh, 1e-6, 1e-5));
+        }
+        for (auto* g : {&gh_out, &gc, &gsaved, &gdgx, &gdgh, &gdh, &gdc}) EXPECT_TRUE(g->check_canaries());
       }
-      for (auto* g : {&gh_out, &gc, &gsaved, &gdgx, &gdgh, &gdh, &gdc}) EXPECT_TRUE(g->check_canaries());
-    }
+  });
 }
 
 TEST(GradCheckRecurrent, InputsParametersAndInitialState) {
