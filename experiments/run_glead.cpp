@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
               << ", training " << r.train_seconds << " s, test " << r.test_seconds << " s\n"
               << glead::summary_table(r) << "(P/R/F1 of the anomalous class; entry level: every test entry of every "
               << "window, overlapping windows counted each time, as the original)\n";
-    std::cout << "run folder: " << run.finish() << "\n";
+    const std::string final_dir = run.finish();  // draws the plots (stderr, which flushes cout) first
+    std::cout << "run folder: " << final_dir << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

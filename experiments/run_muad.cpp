@@ -33,8 +33,9 @@ int main(int argc, char** argv) {
     muad::RunResult r = muad::run(s, std::cerr);
     muad::write_results(run.path(), s, r);
     const muad::RoundResult& f = r.rounds.back();
+    const std::string final_dir = run.finish();  // draws the plots (stderr, which flushes cout) first
     std::cout << "MUAD final: " << f.labels << " labels, test F1 " << f.test_f1 << " (trivial all-anomalous F1 "
-              << r.trivial_f1 << ")\nrun folder: " << run.finish() << "\n";
+              << r.trivial_f1 << ")\nrun folder: " << final_dir << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -3,7 +3,7 @@
 
     python3 tests/plots/plot_run_test.py MODEL PROGRAM OUT_DIR      (from the source root)
 
-Cuts the shipped example data to a few hundred rows, runs PROGRAM on it with small settings (the end-of-run
+Runs PROGRAM on the shipped example data cut to a few hundred rows (or a small generated set), with small settings (the end-of-run
 hook calls tools/plot_run.py), then checks every PNG the model's plot script must write: the PNG signature,
 an IHDR chunk with a correct CRC and a sane width and height, an IEND chunk; and report.html: no script,
 every <img> pointing at a valid PNG, and (TraceDAE) the ROC-AUC in the caption equal to metrics.json's.
@@ -58,12 +58,17 @@ def head(src, dst, rows):
             g.write(line)
 
 
+def settings_file(path):
+    """A settings file as a dict; whole-line // comments (which the C++ reader allows) dropped."""
+    return json.loads("\n".join(line for line in open(path) if not line.strip().startswith("//")))
+
+
 def tiny_dcvae(data, out):
     """12 channels, 500 train steps, 400 alpha and test steps, a small network, 2 epochs."""
     src = "experiments/data/telco_like"
     for name, rows in (("train", 500), ("val", 400), ("val_labels", 400), ("test", 400), ("test_labels", 400)):
         head(f"{src}/{name}.csv", f"{data}/{name}.csv", rows)
-    s = json.load(open("settings/model_settings.json"))
+    s = settings_file("settings/model_settings.json")
     s.update({"T": 16, "cnn_units": [4, 4], "dil_rate": [1, 2], "J": 2, "epochs": 2, "device": "cpu",
               "output_dir": out, "summary": False,
               "data": {"train": f"{data}/train.csv", "alpha": f"{data}/val.csv", "alpha_labels": f"{data}/val_labels.csv",
@@ -79,11 +84,33 @@ def tiny_tracedae(data, out):
     head(f"{src}/train_spans.csv", f"{data}/train_spans.csv", 1500)
     head(f"{src}/test_spans.csv", f"{data}/test_spans.csv", 1000)
     shutil.copy(f"{src}/test_labels.csv", f"{data}/test_labels.csv")
-    s = json.load(open("settings/tracedae_traces.json"))
+    s = settings_file("settings/tracedae_traces.json")
     s.update({"train_spans": f"{data}/train_spans.csv", "test_spans": f"{data}/test_spans.csv",
               "test_labels": f"{data}/test_labels.csv", "embed_dim": 16, "hidden_dim": 16, "epochs": 3,
               "device": "cpu", "output_dir": out})
     return s, ["loss.png", "scores.png", "roc_pr.png", "top_traces.png"]
+
+
+def tiny_deepsphere(data, out):
+    """The shipped synthetic dynamic networks (600 cases of 10 nodes x 8 steps), 3 epochs."""
+    s = settings_file("settings/deepsphere_synthetic.json")
+    s["train"]["epochs"] = 3
+    s.update({"device": "cpu", "output_dir": out})
+    return s, ["top_case_residual.png", "loss.png", "case_roc_pr.png", "case_scores.png"]
+
+
+def tiny_muad(data, out):
+    """200 s of generated telemetry, a small network, one epoch, one round of queries."""
+    s = settings_file("settings/muad_synthetic.json")
+    s["data"]["seconds"] = 200
+    s["model"]["hidden"] = 16
+    s["training"]["epochs"] = 1
+    s["active"].update({"passes": 1, "query_size": 20, "label_budget": 30})
+    s["output_dir"] = out
+    return s, ["f1_vs_labels.png", "roc_pr.png"]
+
+
+TINY_RUNS = {"dcvae": tiny_dcvae, "tracedae": tiny_tracedae, "deepsphere": tiny_deepsphere, "muad": tiny_muad}
 
 
 def main():
@@ -92,7 +119,7 @@ def main():
     shutil.rmtree(out, ignore_errors=True)
     data = os.path.join(out, "data")
     os.makedirs(data)
-    settings, expected = {"dcvae": tiny_dcvae, "tracedae": tiny_tracedae}[model](data, os.path.join(out, "runs"))
+    settings, expected = TINY_RUNS[model](data, os.path.join(out, "runs"))
     json.dump(settings, open(os.path.join(data, "settings.json"), "w"), indent=1)
     p = subprocess.run([program, "--settings", os.path.join(data, "settings.json")],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
