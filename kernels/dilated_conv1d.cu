@@ -1,5 +1,6 @@
 #include "kernels/cuda_launch.cuh"
 #include "kernels/dilated_conv1d.cuh"
+#include "runtime/tensor.h"
 
 namespace ad::cuda {
 
@@ -14,8 +15,9 @@ void dilated_conv1d_backward_data(const Conv1dShape& s, const float* dy, const f
 }
 
 void dilated_conv1d_backward_params(const Conv1dShape& s, const float* x, const float* dy, float* dw, float* db) {
+  Tensor partial = Tensor::empty({conv_weight_grad_workspace(s) + 1}, DType::F32, Device::CUDA);
   CudaLauncher l;
-  launch_dilated_conv1d_backward_params(l, s, x, dy, dw, db);
+  launch_dilated_conv1d_backward_params(l, s, x, dy, dw, db, partial.data<float>());
 }
 
 }  // namespace ad::cuda

@@ -17,10 +17,12 @@
 // which is long (thousands of rows) while the channel counts are small (DC-VAE: tens), so a block
 // per (k, c_in tile, c_out tile) alone would leave most of the GPU idle. Hybrid: the B*T rows are
 // split into slices so the grid has a few hundred blocks; a block reduces its slice in registers
-// over 32-row chunks staged in shared memory (x rows shifted for its tap, dy rows), then adds its
-// 32x32 partial into dw with ctx.atomic_add (a plain += when there is a single slice, which makes
-// the result deterministic for short inputs). The bias gradient sum_{b,t} dy rides along in the
-// blocks of tap 0 / c_in tile 0, which stage those dy rows anyway.
+// over 32-row chunks staged in shared memory (x rows shifted for its tap, dy rows). With a single slice
+// it adds its 32x32 result into dw directly; with several, each block stores its partial in a workspace
+// [slice][K*C_in*C_out + C_out] and ConvWeightGradFinishKernel adds the slices into dw in slice order.
+// (Float atomics here made dw depend on the order blocks finish: training did not repeat exactly.)
+// The bias gradient sum_{b,t} dy rides along in the blocks of tap 0 / c_in tile 0, which stage those
+// dy rows anyway.
 #pragma once
 #include "kernels/dilated_conv1d.h"
 #include "kernels/launch.h"
@@ -93,8 +95,10 @@ struct ConvWeightGradArgs {
 };
 
 struct ConvWeightGradKernel {
+  // partial: the workspace when a.slices > 1 (slice s at partial + s * (K*C_in*C_out + C_out)).
   template <class Ctx>
-  AD_HD static void run(Ctx& ctx, ConvWeightGradArgs a, const float* x, const float* dy, float* dw, float* db) {
+  AD_HD static void run(Ctx& ctx, ConvWeightGradArgs a, const float* x, const float* dy, float* dw, float* db,
+                        float* partial) {
     using namespace conv1d_detail;
     const Conv1dShape& s = a.s;
     const int tx = int(ctx.thread_idx().x), ty = int(ctx.thread_idx().y);
@@ -132,17 +136,34 @@ struct ConvWeightGradKernel {
     }
     const int64_t o = o0 + tx;
     if (o >= s.cout) return;
+    const int64_t wsize = s.ksize * s.cin * s.cout;
+    float* slice_dw = a.slices == 1 ? nullptr : partial + slice * (wsize + s.cout);
     for (int m = 0; m < kRowsPerThread; ++m) {
       const int64_t c = c0 + ty + m * kRowThreads;
       if (c >= s.cin) continue;
-      float* p = dw + (k * s.cin + c) * s.cout + o;
-      if (a.slices == 1) *p += acc[m];
-      else ctx.atomic_add(p, acc[m]);
+      const int64_t e = (k * s.cin + c) * s.cout + o;
+      if (a.slices == 1) dw[e] += acc[m];
+      else slice_dw[e] = acc[m];
     }
     if (does_bias) {
       if (a.slices == 1) db[o] += bacc;
-      else ctx.atomic_add(db + o, bacc);
+      else slice_dw[wsize + o] = bacc;
     }
+  }
+};
+
+// dw[e] += sum over slices of partial[slice][e], slices in order (and db from the bias column).
+struct ConvWeightGradFinishKernel {
+  template <class Ctx>
+  AD_HD static void run(Ctx& ctx, const float* partial, int64_t slices, int64_t wsize, int64_t cout, float* dw,
+                        float* db) {
+    const int64_t e = int64_t(ctx.block_idx().x) * ctx.block_dim().x + ctx.thread_idx().x;
+    const int64_t stride = wsize + cout;
+    if (e >= stride || (e >= wsize && !db)) return;
+    float sum = 0.f;
+    for (int64_t sl = 0; sl < slices; ++sl) sum += partial[sl * stride + e];
+    if (e < wsize) dw[e] += sum;
+    else db[e - wsize] += sum;
   }
 };
 
@@ -178,25 +199,43 @@ void launch_dilated_conv1d_backward_data(L& l, const Conv1dShape& s, const float
   launch_conv_tile(l, s.batch, s.steps, s.cout, s.cin, s.ksize, s.dilation, +1, 1, s.cout, dy, w, nullptr, dx);
 }
 
-// dw (and db when not null) accumulate. `target_blocks` sets how finely B*T is sliced.
+// How finely the weight gradient slices B*T (`target_blocks` sets it).
+inline ConvWeightGradArgs conv_weight_grad_plan(const Conv1dShape& s, int64_t target_blocks = 512) {
+  using namespace conv1d_detail;
+  const int64_t rows = s.batch * s.steps;
+  const int64_t ot = (s.cout + kTile - 1) / kTile, ct = (s.cin + kTile - 1) / kTile;
+  const int64_t chunks = (rows + kTile - 1) / kTile;
+  int64_t slices = target_blocks / (ot * (ct < 1 ? 1 : ct) * s.ksize);
+  slices = slices < 1 ? 1 : (slices > chunks ? chunks : slices);
+  if (slices < 1) slices = 1;
+  if (slices * s.ksize > 65535) slices = 65535 / s.ksize;
+  const int64_t rows_per_slice = (chunks + slices - 1) / slices * kTile;
+  slices = rows_per_slice > 0 ? (rows + rows_per_slice - 1) / rows_per_slice : 1;
+  return ConvWeightGradArgs{s, rows_per_slice, slices < 1 ? 1 : slices};
+}
+// Floats of workspace launch_dilated_conv1d_backward_params needs (0 with a single slice).
+inline int64_t conv_weight_grad_workspace(const Conv1dShape& s, int64_t target_blocks = 512) {
+  const ConvWeightGradArgs a = conv_weight_grad_plan(s, target_blocks);
+  return a.slices > 1 ? a.slices * (s.ksize * s.cin * s.cout + s.cout) : 0;
+}
+
+// dw (and db when not null) accumulate; `partial` holds conv_weight_grad_workspace(s, target_blocks) floats.
 template <class L>
 void launch_dilated_conv1d_backward_params(L& l, const Conv1dShape& s, const float* x, const float* dy, float* dw,
-                                           float* db, int64_t target_blocks = 512) {
+                                           float* db, float* partial, int64_t target_blocks = 512) {
   using namespace conv1d_detail;
   const int64_t rows = s.batch * s.steps;
   if (rows == 0 || s.cout == 0) return;
   const int64_t ot = (s.cout + kTile - 1) / kTile, ct = (s.cin + kTile - 1) / kTile;
-  const int64_t chunks = (rows + kTile - 1) / kTile;
-  int64_t slices = target_blocks / (ot * ct * s.ksize);
-  slices = slices < 1 ? 1 : (slices > chunks ? chunks : slices);
-  if (slices * s.ksize > 65535) slices = 65535 / s.ksize;
-  const int64_t rows_per_slice = (chunks + slices - 1) / slices * kTile;
-  slices = (rows + rows_per_slice - 1) / rows_per_slice;
-  ConvWeightGradArgs a{s, rows_per_slice, slices};
-  LaunchConfig cfg{{unsigned(ot), unsigned(ct < 1 ? 1 : ct), unsigned(s.ksize * slices)},
+  const ConvWeightGradArgs a = conv_weight_grad_plan(s, target_blocks);
+  LaunchConfig cfg{{unsigned(ot), unsigned(ct < 1 ? 1 : ct), unsigned(s.ksize * a.slices)},
                    {unsigned(kTile), unsigned(kRowThreads)},
                    2 * kTile * kTile * sizeof(float)};
-  l.template launch<ConvWeightGradKernel>(cfg, a, x, dy, dw, db);
+  l.template launch<ConvWeightGradKernel>(cfg, a, x, dy, dw, db, partial);
+  if (a.slices == 1) return;
+  const int64_t wsize = s.ksize * s.cin * s.cout;
+  l.template launch<ConvWeightGradFinishKernel>(LaunchConfig{{blocks_for(wsize + s.cout, 256)}, {256}, 0},
+                                                static_cast<const float*>(partial), a.slices, wsize, s.cout, dw, db);
 }
 
 }  // namespace ad

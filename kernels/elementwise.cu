@@ -1,5 +1,6 @@
 #include "kernels/cuda_launch.cuh"
 #include "kernels/elementwise.cuh"
+#include "runtime/tensor.h"
 
 namespace ad::cuda {
 
@@ -24,8 +25,9 @@ void add_bias_rows(float* x, const float* bias, int64_t rows, int64_t cols) {
   launch_add_bias_rows(l, x, bias, rows, cols);
 }
 void column_sums(const float* x, float* out, int64_t rows, int64_t cols, float scale, bool accumulate) {
+  Tensor partial = Tensor::empty({column_sum_workspace(rows, cols) + 1}, DType::F32, Device::CUDA);
   CudaLauncher l;
-  launch_column_sums(l, x, out, rows, cols, scale, accumulate);
+  launch_column_sums(l, x, out, partial.data<float>(), rows, cols, scale, accumulate);
 }
 
 }  // namespace ad::cuda

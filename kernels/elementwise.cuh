@@ -46,14 +46,15 @@ struct AddBiasRowsKernel {
 // Column sums of x[rows, cols]. Block (32, 8): threadIdx.x picks the column (coalesced reads along a
 // row), threadIdx.y strides over rows; the 8 partial sums per column are combined by a tree in shared
 // memory. grid.x covers the columns 32 at a time; grid.y splits tall inputs into row slices. With one
-// slice the block writes its column sums (deterministic); with several, each slice adds its sum with
-// an atomic (the launcher zeroes `out` first unless accumulating).
+// slice the block writes its column sums; with several, each slice stores its sums in a workspace
+// [slice][cols] and ColumnSumFinishKernel adds them up in slice order. Either way the result is the same
+// on every run (float atomics over the slices made it depend on the order blocks finish).
 struct ColumnSumKernel {
   static constexpr unsigned kCols = 32, kRows = 8;
   static constexpr int64_t kRowsPerSlice = 512;
   template <class Ctx>
-  AD_HD static void run(Ctx& ctx, const float* x, float* out, int64_t rows, int64_t cols, float scale,
-                        bool accumulate) {
+  AD_HD static void run(Ctx& ctx, const float* x, float* out, float* partial, int64_t rows, int64_t cols,
+                        float scale, bool accumulate) {
     unsigned tx = ctx.thread_idx().x, ty = ctx.thread_idx().y, bx = ctx.block_dim().x, by = ctx.block_dim().y;
     float* buf = shared_array<float>(ctx, size_t(bx) * by);
     int64_t c = int64_t(ctx.block_idx().x) * bx + tx;
@@ -70,8 +71,21 @@ struct ColumnSumKernel {
       ctx.sync();
     }
     if (ty == 0 && c < cols) {
-      if (slices > 1) ctx.atomic_add(out + c, scale * buf[tx]);
+      if (slices > 1) partial[int64_t(ctx.block_idx().y) * cols + c] = buf[tx];
       else out[c] = accumulate ? out[c] + scale * buf[tx] : scale * buf[tx];
+    }
+  }
+};
+
+// out[c] = (accumulate ? out[c] : 0) + scale * sum over slices of partial[slice][c], slices in order.
+struct ColumnSumFinishKernel {
+  template <class Ctx>
+  AD_HD static void run(Ctx& ctx, const float* partial, float* out, int64_t slices, int64_t cols, float scale,
+                        bool accumulate) {
+    AD_GRID_STRIDE_LOOP(ctx, c, cols) {
+      float s = 0.f;
+      for (int64_t sl = 0; sl < slices; ++sl) s += partial[sl * cols + c];
+      out[c] = accumulate ? out[c] + scale * s : scale * s;
     }
   }
 };
@@ -79,6 +93,12 @@ struct ColumnSumKernel {
 inline unsigned column_sum_slices(int64_t rows) {
   int64_t s = rows / ColumnSumKernel::kRowsPerSlice;
   return unsigned(s < 1 ? 1 : (s > 1024 ? 1024 : s));
+}
+
+// Floats of workspace launch_column_sums needs (0 when one slice covers the rows).
+inline int64_t column_sum_workspace(int64_t rows, int64_t cols) {
+  const unsigned slices = column_sum_slices(rows);
+  return slices > 1 ? int64_t(slices) * cols : 0;
 }
 
 inline LaunchConfig column_sum_config(int64_t rows, int64_t cols) {
@@ -104,12 +124,16 @@ template <class L> void launch_add_bias_rows(L& l, float* x, const float* bias, 
   if (cols == 0) return;
   l.template launch<AddBiasRowsKernel>(pointwise_config(rows * cols), x, bias, rows, cols);
 }
+// `partial` holds column_sum_workspace(rows, cols) floats (may be null when that is 0).
 template <class L>
-void launch_column_sums(L& l, const float* x, float* out, int64_t rows, int64_t cols, float scale,
+void launch_column_sums(L& l, const float* x, float* out, float* partial, int64_t rows, int64_t cols, float scale,
                         bool accumulate) {
+  if (cols == 0) return;
   LaunchConfig cfg = column_sum_config(rows, cols);
-  if (cfg.grid.y > 1 && !accumulate) l.template launch<FillKernel>(pointwise_config(cols), out, cols, 0.f);
-  l.template launch<ColumnSumKernel>(cfg, x, out, rows, cols, scale, accumulate);
+  l.template launch<ColumnSumKernel>(cfg, x, out, partial, rows, cols, scale, accumulate);
+  if (cfg.grid.y > 1)
+    l.template launch<ColumnSumFinishKernel>(pointwise_config(cols), static_cast<const float*>(partial), out,
+                                             int64_t(cfg.grid.y), cols, scale, accumulate);
 }
 
 }  // namespace ad

@@ -5,8 +5,9 @@
 namespace ad::cuda {
 
 void sum_axis(const float* x, float* out, int64_t rows, int64_t cols, int axis, float scale) {
+  Tensor partial = Tensor::empty({(axis == 0 ? column_sum_workspace(rows, cols) : 0) + 1}, DType::F32, Device::CUDA);
   CudaLauncher l;
-  launch_sum_axis(l, x, out, rows, cols, axis, scale);
+  launch_sum_axis(l, x, out, partial.data<float>(), rows, cols, axis, scale);
 }
 
 void broadcast(const float* dout, float* dx, int64_t rows, int64_t cols, int axis, float scale) {

@@ -101,10 +101,12 @@ inline unsigned sum_all_blocks(int64_t n) {
   return b < 1 ? 1 : (b > 1024 ? 1024 : b);
 }
 
+// axis 0: `partial` holds column_sum_workspace(rows, cols) floats (elementwise.cuh); unused otherwise.
 template <class L>
-void launch_sum_axis(L& l, const float* x, float* out, int64_t rows, int64_t cols, int axis, float scale) {
+void launch_sum_axis(L& l, const float* x, float* out, float* partial, int64_t rows, int64_t cols, int axis,
+                     float scale) {
   if (axis == 0) {
-    launch_column_sums(l, x, out, rows, cols, scale, false);
+    launch_column_sums(l, x, out, partial, rows, cols, scale, false);
   } else {
     unsigned t = pow2_threads(cols);
     l.template launch<RowSumKernel>(LaunchConfig{{unsigned(rows)}, {t}, t * sizeof(float)}, x, out, rows, cols,

@@ -36,7 +36,7 @@ struct ConvData {
 TEST(EmulatedDilatedConv1d, ForwardAndBackwardMatchCpuReference) {
   test::for_each_schedule([&] {
     for (const Conv1dShape& s : kShapes)
-      for (int64_t target_blocks : {1, 512}) {  // one slice of B*T (plain +=) and many (atomics)
+      for (int64_t target_blocks : {1, 512}) {  // one slice of B*T (plain +=) and many (partials, then a sum)
         SCOPED_TRACE(describe(s) + " target_blocks=" + std::to_string(target_blocks));
         ConvData d(s, 100);
         Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
@@ -50,14 +50,16 @@ TEST(EmulatedDilatedConv1d, ForwardAndBackwardMatchCpuReference) {
         EmulatedLauncher l;
         launch_dilated_conv1d_forward(l, s, gx.data(), gw.data(), gb.data(), gy.data());
         launch_dilated_conv1d_backward_data(l, s, gdy.data(), gw.data(), gdx.data());
-        launch_dilated_conv1d_backward_params(l, s, gx.data(), gdy.data(), gdw.data(), gdb.data(), target_blocks);
+        test::GuardedBuffer partial{size_t(conv_weight_grad_workspace(s, target_blocks))};
+        launch_dilated_conv1d_backward_params(l, s, gx.data(), gdy.data(), gdw.data(), gdb.data(), partial.data(),
+                                              target_blocks);
         EXPECT_TRUE(test::all_close(gy.tensor(y.shape()), y, 1e-5, 1e-5));
         EXPECT_TRUE(test::all_close(gdx.tensor(dx.shape()), dx, 1e-5, 1e-5));
         EXPECT_TRUE(test::all_close(gdw.tensor(dw.shape()), dw, 1e-5, 1e-5));
         EXPECT_TRUE(test::all_close(gdb.tensor(db.shape()), db, 1e-5, 1e-5));
         for (auto* g : {&gx, &gw, &gb, &gdy, &gdw, &gdb, &gy, &gdx}) EXPECT_TRUE(g->check_canaries());
       }
-  }, /*order_dependent=*/true);  // TODO(emu, #8): dw sums row slices with float atomics
+  });
 }
 
 TEST(EmulatedDilatedConv1d, NoBiasAndLargeKernel) {
@@ -72,12 +74,13 @@ TEST(EmulatedDilatedConv1d, NoBiasAndLargeKernel) {
     test::GuardedBuffer gx(d.x), gw(d.w), gdy(d.dy), gdw(d.dw0), gy{size_t(y.numel())};
     EmulatedLauncher l;
     launch_dilated_conv1d_forward(l, s, gx.data(), gw.data(), nullptr, gy.data());
-    launch_dilated_conv1d_backward_params(l, s, gx.data(), gdy.data(), gdw.data(), nullptr);
+    test::GuardedBuffer partial{size_t(conv_weight_grad_workspace(s))};
+    launch_dilated_conv1d_backward_params(l, s, gx.data(), gdy.data(), gdw.data(), nullptr, partial.data());
     EXPECT_TRUE(test::all_close(gy.tensor(y.shape()), y, 1e-5, 1e-5));
     EXPECT_TRUE(test::all_close(gdw.tensor(dw.shape()), dw, 1e-5, 1e-5));
     EXPECT_TRUE(gy.check_canaries());
     EXPECT_TRUE(gdw.check_canaries());
-  }, /*order_dependent=*/true);  // TODO(emu, #8): dw sums row slices with float atomics
+  });
 }
 
 TEST(DilatedConv1dCausality, OutputBeforeTDoesNotDependOnLaterInput) {

@@ -13,7 +13,8 @@ struct RC {
 };
 // 1x1, a column count that is not a multiple of the 32-column tile, more than one tile, more rows than
 // the 8 row-threads, empty batches, and enough rows for several row slices (atomics).
-const RC kShapes[] = {{1, 1}, {3, 33}, {17, 5}, {0, 4}, {40, 70}, {9, 1}, {1, 65}, {1100, 3}};
+// 1700 rows: three row slices of the column sums (an order-dependent sum shows with three terms).
+const RC kShapes[] = {{1, 1}, {3, 33}, {17, 5}, {0, 4}, {40, 70}, {9, 1}, {1, 65}, {1100, 3}, {1700, 35}};
 }  // namespace
 
 TEST(EmulatedElementwise, PointwiseOpsMatchCpuReference) {
@@ -70,7 +71,8 @@ TEST(EmulatedElementwise, BiasRowsAndColumnSumsMatchCpuReference) {
         test::GuardedBuffer gy(x), gb(bias), gdb(db0);
         EmulatedLauncher l;
         launch_add_bias_rows(l, gy.data(), gb.data(), s.rows, s.cols);
-        launch_column_sums(l, gy.data(), gdb.data(), s.rows, s.cols, 1.0f, accumulate);
+        test::GuardedBuffer partial{size_t(column_sum_workspace(s.rows, s.cols))};
+        launch_column_sums(l, gy.data(), gdb.data(), partial.data(), s.rows, s.cols, 1.0f, accumulate);
         EXPECT_TRUE(test::all_close(gy.tensor({s.rows, s.cols}), y, 1e-6, 1e-6));
         // Column sums of y = x + bias: the CPU reference sums x, so add rows * bias back.
         Tensor want = db.clone();

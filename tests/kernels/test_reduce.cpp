@@ -29,7 +29,8 @@ TEST(EmulatedReduce, SumAxisAndBroadcastMatchCpuReference) {
 
         test::GuardedBuffer gx(x), gout{size_t(m)}, gdout(dout), gdx{size_t(s.rows * s.cols)};
         EmulatedLauncher l;
-        launch_sum_axis(l, gx.data(), gout.data(), s.rows, s.cols, axis, 0.5f);
+        test::GuardedBuffer partial{size_t(column_sum_workspace(s.rows, s.cols))};
+        launch_sum_axis(l, gx.data(), gout.data(), partial.data(), s.rows, s.cols, axis, 0.5f);
         launch_broadcast(l, gdout.data(), gdx.data(), s.rows, s.cols, axis, 0.5f);
         EXPECT_TRUE(test::all_close(gout.tensor({m}), out, 1e-5, 1e-5));
         EXPECT_TRUE(test::all_close(gdx.tensor({s.rows, s.cols}), dx, 0, 0));
