@@ -64,7 +64,7 @@ class MemoryChecker;
 // callee-saved registers; swapcontext's signal-mask system call per switch dominated the run time),
 // elsewhere a ucontext.
 struct FiberContext {
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)  // ASan follows swapcontext, not our switch
   void* sp = nullptr;
 #else
   ucontext_t uc{};

@@ -130,7 +130,7 @@ namespace {
 std::atomic<uint32_t> phase_counter{0}, launch_counter{0};
 }
 
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)  // ASan follows swapcontext, not our switch
 // ad_emu_switch(save_sp, to_sp): pushes the callee-saved registers, MXCSR and the x87 control word on the
 // current stack, stores the stack pointer in *save_sp, switches to to_sp and pops the same from there.
 extern "C" void ad_emu_switch(void** save_sp, void* to_sp);

@@ -1,7 +1,10 @@
 // CUDA state for the process: device probe, one stream, library handles, and the caching allocator.
 // The allocator keeps freed blocks in per-size free lists (sizes rounded to 512 B, or to 2 MiB above
 // 1 MiB) and reuses them, so training loops stop calling cudaMalloc after the first step; it also
-// counts current and peak bytes held by tensors.
+// counts current and peak bytes held by tensors. With AD_CUDA_ALLOCATOR_DEBUG=1 in the environment it
+// asks cudaMalloc for the exact size and frees at once (no rounding, no reuse), so compute-sanitizer's
+// memcheck sees a one-element overrun or a use after free (tools/gpu_check.sh sets it).
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -43,14 +46,19 @@ size_t round_size(size_t bytes) {
   return (bytes + (2u << 20) - 1) / (2u << 20) * (2u << 20);
 }
 
+bool allocator_debug_from_env() {
+  const char* e = std::getenv("AD_CUDA_ALLOCATOR_DEBUG");
+  return e && std::string(e) == "1";
+}
+
 class CachingAllocator {
  public:
   void* allocate(size_t bytes) {
     AD_CHECK(probe().ok, "allocate", "CUDA tensor requested but ", probe().status);
-    size_t size = round_size(std::max<size_t>(bytes, 1));
+    size_t size = debug_ ? std::max<size_t>(bytes, 1) : round_size(std::max<size_t>(bytes, 1));
     std::lock_guard<std::mutex> lock(mu_);
     void* p = nullptr;
-    auto it = free_.find(size);
+    auto it = debug_ ? free_.end() : free_.find(size);
     if (it != free_.end()) {
       p = it->second;
       free_.erase(it);
@@ -76,7 +84,12 @@ class CachingAllocator {
     auto it = sizes_.find(p);
     if (it == sizes_.end()) return;
     stats_.current -= it->second;
-    free_.emplace(it->second, p);
+    if (debug_) {  // no reuse: a later access through a stale pointer is a use after free
+      cudaFree(p);
+      stats_.reserved -= it->second;
+    } else {
+      free_.emplace(it->second, p);
+    }
     sizes_.erase(it);
   }
   void release_locked() {
@@ -101,6 +114,7 @@ class CachingAllocator {
   }
 
  private:
+  const bool debug_ = allocator_debug_from_env();
   std::mutex mu_;
   std::multimap<size_t, void*> free_;
   std::unordered_map<void*, size_t> sizes_;

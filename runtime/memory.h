@@ -1,6 +1,7 @@
 // Byte counters for tensors on each device. CUDA memory goes through a caching allocator
 // (freed blocks are kept per size and reused, like PyTorch's), so `reserved` can exceed `current`.
-// Benchmarks report peak bytes from here.
+// Benchmarks report peak bytes from here. Debug mode (AD_CUDA_ALLOCATOR_DEBUG=1 in the environment):
+// exact sizes and no reuse, so compute-sanitizer memcheck sees one-element overruns and uses after free.
 #pragma once
 #include <cstddef>
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # On a machine with a GPU, in one call: build with CUDA, run every test (GPU parity included), run
-# compute-sanitizer memcheck and racecheck on the kernel tests, run the benchmarks, print a table last.
+# compute-sanitizer's memcheck, racecheck, synccheck and initcheck on the GPU tests (the caching allocator
+# in its debug mode: exact sizes, no reuse, so one-element overruns show), run the benchmarks, print a
+# table last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/cuda/bin:$PATH"
@@ -24,13 +26,14 @@ skipped=$(grep -c '\*\*\*Skipped' "$out/ctest.log"); row "  skipped" "$skipped"
 parity=$(grep -E 'GpuParity' "$out/ctest.log" | grep -c 'Passed'); row "  GpuParity passed" "$parity"
 grep -E 'GpuParity' "$out/ctest.log" | grep -v Passed | head -20
 
-for tool in memcheck racecheck; do
+for tool in memcheck racecheck synccheck initcheck; do
   fails=0; runs=0
   for t in build-gpu/tests/test_*; do
     [ -x "$t" ] || continue
     "$t" --gtest_list_tests --gtest_filter='GpuParity*' | grep -q '^  ' || continue  # no GPU tests in it
     runs=$((runs + 1))
-    compute-sanitizer --tool $tool --error-exitcode 9 "$t" --gtest_filter='GpuParity*' > "$out/sanitizer_${tool}_$(basename "$t").log" 2>&1 \
+    AD_CUDA_ALLOCATOR_DEBUG=1 compute-sanitizer --tool $tool --error-exitcode 9 "$t" --gtest_filter='GpuParity*' \
+      > "$out/sanitizer_${tool}_$(basename "$t").log" 2>&1 \
       || { fails=$((fails + 1)); echo "compute-sanitizer $tool failed on $t"; tail -20 "$out/sanitizer_${tool}_$(basename "$t").log"; }
   done
   row "compute-sanitizer $tool" "$((runs - fails))/$runs binaries clean"

@@ -13,7 +13,11 @@ using namespace ad;
 namespace {
 const Activation kAll[] = {Activation::Identity, Activation::ReLU, Activation::LeakyReLU, Activation::ELU,
                            Activation::Tanh, Activation::Sigmoid, Activation::Softplus};
-float param_for(Activation a) { return a == Activation::LeakyReLU ? 0.2f : 1.0f; }
+// Non-default parameters: an ELU alpha of 1 would hide a kernel that ignores alpha (or mixes it up with
+// the slope), a slope of 0.2 one that ignores the slope.
+float param_for(Activation a) {
+  return a == Activation::LeakyReLU ? 0.2f : a == Activation::ELU ? 0.7f : 1.0f;
+}
 }  // namespace
 
 TEST(EmulatedActivation, ForwardAndBackwardMatchCpuReference) {

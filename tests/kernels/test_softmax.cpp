@@ -40,6 +40,31 @@ TEST(EmulatedSoftmax, ForwardAndBackwardMatchCpuReference) {
   });
 }
 
+// Rows where a class of mistakes hides: all logits very negative (exp underflows to 0 without the max
+// subtraction: 0/0), one element per row, rows of one repeated value, and empty rows (nothing to write).
+TEST(EmulatedSoftmax, VeryNegativeSingleAndEmptyRows) {
+  test::for_each_schedule([&] {
+    for (const RC& s : {RC{3, 40}, RC{5, 1}, RC{2, 300}, RC{4, 0}}) {
+      SCOPED_TRACE("rows=" + std::to_string(s.rows) + " cols=" + std::to_string(s.cols));
+      const int64_t n = s.rows * s.cols;
+      Tensor x = test::random_tensor({s.rows, s.cols}, 5, -1.0e4, -0.9e4), dy = test::random_tensor({s.rows, s.cols}, 6);
+      if (s.rows > 1 && s.cols > 0)  // the last row: one value repeated
+        for (int64_t c = 0; c < s.cols; ++c) x.data<float>()[(s.rows - 1) * s.cols + c] = -5.0e3f;
+      Tensor y = Tensor::empty(x.shape()), dx = Tensor::empty(x.shape());
+      softmax_forward(x, y);
+      softmax_backward(y, dy, dx);
+      test::GuardedBuffer gx(x), gy{size_t(n)}, gdy(dy), gdx{size_t(n)};
+      EmulatedLauncher l;
+      launch_softmax_forward(l, gx.data(), gy.data(), s.rows, s.cols);
+      launch_softmax_backward(l, gy.data(), gdy.data(), gdx.data(), s.rows, s.cols);
+      EXPECT_TRUE(test::all_close(gy.tensor(x.shape()), y, 1e-6, 1e-5));
+      EXPECT_TRUE(test::all_close(gdx.tensor(x.shape()), dx, 1e-6, 1e-5));
+      EXPECT_TRUE(gy.check_canaries());
+      EXPECT_TRUE(gdx.check_canaries());
+    }
+  });
+}
+
 TEST(EmulatedSoftmax, InPlaceBackward) {
   test::for_each_schedule([&] {
     const int64_t rows = 3, cols = 300;
