@@ -140,7 +140,13 @@ def tables(run):
                      "", "", float(np.mean(base)) if base else float("nan")])
     title = (f"Test on {metrics.get('file', '?')} ({steps} steps). Range metrics: prts, alpha 0, reciprocal, front. "
              "Baseline: every step flagged, point-wise F1 = 2p/(1+p), p = labelled fraction.")
-    return [(title, header, rows)]
+    out = [(title, header, rows)]
+    summary = metrics.get("summary")  # model rows beside trivial rows ("flag everything", ...), scored in C++
+    if summary:
+        keys = [k for k in summary[0] if k != "row"]
+        out.insert(0, ("Summary: the model's rows and the trivial detectors' rows, scored the same way.",
+                       ["row"] + keys, [[r.get("row", "")] + [r.get(k) for k in keys] for r in summary]))
+    return out
 
 
 if __name__ == "__main__":
