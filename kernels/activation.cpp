@@ -36,14 +36,6 @@ const char* activation_name(Activation a) {
 
 namespace cpu {
 namespace {
-// exp for the loops below: libm in f64 (the reference precision), the vectorisable fast_expf in f32.
-template <class T> T exp_of(T v) {
-  if constexpr (std::is_same_v<T, float>)
-    return fast_expf(v);
-  else
-    return std::exp(v);
-}
-
 // One loop per activation (the switch hoisted out) so that each loop body vectorises.
 template <class T, class F> void map(const T* x, T* y, int64_t n, F f) {
 #pragma omp parallel for simd if (n >= kCpuParallelMin)
@@ -63,12 +55,7 @@ template <class T> void activation_forward(Activation a, const T* x, T* y, int64
     // exp(min(v, 0)) - 1 rather than expm1: the same to ~1e-7 absolute, and it vectorises.
     case Activation::ELU:
       return map(x, y, n, [p](T v) { return v > T(0) ? v : p * (exp_of(std::min(v, T(0))) - T(1)); });
-    // tanh(v) = sign(v) (1 - 2 / (exp(2|v|) + 1)): no overflow, ~1e-7 absolute near 0.
-    case Activation::Tanh:
-      return map(x, y, n, [](T v) {
-        const T t = T(1) - T(2) / (exp_of(T(2) * std::abs(v)) + T(1));
-        return v < T(0) ? -t : t;
-      });
+    case Activation::Tanh: return map(x, y, n, [](T v) { return tanh_of(v); });
     case Activation::Sigmoid: return map(x, y, n, [](T v) { return T(1) / (T(1) + exp_of(-v)); });
     case Activation::Softplus: return map(x, y, n, [](T v) { return v > T(20) ? v : std::log1p(std::exp(v)); });
   }

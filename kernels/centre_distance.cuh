@@ -18,6 +18,20 @@
 
 namespace ad {
 
+// z.c, |z|^2 and |c|^2 of one (item, centre, head) pair, in index order.
+struct PairStats {
+  float dot = 0.f, zz = 0.f, cc = 0.f;
+};
+AD_HD inline PairStats pair_stats(const float* zr, const float* cr, int64_t D) {
+  PairStats p;
+  for (int64_t d = 0; d < D; ++d) {
+    p.dot += zr[d] * cr[d];
+    p.zz += zr[d] * zr[d];
+    p.cc += cr[d] * cr[d];
+  }
+  return p;
+}
+
 struct CentreDistanceForwardKernel {
   template <class Ctx>
   AD_HD static void run(Ctx& ctx, CentreDistance kind, const float* z, const float* c, float* out, int64_t B,
@@ -36,15 +50,10 @@ struct CentreDistanceForwardKernel {
         }
         out[i] = s;
       } else {
-        float dot = 0.f, zz = 0.f, cc = 0.f;
-        for (int64_t d = 0; d < D; ++d) {
-          dot += zr[d] * cr[d];
-          zz += zr[d] * zr[d];
-          cc += cr[d] * cr[d];
-        }
+        const PairStats p = pair_stats(zr, cr, D);
         const float eps = float(kCosineEps);
-        const float nz = fmaxf(sqrtf(zz), eps), nc = fmaxf(sqrtf(cc), eps);
-        out[i] = 0.5f * (1.f - dot / (nz * nc));
+        const float nz = fmaxf(sqrtf(p.zz), eps), nc = fmaxf(sqrtf(p.cc), eps);
+        out[i] = 0.5f * (1.f - p.dot / (nz * nc));
       }
     }
   }
@@ -61,14 +70,9 @@ struct HalfCosinePairCoefKernel {
       const int64_t h = i % H, k = (i / H) % K, b = i / (H * K);
       const float* zr = z + (b * H + h) * D;
       const float* cr = c + (k * H + h) * D;
-      float dot = 0.f, zz = 0.f, cc = 0.f;
-      for (int64_t d = 0; d < D; ++d) {
-        dot += zr[d] * cr[d];
-        zz += zr[d] * zr[d];
-        cc += cr[d] * cr[d];
-      }
-      const float eps = float(kCosineEps);
-      const float lz = sqrtf(zz), lc = sqrtf(cc);
+      const PairStats p = pair_stats(zr, cr, D);
+      const float dot = p.dot, eps = float(kCosineEps);
+      const float lz = sqrtf(p.zz), lc = sqrtf(p.cc);
       const float nz = fmaxf(lz, eps), nc = fmaxf(lc, eps);
       const float g = dout[i];
       // out = (1 - dot / (nz nc)) / 2; the norm terms vanish where the norm is clamped.
@@ -79,50 +83,34 @@ struct HalfCosinePairCoefKernel {
   }
 };
 
-// dz[b,h,d]: one thread per element, sum over k in order. coef is unused for SquaredEuclidean.
-struct CentreDistanceGradZKernel {
+// One gradient, dz or dc: one thread per element of the side it writes ("own": z [B, H, D] or c [K, H, D]),
+// summing over the other side ("other": the K centres or the B items) in index order. The two gradients are
+// mirror images: 2 g (own - other) for SquaredEuclidean; alpha * other + (beta for z, gamma for c) * own for
+// HalfCosine (coef is unused for SquaredEuclidean).
+struct CentreDistanceGradKernel {
   template <class Ctx>
-  AD_HD static void run(Ctx& ctx, CentreDistance kind, const float* z, const float* c, const float* dout,
-                        const float* coef, float* dz, int64_t B, int64_t K, int64_t H, int64_t D) {
-    const int64_t n = B * H * D, pairs = B * K * H;
+  AD_HD static void run(Ctx& ctx, CentreDistance kind, bool centre_side, const float* z, const float* c,
+                        const float* dout, const float* coef, float* grad, int64_t B, int64_t K, int64_t H,
+                        int64_t D) {
+    const float* own = centre_side ? c : z;
+    const float* other = centre_side ? z : c;
+    const int64_t own_rows = centre_side ? K : B, other_rows = centre_side ? B : K;
+    const int64_t n = own_rows * H * D, pairs = B * K * H;
+    const float* own_coef = coef ? coef + (centre_side ? 2 : 1) * pairs : nullptr;
     const int64_t stride = int64_t(ctx.block_dim().x) * ctx.grid_dim().x;
     for (int64_t i = int64_t(ctx.block_idx().x) * ctx.block_dim().x + ctx.thread_idx().x; i < n; i += stride) {
-      const int64_t d = i % D, h = (i / D) % H, b = i / (D * H);
-      const float zv = z[i];
+      const int64_t d = i % D, h = (i / D) % H, m = i / (D * H);
+      const float ov = own[i];
       float s = 0.f;
-      for (int64_t k = 0; k < K; ++k) {
-        const int64_t p = (b * K + k) * H + h;
-        const float cv = c[(k * H + h) * D + d];
+      for (int64_t l = 0; l < other_rows; ++l) {
+        const int64_t p = (centre_side ? l * K + m : m * K + l) * H + h;  // pair (item, centre, head)
+        const float xv = other[(l * H + h) * D + d];
         if (kind == CentreDistance::SquaredEuclidean)
-          s += 2.f * dout[p] * (zv - cv);
+          s += 2.f * dout[p] * (ov - xv);
         else
-          s += coef[p] * cv + coef[pairs + p] * zv;
+          s += coef[p] * xv + own_coef[p] * ov;
       }
-      dz[i] = s;
-    }
-  }
-};
-
-// dc[k,h,d]: one thread per element, sum over b in order.
-struct CentreDistanceGradCKernel {
-  template <class Ctx>
-  AD_HD static void run(Ctx& ctx, CentreDistance kind, const float* z, const float* c, const float* dout,
-                        const float* coef, float* dc, int64_t B, int64_t K, int64_t H, int64_t D) {
-    const int64_t n = K * H * D, pairs = B * K * H;
-    const int64_t stride = int64_t(ctx.block_dim().x) * ctx.grid_dim().x;
-    for (int64_t i = int64_t(ctx.block_idx().x) * ctx.block_dim().x + ctx.thread_idx().x; i < n; i += stride) {
-      const int64_t d = i % D, h = (i / D) % H, k = i / (D * H);
-      const float cv = c[i];
-      float s = 0.f;
-      for (int64_t b = 0; b < B; ++b) {
-        const int64_t p = (b * K + k) * H + h;
-        const float zv = z[(b * H + h) * D + d];
-        if (kind == CentreDistance::SquaredEuclidean)
-          s += 2.f * dout[p] * (cv - zv);
-        else
-          s += coef[p] * zv + coef[2 * pairs + p] * cv;
-      }
-      dc[i] = s;
+      grad[i] = s;
     }
   }
 };
@@ -142,10 +130,13 @@ void launch_centre_distance_backward(L& l, CentreDistance kind, const float* z, 
   const int64_t pairs = B * K * H;
   if (kind == CentreDistance::HalfCosine && pairs > 0)
     l.template launch<HalfCosinePairCoefKernel>(pointwise_config(pairs), z, c, dout, coef, B, K, H, D);
+  const float* used_coef = kind == CentreDistance::HalfCosine ? coef : nullptr;
   if (B * H * D > 0)
-    l.template launch<CentreDistanceGradZKernel>(pointwise_config(B * H * D), kind, z, c, dout, coef, dz, B, K, H, D);
+    l.template launch<CentreDistanceGradKernel>(pointwise_config(B * H * D), kind, false, z, c, dout, used_coef, dz,
+                                                B, K, H, D);
   if (K * H * D > 0)
-    l.template launch<CentreDistanceGradCKernel>(pointwise_config(K * H * D), kind, z, c, dout, coef, dc, B, K, H, D);
+    l.template launch<CentreDistanceGradKernel>(pointwise_config(K * H * D), kind, true, z, c, dout, used_coef, dc,
+                                                B, K, H, D);
 }
 
 }  // namespace ad

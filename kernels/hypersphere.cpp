@@ -56,15 +56,19 @@ void check_vector(const char* op, const char* what, const Tensor& t, int64_t n, 
   AD_CHECK(t.dtype() == like.dtype(), op, what, " dtype differs from d2");
   check_same_device(op, t, like);
 }
+// The batch size, after checking d2 [B] (B > 0, floating) and radius [1].
+int64_t check_batch(const char* op, const Tensor& d2, const Tensor& radius) {
+  AD_CHECK(d2.dim() == 1, op, "d2 must be [B], got ", d2.describe());
+  AD_CHECK(d2.size(0) > 0, op, "empty batch");
+  check_floating(op, d2);
+  check_vector(op, "radius", radius, 1, d2);
+  return d2.size(0);
+}
 }  // namespace
 
 void hypersphere_forward(const Tensor& d2, const Tensor& radius, Tensor& residue, Tensor& weight) {
   const char* op = "hypersphere_forward";
-  AD_CHECK(d2.dim() == 1, op, "d2 must be [B], got ", d2.describe());
-  const int64_t B = d2.size(0);
-  AD_CHECK(B > 0, op, "empty batch");
-  check_floating(op, d2);
-  check_vector(op, "radius", radius, 1, d2);
+  const int64_t B = check_batch(op, d2, radius);
   check_vector(op, "residue", residue, B, d2);
   check_vector(op, "weight", weight, B, d2);
   if (d2.is_cuda()) {
@@ -82,11 +86,7 @@ void hypersphere_forward(const Tensor& d2, const Tensor& radius, Tensor& residue
 void hypersphere_backward(const Tensor& d2, const Tensor& radius, const Tensor& dresidue, const Tensor& dweight,
                           Tensor& dd2, Tensor& dradius) {
   const char* op = "hypersphere_backward";
-  AD_CHECK(d2.dim() == 1, op, "d2 must be [B], got ", d2.describe());
-  const int64_t B = d2.size(0);
-  AD_CHECK(B > 0, op, "empty batch");
-  check_floating(op, d2);
-  check_vector(op, "radius", radius, 1, d2);
+  const int64_t B = check_batch(op, d2, radius);
   check_vector(op, "dresidue", dresidue, B, d2);
   check_vector(op, "dweight", dweight, B, d2);
   check_vector(op, "dd2", dd2, B, d2);

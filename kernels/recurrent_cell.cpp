@@ -19,19 +19,7 @@ const char* recurrent_cell_name(RecurrentCell cell) { return cell == RecurrentCe
 
 namespace cpu {
 namespace {
-// exp: the vectorisable fast_expf in f32 (as the f32 activations), libm in f64 (the gradient checks).
-template <class T> T exp_of(T v) {
-  if constexpr (std::is_same_v<T, float>)
-    return fast_expf(v);
-  else
-    return std::exp(v);
-}
-template <class T> T sigmoid(T x) { return T(1) / (T(1) + exp_of(-x)); }
-// tanh(v) = sign(v) (1 - 2 / (exp(2|v|) + 1)): no overflow, vectorises.
-template <class T> T tanh_of(T v) {
-  const T t = T(1) - T(2) / (exp_of(T(2) * std::abs(v)) + T(1));
-  return v < T(0) ? -t : t;
-}
+template <class T> T sigmoid(T x) { return T(1) / (T(1) + exp_of(-x)); }  // exp_of, tanh_of: fast_math.h
 }  // namespace
 
 // Written per row with the gates as named locals (PyTorch's documented equations), independently of the
