@@ -57,7 +57,9 @@ Trainer::Trainer(const Settings& s, const Dataset& train, Device device) : s_(s)
 // element k uses output k % 4 of counter offset + k / 4.
 Tensor Trainer::with_dropout(const Tensor& host_x) {
   if (s_.keep_prob >= 1.0) return on(host_x, device_);
-  Tensor out = Tensor::empty(host_x.shape());
+  if (!dropout_buffer_.defined() || dropout_buffer_.shape() != host_x.shape())
+    dropout_buffer_ = Tensor::empty(host_x.shape());
+  Tensor& out = dropout_buffer_;  // reused: the encoder keeps its input only until the next forward
   const float* x = host_x.data<float>();
   float* o = out.data<float>();
   const int64_t n = host_x.numel();

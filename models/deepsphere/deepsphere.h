@@ -35,6 +35,7 @@ class Trainer {
   std::unique_ptr<Network> net_;
   std::unique_ptr<Adam> adam_;
   Tensor x_host_, x_dev_;  // time-major training cases
+  Tensor dropout_buffer_;  // host [T, C, D], reused every epoch
   uint64_t dropout_offset_ = 0;
   int64_t epochs_done_ = 0;
 };

@@ -16,6 +16,11 @@ Tensor host_vector(const std::vector<double>& v, DType dt, Device dev) {
   Tensor t = Tensor::from_vector(v, {int64_t(v.size())}, dt);
   return dev == Device::CPU ? t : t.to(dev);
 }
+// A buffer kept across epochs (same shape every full-batch step): no fresh pages to fault in each time.
+Tensor& workspace(Tensor& slot, const Shape& shape, DType dt, Device dev) {
+  if (!slot.defined() || slot.shape() != shape || slot.dtype() != dt) slot = Tensor::empty(shape, dt, dev);
+  return slot;
+}
 std::vector<double> to_host(const Tensor& t) { return t.is_cuda() ? t.to(Device::CPU).to_vector() : t.to_vector(); }
 
 // TensorFlow 1's LSTMCell initialisation (the official code's): one Glorot-uniform kernel over
@@ -102,8 +107,8 @@ ForwardResult Network::forward(const Tensor& x, const Tensor& x_in) {
   reverse_time(dec, dec_reversed);
   ForwardResult r;
   r.x_hat = output_.forward(dec_reversed);  // [T, B, D], time order
-  diff_ = Tensor::empty({T, B, D}, dt, device_);
-  Tensor sq = Tensor::empty({T, B, D}, dt, device_);
+  workspace(diff_, {T, B, D}, dt, device_);
+  Tensor& sq = workspace(big_, {T, B, D}, dt, device_);
   add(r.x_hat, x, diff_, 1.0, -1.0);
   mul(diff_, diff_, sq);
   Tensor per_entry = Tensor::empty({B * D}, dt, device_), rec = Tensor::empty({B}, dt, device_);
@@ -149,11 +154,13 @@ void Network::backward() {
     drec[size_t(b)] = hyp ? cfg_.lambda * last_.weight[size_t(b)] / double(B) : 1.0 / double(B);
     dweight[size_t(b)] = cfg_.lambda * last_.rec[size_t(b)] / double(B);
   }
-  Tensor coef_bd = Tensor::empty({B, D}, dt, device_), coef = Tensor::empty({T, B * D}, dt, device_);
+  Tensor coef_bd = Tensor::empty({B, D}, dt, device_);
+  Tensor& coef = workspace(big_, {T, B, D}, dt, device_);  // the forward's squares are no longer needed
   sum_axis_backward(host_vector(drec, dt, device_), 1, coef_bd, 2.0 / double(T * D));
-  sum_axis_backward(coef_bd.view({B * D}), 0, coef);
-  Tensor dx_hat = Tensor::empty({T, B, D}, dt, device_);
-  mul(coef.view({T, B, D}), diff_, dx_hat);
+  Tensor coef_rows = coef.view({T, B * D});
+  sum_axis_backward(coef_bd.view({B * D}), 0, coef_rows);
+  Tensor dx_hat = coef;
+  mul(coef, diff_, dx_hat);  // in place: elementwise
   Tensor ddec_reversed = output_.backward(dx_hat);
   Tensor ddec = Tensor::empty({T, B, Hd}, dt, device_);
   reverse_time(ddec_reversed.view({T, B, Hd}), ddec);

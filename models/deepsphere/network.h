@@ -68,6 +68,7 @@ class Network : public Module {
   Parameter attention_, centre_, radius_;
   // Kept from the forward.
   Tensor x_, enc_out_, z_, d2_, diff_;  // diff_ = x_hat - x [T, B, D]
+  Tensor big_;                          // [T, B, D] workspace: the squares, then the gradient of x_hat
   ForwardResult last_;
 };
 
