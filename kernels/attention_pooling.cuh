@@ -2,7 +2,8 @@
 // graph has 12 nodes) and C moderate (64), so threads stride over the graph's nodes for the softmax and
 // the per-node dot products (block_reduce for the max and the sums), and over channels for the weighted
 // sum. The backward keeps dout_b . x_n in dgate between its two passes: each thread rewrites only the
-// entries it wrote itself. No atomics: bitwise reproducible.
+// entries it wrote itself. No atomics: bitwise reproducible. A `threads` override must be a multiple of 32
+// (block_reduce works warp by warp).
 #pragma once
 #include <cmath>
 #include <cstdint>

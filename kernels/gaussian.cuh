@@ -55,7 +55,8 @@ void launch_reparam_backward(L& l, const float* logvar, const float* dz, float* 
 
 // ---- fused z + KL (math in gaussian.h) ----------------------------------------------------------------
 // Forward: one block per row (grid-stride over rows), threads over the row's channels, block_reduce for the
-// row's KL. Backward: elementwise, grid-stride, row = i / C for dkl.
+// row's KL (a `threads` override must be a multiple of 32: block_reduce works warp by warp). Backward:
+// elementwise, grid-stride, row = i / C for dkl.
 AD_HD inline float reparam_sigma(float v, VarianceForm form) {
   return form == VarianceForm::LogVar ? expf(0.5f * v) : sqrtf(v);
 }

@@ -2,7 +2,8 @@
 // row with threads over the channels and block_reduce for the two row statistics (mean first, then the
 // centred sum of squares: no cancellation from E[x^2] - E[x]^2). The parameter gradients are column sums
 // over every row: a separate launch with one thread per column walking the rows in order (deterministic,
-// no atomics; the row count per batch is small).
+// no atomics; the row count per batch is small). A `threads` override must be a multiple of 32
+// (block_reduce works warp by warp).
 #pragma once
 #include <cmath>
 #include <cstdint>

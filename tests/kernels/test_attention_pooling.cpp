@@ -30,34 +30,37 @@ struct PoolCase {
 }  // namespace
 
 TEST(EmulatedAttentionPool, ForwardAndBackwardMatchCpuReference) {
-  const std::vector<PoolCase> cases = {{"12-node graphs x5 C=64", {12, 12, 12, 12, 12}, 64, 0},
-                                       {"uneven with empty graph C=37", {3, 0, 45, 1}, 37, 0},
-                                       {"large graph C=5 threads=32", {300, 7}, 5, 32},
-                                       {"C=130 threads=1", {4, 9}, 130, 1},
-                                       {"no graphs", {}, 3, 0}};
-  for (const PoolCase& pc : cases) {
-    SCOPED_TRACE(pc.name);
-    Tensor gp = ptr_of(pc.sizes);
-    const int64_t B = int64_t(pc.sizes.size()), N = gp.data<int64_t>()[B], C = pc.C;
-    Tensor x = test::random_tensor({N, C}, 1), gate = test::random_tensor({N}, 2, -30, 30),
-           dout = test::random_tensor({B, C}, 3);
-    Tensor w = Tensor::empty({N}), out = Tensor::empty({B, C}), dx = Tensor::empty({N, C}), dg = Tensor::empty({N});
-    attention_pool_forward(x, gate, gp, w, out);
-    attention_pool_backward(x, w, gp, dout, dx, dg);
+  test::for_each_schedule([&] {
+    const std::vector<PoolCase> cases = {{"12-node graphs x5 C=64", {12, 12, 12, 12, 12}, 64, 0},
+                                         {"uneven with empty graph C=37", {3, 0, 45, 1}, 37, 0},
+                                         {"large graph C=5 threads=32", {300, 7}, 5, 32},
+                                         {"C=130 threads=64", {4, 9}, 130, 64},
+                                         {"no graphs", {}, 3, 0}};
+    for (const PoolCase& pc : cases) {
+      SCOPED_TRACE(pc.name);
+      Tensor gp = ptr_of(pc.sizes);
+      test::RegisteredMemory r_gp(gp, "graph_ptr");
+      const int64_t B = int64_t(pc.sizes.size()), N = gp.data<int64_t>()[B], C = pc.C;
+      Tensor x = test::random_tensor({N, C}, 1), gate = test::random_tensor({N}, 2, -30, 30),
+             dout = test::random_tensor({B, C}, 3);
+      Tensor w = Tensor::empty({N}), out = Tensor::empty({B, C}), dx = Tensor::empty({N, C}), dg = Tensor::empty({N});
+      attention_pool_forward(x, gate, gp, w, out);
+      attention_pool_backward(x, w, gp, dout, dx, dg);
 
-    test::GuardedBuffer gx(x), ggate(gate), gdout(dout), gw{size_t(N)}, gout{size_t(B * C)}, gdx{size_t(N * C)},
-        gdg{size_t(N)};
-    EmulatedLauncher l;
-    launch_attention_pool_forward(l, gx.data(), ggate.data(), gp.data<int64_t>(), gw.data(), gout.data(), B, C,
-                                  pc.threads);
-    launch_attention_pool_backward(l, gx.data(), gw.data(), gp.data<int64_t>(), gdout.data(), gdx.data(), gdg.data(),
-                                   B, C, pc.threads);
-    EXPECT_TRUE(test::all_close(gw.tensor({N}), w, 1e-6, 1e-4));
-    EXPECT_TRUE(test::all_close(gout.tensor({B, C}), out, 1e-5, 1e-4));
-    EXPECT_TRUE(test::all_close(gdx.tensor({N, C}), dx, 1e-6, 1e-4));
-    EXPECT_TRUE(test::all_close(gdg.tensor({N}), dg, 1e-5, 1e-4));
-    for (auto* b : {&gw, &gout, &gdx, &gdg}) EXPECT_TRUE(b->check_canaries());
-  }
+      test::GuardedBuffer gx(x), ggate(gate), gdout(dout), gw{size_t(N)}, gout{size_t(B * C)}, gdx{size_t(N * C)},
+          gdg{size_t(N)};
+      EmulatedLauncher l;
+      launch_attention_pool_forward(l, gx.data(), ggate.data(), gp.data<int64_t>(), gw.data(), gout.data(), B, C,
+                                    pc.threads);
+      launch_attention_pool_backward(l, gx.data(), gw.data(), gp.data<int64_t>(), gdout.data(), gdx.data(), gdg.data(),
+                                     B, C, pc.threads);
+      EXPECT_TRUE(test::all_close(gw.tensor({N}), w, 1e-6, 1e-4));
+      EXPECT_TRUE(test::all_close(gout.tensor({B, C}), out, 1e-5, 1e-4));
+      EXPECT_TRUE(test::all_close(gdx.tensor({N, C}), dx, 1e-6, 1e-4));
+      EXPECT_TRUE(test::all_close(gdg.tensor({N}), dg, 1e-5, 1e-4));
+      for (auto* b : {&gw, &gout, &gdx, &gdg}) EXPECT_TRUE(b->check_canaries());
+    }  });
+
 }
 
 // Two graphs: {gate 0, ln 3} -> weights (1/4, 3/4); an empty graph pools to zero; a one-node graph to itself.

@@ -113,38 +113,40 @@ TEST(GpuParityGaussian, MatchesCpuReferenceOnFreshInputs) {
 
 // ---- fused z + KL ----------------------------------------------------------------------------------------
 TEST(EmulatedGaussianKl, ForwardAndBackwardMatchCpuReference) {
-  struct Case {
-    int64_t R, C;
-    unsigned threads;
-  };
-  for (VarianceForm form : {VarianceForm::LogVar, VarianceForm::OfficialMuad})
-    for (bool mean_only : {false, true})
-      for (const Case& c : {Case{50, 64, 0}, Case{3, 300, 0}, Case{7, 1, 0}, Case{5, 37, 32}, Case{0, 4, 0}}) {
-        SCOPED_TRACE("R=" + std::to_string(c.R) + " C=" + std::to_string(c.C) +
-                     (form == VarianceForm::LogVar ? " logvar" : " official") + (mean_only ? " mean_only" : ""));
-        const int64_t R = c.R, C = c.C;
-        const uint64_t seed = 5, offset = 321;
-        // The official form takes sqrt(v): v from a sigmoid, in (0, 1).
-        Tensor mu = test::random_tensor({R, C}, 1, -2, 2), v = test::random_tensor({R, C}, 2, 0.05, 1),
-               dz = test::random_tensor({R, C}, 3), dkl = test::random_tensor({R}, 4);
-        Tensor z = Tensor::empty({R, C}), kl = Tensor::empty({R}), dmu = Tensor::empty({R, C}),
-               dv = Tensor::empty({R, C});
-        reparam_kl_forward(mu, v, z, kl, seed, offset, form, mean_only);
-        reparam_kl_backward(mu, v, dz, dkl, dmu, dv, seed, offset, form, mean_only);
+  test::for_each_schedule([&] {
+    struct Case {
+      int64_t R, C;
+      unsigned threads;
+    };
+    for (VarianceForm form : {VarianceForm::LogVar, VarianceForm::OfficialMuad})
+      for (bool mean_only : {false, true})
+        for (const Case& c : {Case{50, 64, 0}, Case{3, 300, 0}, Case{7, 1, 0}, Case{5, 37, 32}, Case{0, 4, 0}}) {
+          SCOPED_TRACE("R=" + std::to_string(c.R) + " C=" + std::to_string(c.C) +
+                       (form == VarianceForm::LogVar ? " logvar" : " official") + (mean_only ? " mean_only" : ""));
+          const int64_t R = c.R, C = c.C;
+          const uint64_t seed = 5, offset = 321;
+          // The official form takes sqrt(v): v from a sigmoid, in (0, 1).
+          Tensor mu = test::random_tensor({R, C}, 1, -2, 2), v = test::random_tensor({R, C}, 2, 0.05, 1),
+                 dz = test::random_tensor({R, C}, 3), dkl = test::random_tensor({R}, 4);
+          Tensor z = Tensor::empty({R, C}), kl = Tensor::empty({R}), dmu = Tensor::empty({R, C}),
+                 dv = Tensor::empty({R, C});
+          reparam_kl_forward(mu, v, z, kl, seed, offset, form, mean_only);
+          reparam_kl_backward(mu, v, dz, dkl, dmu, dv, seed, offset, form, mean_only);
 
-        test::GuardedBuffer gmu(mu), gv(v), gdz(dz), gdkl(dkl), gz{size_t(R * C)}, gkl{size_t(R)},
-            gdmu{size_t(R * C)}, gdv{size_t(R * C)};
-        EmulatedLauncher l;
-        launch_reparam_kl_forward(l, gmu.data(), gv.data(), gz.data(), gkl.data(), R, C, seed, offset, form, mean_only,
-                                  c.threads);
-        launch_reparam_kl_backward(l, gmu.data(), gv.data(), gdz.data(), gdkl.data(), gdmu.data(), gdv.data(), R, C,
-                                   seed, offset, form, mean_only);
-        EXPECT_TRUE(test::all_close(gz.tensor({R, C}), z, 1e-6, 1e-5));
-        EXPECT_TRUE(test::all_close(gkl.tensor({R}), kl, 1e-4, 1e-5));
-        EXPECT_TRUE(test::all_close(gdmu.tensor({R, C}), dmu, 1e-6, 1e-5));
-        EXPECT_TRUE(test::all_close(gdv.tensor({R, C}), dv, 1e-6, 1e-5));
-        for (auto* g : {&gz, &gkl, &gdmu, &gdv}) EXPECT_TRUE(g->check_canaries());
-      }
+          test::GuardedBuffer gmu(mu), gv(v), gdz(dz), gdkl(dkl), gz{size_t(R * C)}, gkl{size_t(R)},
+              gdmu{size_t(R * C)}, gdv{size_t(R * C)};
+          EmulatedLauncher l;
+          launch_reparam_kl_forward(l, gmu.data(), gv.data(), gz.data(), gkl.data(), R, C, seed, offset, form, mean_only,
+                                    c.threads);
+          launch_reparam_kl_backward(l, gmu.data(), gv.data(), gdz.data(), gdkl.data(), gdmu.data(), gdv.data(), R, C,
+                                     seed, offset, form, mean_only);
+          EXPECT_TRUE(test::all_close(gz.tensor({R, C}), z, 1e-6, 1e-5));
+          EXPECT_TRUE(test::all_close(gkl.tensor({R}), kl, 1e-4, 1e-5));
+          EXPECT_TRUE(test::all_close(gdmu.tensor({R, C}), dmu, 1e-6, 1e-5));
+          EXPECT_TRUE(test::all_close(gdv.tensor({R, C}), dv, 1e-6, 1e-5));
+          for (auto* g : {&gz, &gkl, &gdmu, &gdv}) EXPECT_TRUE(g->check_canaries());
+        }  });
+
 }
 
 // The fused launch draws the very eps of reparam_forward (same seed, offset, flat index), and its KL is the

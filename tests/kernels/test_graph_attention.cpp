@@ -383,45 +383,51 @@ std::vector<Gatv2Case> gatv2_cases() {
 }  // namespace
 
 TEST(EmulatedGatv2, ForwardAndBackwardMatchCpuReference) {
-  for (const Gatv2Case& gc : gatv2_cases()) {
-    SCOPED_TRACE(gc.name);
-    AttentionGraph g = AttentionGraph::build(gc.adj);
-    const int64_t n = g.nodes(), H = gc.heads, D = gc.head_dim, HD = H * D, nnz = g.edges();
-    Gatv2Options opt;
-    opt.heads = H;
-    opt.negative_slope = 0.3;
-    Tensor src = test::random_tensor({n, HD}, 1), dst = test::random_tensor({n, HD}, 2),
-           att = test::random_tensor({HD}, 3, -2, 2), dout = test::random_tensor({n, D}, 4);
-    Gatv2Ref ref = gatv2_reference(g, src, dst, att, dout, opt);
+  test::for_each_schedule([&] {
+    for (const Gatv2Case& gc : gatv2_cases()) {
+      SCOPED_TRACE(gc.name);
+      AttentionGraph g = AttentionGraph::build(gc.adj);
+      test::RegisteredMemory r_rows(g.adj.row_ptr, "adj.row_ptr"), r_cols(g.adj.col, "adj.col"),
+          r_trows(g.adj_t.row_ptr, "adj_t.row_ptr"), r_tcols(g.adj_t.col, "adj_t.col"), r_edge(g.edge_of, "edge_of");
+      const int64_t n = g.nodes(), H = gc.heads, D = gc.head_dim, HD = H * D, nnz = g.edges();
+      Gatv2Options opt;
+      opt.heads = H;
+      opt.negative_slope = 0.3;
+      Tensor src = test::random_tensor({n, HD}, 1), dst = test::random_tensor({n, HD}, 2),
+             att = test::random_tensor({HD}, 3, -2, 2), dout = test::random_tensor({n, D}, 4);
+      Gatv2Ref ref = gatv2_reference(g, src, dst, att, dout, opt);
 
-    test::GuardedBuffer gsrc(src), gdst(dst), gatt(att), gdout(dout);
-    test::GuardedBuffer gattn{size_t(nnz * H)}, gout{size_t(n * D)}, gedge{size_t(nnz * H)}, grows{size_t(n * HD)},
-        gdsrc{size_t(n * HD)}, gddst{size_t(n * HD)};
-    std::vector<int32_t> arg(size_t(n * D) + 1, -7);  // +1: a canary past the end
-    GatGraphView v = gat_view(g, false);
-    Gatv2Params p;
-    p.heads = H;
-    p.head_dim = D;
-    p.slope = 0.3f;
-    EmulatedLauncher l;
-    launch_gatv2_forward(l, v, p, gsrc.data(), gdst.data(), gatt.data(), gattn.data(), gout.data(), arg.data(),
-                         gc.threads);
-    // The backward reads the reference's arg so that a near-tie decided differently in f32 cannot diverge.
-    const int32_t* ref_arg = ref.arg.data<int32_t>();
-    int mismatched_arg = 0;
-    for (int64_t k = 0; k < n * D; ++k) mismatched_arg += arg[size_t(k)] != ref_arg[k];
-    EXPECT_EQ(mismatched_arg, 0);
-    EXPECT_EQ(arg.back(), -7);
-    launch_gatv2_backward(l, v, p, gsrc.data(), gdst.data(), gatt.data(), gattn.data(), ref_arg, gdout.data(),
-                          gedge.data(), grows.data(), gdsrc.data(), gddst.data(), gc.threads);
-    EXPECT_TRUE(test::all_close(gattn.tensor({nnz, H}), ref.attn, 1e-6, 1e-4));
-    EXPECT_TRUE(test::all_close(gout.tensor({n, D}), ref.out, 1e-5, 1e-4));
-    EXPECT_TRUE(test::all_close(gedge.tensor({nnz, H}), ref.edge_grad, 1e-5, 1e-4));
-    EXPECT_TRUE(test::all_close(grows.tensor({n, HD}), ref.datt_rows, 1e-5, 1e-4));
-    EXPECT_TRUE(test::all_close(gdsrc.tensor({n, HD}), ref.dsrc, 1e-5, 1e-4));
-    EXPECT_TRUE(test::all_close(gddst.tensor({n, HD}), ref.ddst, 1e-5, 1e-4));
-    for (auto* b : {&gattn, &gout, &gedge, &grows, &gdsrc, &gddst}) EXPECT_TRUE(b->check_canaries());
-  }
+      test::GuardedBuffer gsrc(src), gdst(dst), gatt(att), gdout(dout);
+      test::GuardedBuffer gattn{size_t(nnz * H)}, gout{size_t(n * D)}, gedge{size_t(nnz * H)}, grows{size_t(n * HD)},
+          gdsrc{size_t(n * HD)}, gddst{size_t(n * HD)};
+      std::vector<int32_t> arg(size_t(n * D) + 1, -7);  // +1: a canary past the end
+      test::RegisteredMemory r_arg(arg.data(), size_t(n * D) * sizeof(int32_t), "arg"),
+          r_ref_arg(ref.arg, "reference arg");
+      GatGraphView v = gat_view(g, false);
+      Gatv2Params p;
+      p.heads = H;
+      p.head_dim = D;
+      p.slope = 0.3f;
+      EmulatedLauncher l;
+      launch_gatv2_forward(l, v, p, gsrc.data(), gdst.data(), gatt.data(), gattn.data(), gout.data(), arg.data(),
+                           gc.threads);
+      // The backward reads the reference's arg so that a near-tie decided differently in f32 cannot diverge.
+      const int32_t* ref_arg = ref.arg.data<int32_t>();
+      int mismatched_arg = 0;
+      for (int64_t k = 0; k < n * D; ++k) mismatched_arg += arg[size_t(k)] != ref_arg[k];
+      EXPECT_EQ(mismatched_arg, 0);
+      EXPECT_EQ(arg.back(), -7);
+      launch_gatv2_backward(l, v, p, gsrc.data(), gdst.data(), gatt.data(), gattn.data(), ref_arg, gdout.data(),
+                            gedge.data(), grows.data(), gdsrc.data(), gddst.data(), gc.threads);
+      EXPECT_TRUE(test::all_close(gattn.tensor({nnz, H}), ref.attn, 1e-6, 1e-4));
+      EXPECT_TRUE(test::all_close(gout.tensor({n, D}), ref.out, 1e-5, 1e-4));
+      EXPECT_TRUE(test::all_close(gedge.tensor({nnz, H}), ref.edge_grad, 1e-5, 1e-4));
+      EXPECT_TRUE(test::all_close(grows.tensor({n, HD}), ref.datt_rows, 1e-5, 1e-4));
+      EXPECT_TRUE(test::all_close(gdsrc.tensor({n, HD}), ref.dsrc, 1e-5, 1e-4));
+      EXPECT_TRUE(test::all_close(gddst.tensor({n, HD}), ref.ddst, 1e-5, 1e-4));
+      for (auto* b : {&gattn, &gout, &gedge, &grows, &gdsrc, &gddst}) EXPECT_TRUE(b->check_canaries());
+    }  });
+
 }
 
 // Two nodes, one head of two channels, edges (0,0), (0,1), (1,0); slope 0.2, att = (1, -1):

@@ -11,39 +11,41 @@
 using namespace ad;
 
 TEST(EmulatedLayerNorm, ForwardAndBackwardMatchCpuReference) {
-  struct Case {
-    int64_t R, C;
-    unsigned threads;
-  };
-  for (const Case& c : {Case{7, 128, 0}, Case{3, 37, 0}, Case{5, 300, 0}, Case{4, 1, 0}, Case{9, 70, 32},
-                        Case{2, 13, 1}, Case{0, 5, 0}}) {
-    SCOPED_TRACE("R=" + std::to_string(c.R) + " C=" + std::to_string(c.C));
-    const int64_t R = c.R, C = c.C;
-    // An offset of 100: the centred second pass matters in f32.
-    Tensor x = test::random_tensor({R, C}, 1, 99, 101), g = test::random_tensor({C}, 2, 0.5, 1.5),
-           b = test::random_tensor({C}, 3), dy = test::random_tensor({R, C}, 4);
-    const double eps = 1e-3;
-    Tensor y = Tensor::empty({R, C}), m = Tensor::empty({R}), rs = Tensor::empty({R}), dx = Tensor::empty({R, C});
-    Tensor dg = Tensor::full({C}, 0.5), db = Tensor::full({C}, -0.25);
-    layer_norm_forward(x, g, b, eps, y, m, rs);
-    layer_norm_backward(x, g, m, rs, dy, dx, dg, db, true);
+  test::for_each_schedule([&] {
+    struct Case {
+      int64_t R, C;
+      unsigned threads;
+    };
+    for (const Case& c : {Case{7, 128, 0}, Case{3, 37, 0}, Case{5, 300, 0}, Case{4, 1, 0}, Case{9, 70, 32},
+                          Case{2, 13, 64}, Case{0, 5, 0}}) {
+      SCOPED_TRACE("R=" + std::to_string(c.R) + " C=" + std::to_string(c.C));
+      const int64_t R = c.R, C = c.C;
+      // An offset of 100: the centred second pass matters in f32.
+      Tensor x = test::random_tensor({R, C}, 1, 99, 101), g = test::random_tensor({C}, 2, 0.5, 1.5),
+             b = test::random_tensor({C}, 3), dy = test::random_tensor({R, C}, 4);
+      const double eps = 1e-3;
+      Tensor y = Tensor::empty({R, C}), m = Tensor::empty({R}), rs = Tensor::empty({R}), dx = Tensor::empty({R, C});
+      Tensor dg = Tensor::full({C}, 0.5), db = Tensor::full({C}, -0.25);
+      layer_norm_forward(x, g, b, eps, y, m, rs);
+      layer_norm_backward(x, g, m, rs, dy, dx, dg, db, true);
 
-    test::GuardedBuffer gx(x), gg(g), gb(b), gdy(dy), gy{size_t(R * C)}, gm{size_t(R)}, grs{size_t(R)},
-        gdx{size_t(R * C)}, gdg{size_t(C), 0.5f}, gdb{size_t(C), -0.25f};
-    EmulatedLauncher l;
-    launch_layer_norm_forward(l, gx.data(), gg.data(), gb.data(), float(eps), gy.data(), gm.data(), grs.data(), R, C,
-                              c.threads);
-    launch_layer_norm_backward(l, gx.data(), gg.data(), gm.data(), grs.data(), gdy.data(), gdx.data(), gdg.data(),
-                               gdb.data(), R, C, true, c.threads);
-    // Inputs near 100: the f32 mean is off by ~ulp(100), ~1e-5 after normalising.
-    EXPECT_TRUE(test::all_close(gy.tensor({R, C}), y, 1e-4, 1e-4));
-    EXPECT_TRUE(test::all_close(gm.tensor({R}), m, 1e-5, 1e-6));
-    EXPECT_TRUE(test::all_close(grs.tensor({R}), rs, 1e-4, 1e-4));
-    EXPECT_TRUE(test::all_close(gdx.tensor({R, C}), dx, 1e-4, 1e-3));
-    EXPECT_TRUE(test::all_close(gdg.tensor({C}), dg, 1e-4, 1e-4));
-    EXPECT_TRUE(test::all_close(gdb.tensor({C}), db, 1e-5, 1e-5));
-    for (auto* bf : {&gy, &gm, &grs, &gdx, &gdg, &gdb}) EXPECT_TRUE(bf->check_canaries());
-  }
+      test::GuardedBuffer gx(x), gg(g), gb(b), gdy(dy), gy{size_t(R * C)}, gm{size_t(R)}, grs{size_t(R)},
+          gdx{size_t(R * C)}, gdg{size_t(C), 0.5f}, gdb{size_t(C), -0.25f};
+      EmulatedLauncher l;
+      launch_layer_norm_forward(l, gx.data(), gg.data(), gb.data(), float(eps), gy.data(), gm.data(), grs.data(), R, C,
+                                c.threads);
+      launch_layer_norm_backward(l, gx.data(), gg.data(), gm.data(), grs.data(), gdy.data(), gdx.data(), gdg.data(),
+                                 gdb.data(), R, C, true, c.threads);
+      // Inputs near 100: the f32 mean is off by ~ulp(100), ~1e-5 after normalising.
+      EXPECT_TRUE(test::all_close(gy.tensor({R, C}), y, 1e-4, 1e-4));
+      EXPECT_TRUE(test::all_close(gm.tensor({R}), m, 1e-5, 1e-6));
+      EXPECT_TRUE(test::all_close(grs.tensor({R}), rs, 1e-4, 1e-4));
+      EXPECT_TRUE(test::all_close(gdx.tensor({R, C}), dx, 1e-4, 1e-3));
+      EXPECT_TRUE(test::all_close(gdg.tensor({C}), dg, 1e-4, 1e-4));
+      EXPECT_TRUE(test::all_close(gdb.tensor({C}), db, 1e-5, 1e-5));
+      for (auto* bf : {&gy, &gm, &grs, &gdx, &gdg, &gdb}) EXPECT_TRUE(bf->check_canaries());
+    }  });
+
 }
 
 TEST(LayerNorm, RowsAreNormalised) {
