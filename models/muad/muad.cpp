@@ -81,7 +81,8 @@ Settings load_settings(const std::string& path) {
   n.sum_fusion = m.get_choice("fusion", "concat", {"concat", "sum"}) == "sum";
   n.variance = m.get_choice("variance", "logvar", {"logvar", "official"}) == "official" ? VarianceForm::OfficialMuad
                                                                                           : VarianceForm::LogVar;
-  n.sigmoid_heads = m.get_bool("sigmoid_heads", n.sigmoid_heads);
+  n.sigmoid_mu = m.get_bool("sigmoid_mu", n.sigmoid_mu);
+  n.sigmoid_variance = m.get_bool("sigmoid_variance", n.variance == VarianceForm::OfficialMuad);
   n.train_fused_confidence = m.get_bool("train_fused_confidence", n.train_fused_confidence);
   n.lambda_conf = m.get_number("lambda_conf", n.lambda_conf);
   n.lambda_kl = m.get_number("lambda_kl", n.lambda_kl);
@@ -89,8 +90,8 @@ Settings load_settings(const std::string& path) {
   AD_CHECK(n.heads >= 1 && n.heads <= 64, p, "model.heads: must be in [1, 64], got ", n.heads);
   AD_CHECK(n.negative_slope >= 0 && n.negative_slope < 1, p, "model.negative_slope: must be in [0, 1)");
   AD_CHECK(n.lambda_conf >= 0 && n.lambda_kl >= 0, p, "model.lambda_conf/lambda_kl: must be >= 0");
-  AD_CHECK(n.variance == VarianceForm::LogVar || n.sigmoid_heads, p,
-           ": model.variance: \"official\" takes sqrt(v), which needs sigmoid_heads (v > 0)");
+  AD_CHECK(n.variance == VarianceForm::LogVar || n.sigmoid_variance, p,
+           "model.sigmoid_variance: \"variance\": \"official\" takes sqrt(v), which needs the sigmoid (v > 0)");
 
   SettingsReader t = r.section("training");
   s.epochs = t.get_int("epochs", s.epochs);
@@ -120,8 +121,6 @@ Settings load_settings(const std::string& path) {
 }
 
 // ---- batches ------------------------------------------------------------------------------------------
-namespace {
-
 Batch make_batch(const ChunkSet& d, const std::vector<int64_t>& rows, const std::vector<int>* labels) {
   const int64_t B = int64_t(rows.size()), S = d.services, T = d.steps, M = d.metric_channels, L = d.log_templates;
   Batch b;
@@ -146,6 +145,8 @@ Batch make_batch(const ChunkSet& d, const std::vector<int64_t>& rows, const std:
   }
   return b;
 }
+
+namespace {
 
 struct Context {
   const Settings& s;

@@ -58,6 +58,9 @@ struct RunResult {
   ChunkSet data;
 };
 
+// The network's batch of chunks `rows` (labels from `labels`, parallel to rows, when given).
+Batch make_batch(const ChunkSet& d, const std::vector<int64_t>& rows, const std::vector<int>* labels);
+
 // Runs the whole loop, printing one line per round on `log`.
 RunResult run(const Settings& s, std::ostream& log);
 

@@ -117,10 +117,8 @@ Output Network::forward(const Batch& b, const BatchGraph& g, bool sample, uint64
     Tensor pooled = m.pool.forward(m.gat.forward(g.graph, e), g.graph_ptr);
     Tensor a = m.tanh.forward(m.norm.forward(m.enc.forward(pooled)));
     Tensor mu0 = m.fc_mu.forward(a), v0 = m.fc_var.forward(a);
-    if (cfg_.sigmoid_heads) {
-      mu0 = m.sig_mu.forward(mu0);
-      v0 = m.sig_var.forward(v0);
-    }
+    if (cfg_.sigmoid_mu) mu0 = m.sig_mu.forward(mu0);
+    if (cfg_.sigmoid_variance) v0 = m.sig_var.forward(v0);
     // SimpleAttention: x * softmax(x W + b), on mu and on v.
     auto gate = [&](Linear& att, const Tensor& x, Tensor& p) {
       p = att.forward(x);
@@ -240,10 +238,8 @@ void Network::backward() {
     };
     Tensor dmu0 = gate_back(m.att_mu, m.mu_in, m.p_mu, dmu);
     Tensor dv0 = gate_back(m.att_var, m.var_in, m.p_var, dvar);
-    if (cfg_.sigmoid_heads) {
-      dmu0 = m.sig_mu.backward(dmu0);
-      dv0 = m.sig_var.backward(dv0);
-    }
+    if (cfg_.sigmoid_mu) dmu0 = m.sig_mu.backward(dmu0);
+    if (cfg_.sigmoid_variance) dv0 = m.sig_var.backward(dv0);
     Tensor da = m.fc_mu.backward(dmu0);
     Tensor da2 = m.fc_var.backward(dv0);
     add(da, da2, da);

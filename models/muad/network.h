@@ -5,7 +5,7 @@
 //     encoder   GRU(1->64) last hidden (trace), GRU(7->64) last hidden (metric), Linear(15->64) (log)
 //     graph     GATv2(64->64, 4 heads, LeakyReLU 0.2) + max over heads, global attention pooling -> [B, 64]
 //     uncertain Linear(64->128) -> LayerNorm -> Tanh; mu = att(sigmoid(Linear(128->64))),
-//               v = att(sigmoid(Linear(128->64))) with att(x) = x * softmax(x W + b);
+//               v = att(Linear(128->64)) (the code: att(sigmoid(...))) with att(x) = x * softmax(x W + b);
 //               z = mu + sigma(v) eps, KL_v = mean_b KL(N(mu, e^v) || N(0, I))  (one fused kernel)
 //     TCP heads logit_v = Linear(64->2)(z), c_v = sigmoid(Linear(64->1)(z))
 //   fusion      h = [z_t c_t | z_m c_m | z_l c_l] (192; "sum": z_t c_t + z_m c_m + z_l c_l, 64, the paper's)
@@ -37,7 +37,10 @@ struct NetworkConfig {
   double negative_slope = 0.2;
   bool sum_fusion = false;               // false: concatenation (our default); true: the paper's sum
   VarianceForm variance = VarianceForm::LogVar;  // OfficialMuad: sqrt(v) sampling, v as log-variance in the KL
-  bool sigmoid_heads = true;             // the code's Sigmoid after fc_mu and fc_var
+  bool sigmoid_mu = true;                // the code's Sigmoid after fc_mu
+  // The code's Sigmoid after fc_var. Needed by the official reading (sqrt(v)); with a log-variance it would
+  // pin sigma to [1, e^0.5], which drowns mu (see README): off by default.
+  bool sigmoid_variance = false;
   bool train_fused_confidence = true;    // false: the code's fused confidence head that no loss trains
   double lambda_conf = 0.6, lambda_kl = 1.0;
   uint64_t seed = 1;

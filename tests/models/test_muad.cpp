@@ -69,6 +69,7 @@ Golden load_golden(const std::string& name) {
   g.cfg.negative_slope = g.m["slope"];
   g.cfg.sum_fusion = g.m["fusion"] == "sum";
   g.cfg.variance = g.m["variance"] == "official" ? VarianceForm::OfficialMuad : VarianceForm::LogVar;
+  g.cfg.sigmoid_variance = g.m["sigmoid_variance"];
   g.cfg.lambda_conf = g.m["lambda_conf"];
   g.cfg.lambda_kl = g.m["lambda_kl"];
   for (auto& e : g.m["edges"]) g.edges.emplace_back(int(e[0]), int(e[1]));
@@ -144,6 +145,7 @@ TEST(GradCheckMuad, DirectionalDerivativeOfTheLoss) {
     SCOPED_TRACE(official ? "official variance" : "log variance");
     NetworkConfig cfg = g.cfg;
     cfg.variance = official ? VarianceForm::OfficialMuad : VarianceForm::LogVar;
+    cfg.sigmoid_variance = official;
     // The fused-confidence term reads h and its target detached (no gradient through them by design), which
     // central differences of the loss cannot do: it is left out here and covered by the golden test.
     cfg.train_fused_confidence = false;

@@ -97,7 +97,9 @@ def forward(p, inp, cfg, eps):
         pooled = attention_pool(g, p, pre + "pool.", S)
         a = torch.tanh(F.layer_norm(lin(pooled, p, pre + "enc"), (2 * H,), p[pre + "norm.weight"],
                                     p[pre + "norm.bias"], 1e-5))
-        mu0, v0 = torch.sigmoid(lin(a, p, pre + "fc_mu")), torch.sigmoid(lin(a, p, pre + "fc_var"))
+        mu0, v0 = torch.sigmoid(lin(a, p, pre + "fc_mu")), lin(a, p, pre + "fc_var")
+        if cfg["sigmoid_variance"]:  # the code's head; with a log-variance reading we leave it out
+            v0 = torch.sigmoid(v0)
         mu = mu0 * torch.softmax(lin(mu0, p, pre + "att_mu"), dim=-1)
         var = v0 * torch.softmax(lin(v0, p, pre + "att_var"), dim=-1)
         sigma = torch.exp(0.5 * var) if cfg["variance"] == "logvar" else torch.sqrt(var)
@@ -191,5 +193,5 @@ BASE = dict(services=5, batch=3, steps=4, metric_channels=3, log_templates=6, hi
             lambda_conf=0.6, lambda_kl=1.0, edges=EDGES, y=[1, 0, 1], seed=1234, offset=100)
 
 if __name__ == "__main__":
-    make_case("concat_logvar", dict(BASE, fusion="concat", variance="logvar"), 7)
-    make_case("sum_official", dict(BASE, fusion="sum", variance="official", y=[0, 0, 1]), 8)
+    make_case("concat_logvar", dict(BASE, fusion="concat", variance="logvar", sigmoid_variance=False), 7)
+    make_case("sum_official", dict(BASE, fusion="sum", variance="official", sigmoid_variance=True, y=[0, 0, 1]), 8)
