@@ -27,25 +27,16 @@ namespace {
 
 std::string golden_dir(const std::string& c) { return test::source_dir() + "/tests/golden/muad/" + c; }
 
-// |a - b| <= atol_rel * max|b| + rtol * |b| elementwise.
+// test::all_close with the absolute tolerance relative to the reference's largest magnitude, floored:
+// gradients that are exactly zero in exact arithmetic (the pooling gate's bias: a softmax does not see a
+// shift) come out as f32 rounding noise.
 ::testing::AssertionResult close(const std::string& what, const Tensor& a, const Tensor& b, double rtol,
                                  double atol_rel) {
-  if (a.numel() != b.numel())
-    return ::testing::AssertionFailure() << what << ": " << a.numel() << " elements vs reference " << b.numel();
-  auto va = a.to_vector(), vb = b.to_vector();
   double scale = 0;
-  for (double v : vb) scale = std::max(scale, std::abs(v));
-  double worst = 0;
-  size_t wi = 0;
-  for (size_t i = 0; i < va.size(); ++i) {
-    // The absolute floor: gradients that are exactly zero in exact arithmetic (the pooling gate's bias: a
-    // softmax does not see a shift) come out as f32 rounding noise.
-    const double r = std::abs(va[i] - vb[i]) / (std::max(atol_rel * scale, 1e-7) + rtol * std::abs(vb[i]));
-    if (!(r <= worst)) worst = r, wi = i;
-  }
-  if (worst <= 1) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << what << "[" << wi << "]: ours " << va[wi] << " vs reference " << vb[wi]
-                                       << " (ratio " << worst << ")";
+  for (double v : b.to_vector()) scale = std::max(scale, std::abs(v));
+  ::testing::AssertionResult r = test::all_close(a, b, std::max(atol_rel * scale, 1e-7), rtol);
+  if (!r) r << " (" << what << ")";
+  return r;
 }
 
 struct Golden {
@@ -277,16 +268,20 @@ TEST(MuadData, BadInputsGiveOneClearError) {
   std::filesystem::remove_all(d);
 }
 
-TEST(MuadRun, LabelBudgetLargerThanThePoolIsAnError) {
-  const std::string d = temp_dir("budget");
+// Settings over a fresh folder holding small_graph(): `rest` follows the data section's graph_dir.
+Settings settings_with_graph(const std::string& d, const std::string& rest) {
   write_service_graph(d, small_graph());
   const std::string sp = d + "/settings.json";
   {
     std::ofstream f(sp);
-    f << R"({"seed": 1, "data": {"graph_dir": ")" << d
-      << R"(", "seconds": 300}, "active": {"label_budget": 100000}})";
+    f << R"({"data": {"graph_dir": ")" << d << "\", " << rest;
   }
-  Settings s = load_settings(sp);
+  return load_settings(sp);
+}
+
+TEST(MuadRun, LabelBudgetLargerThanThePoolIsAnError) {
+  const std::string d = temp_dir("budget");
+  Settings s = settings_with_graph(d, R"("seconds": 300}, "seed": 1, "active": {"label_budget": 100000}})");
   std::ostringstream log;
   EXPECT_TRUE(test::error_contains([&] { run(s, log); }, "active.label_budget: 100000 is larger than the pool"));
   std::filesystem::remove_all(d);
@@ -296,15 +291,9 @@ TEST(MuadRun, LabelBudgetLargerThanThePoolIsAnError) {
 // pseudo-labels are counted, and every F1 is a number in [0, 1].
 TEST(MuadRun, ActiveLearningLoopRunsToTheBudget) {
   const std::string d = temp_dir("loop");
-  write_service_graph(d, small_graph());
-  const std::string sp = d + "/settings.json";
-  {
-    std::ofstream f(sp);
-    f << R"({"seed": 2, "data": {"graph_dir": ")" << d << R"(", "seconds": 500, "anomaly_ratio": 0.3},
+  Settings s = settings_with_graph(d, R"("seconds": 500, "anomaly_ratio": 0.3}, "seed": 2,
              "model": {"hidden": 8, "heads": 2}, "training": {"epochs": 2, "batch_size": 16},
-             "active": {"initial_fraction": 0.1, "query_size": 10, "label_budget": 45, "passes": 2}})";
-  }
-  Settings s = load_settings(sp);
+             "active": {"initial_fraction": 0.1, "query_size": 10, "label_budget": 45, "passes": 2}})");
   std::ostringstream log;
   RunResult r = run(s, log);
   ASSERT_GE(r.rounds.size(), 2u);
