@@ -15,6 +15,7 @@ failed; the run_<model> programs print that failure and still succeed.
 import importlib.util
 import os
 import sys
+import traceback
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
@@ -39,20 +40,32 @@ def plot_run(model, run, plotter=None):
     plotter = plotter or load_plotter(model)
     out = os.path.join(run, "plots")
     os.makedirs(out, exist_ok=True)
-    figures, tables = [], []
+    figures, tables, failed = [], [], False
     if plotter is None:
         print(f"plots: no tools/plot_{model}.py; report.html holds the settings and metrics only")
     elif not (hasattr(plotter, "figures") and hasattr(plotter, "tables")):
         print(f"plots: tools/plot_{model}.py lacks figures(run_dir, out_dir) and tables(run_dir) (README, \"Pictures "
               "with every run\"); report.html holds the settings and metrics only")
     else:
-        figures = plotter.figures(run, out)
-        tables = plotter.tables(run)
+        # A failing figures() or tables() (a run folder of another layout, a bug) must not cost the page:
+        # its error is printed, the report written with what worked, and the exit code says it failed.
+        def attempt(name, call):
+            nonlocal failed
+            try:
+                return call()
+            except Exception:  # noqa: BLE001 - printed, never swallowed
+                traceback.print_exc()
+                print(f"plots: tools/plot_{model}.py {name}() failed (above)")
+                failed = True
+                return []
+
+        figures = attempt("figures", lambda: plotter.figures(run, out))
+        tables = attempt("tables", lambda: plotter.tables(run))
     report_html.write_report(run, model, tables, [(f"plots/{name}", caption) for name, caption in figures])
     # No folder in the message: the hook runs before a new run's folder gets its final name.
     names = ",".join(name for name, _ in figures)
     print(f"plots: plots/{{{names}}} and report.html written" if figures else "plots: report.html written, no figures")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
