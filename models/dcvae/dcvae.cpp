@@ -15,6 +15,7 @@
 #include "layers/optimizer.h"
 #include "models/dcvae/data.h"
 #include "models/dcvae/network.h"
+#include "models/dcvae/report.h"
 #include "runtime/csv.h"
 #include "runtime/cuda_context.h"
 #include "runtime/fs_util.h"
@@ -62,14 +63,15 @@ struct Preprocessing {
   }
 };
 
-// Masks and scales a non-train file the way the settings say.
+// Masks (only when outlier_stats asks for it: scored values are scored as they are by default) and scales
+// a non-train file.
 void prepare(const Settings& s, const Preprocessing& p, Series& x, std::ostream& log) {
   AD_CHECK(x.channels == p.channels, "dcvae", x.path, ": channel names differ from the training file's");
-  if (s.wo_outliers) {
+  if (s.wo_outliers && s.outlier_stats != "none") {
     ChannelStats st = s.outlier_stats == "train" ? p.outlier_stats : channel_stats(x, 1);
-    auto masked = mask_outliers(x, st, s.max_std);
-    int64_t total = std::accumulate(masked.begin(), masked.end(), int64_t(0));
-    log << "  masked " << total << " outlier values in " << x.path << " (" << s.outlier_stats << " statistics)\n";
+    auto changed = mask_outliers(x, st, s.max_std);
+    log << "  masking changed " << std::accumulate(changed.begin(), changed.end(), int64_t(0)) << " values in "
+        << x.path << " (" << s.outlier_stats << " statistics)\n";
   }
   if (s.scale) p.scaler.apply(x);
 }
@@ -113,12 +115,16 @@ struct EpochLoss {
   double mean() const { return batches ? total / double(batches) : NAN; }
 };
 
-// Inference over every window; keeps the last step of each (rows T-1 .. N-1).
-Reconstruction reconstruct(const Settings& s, Network& net, const Series& x, Device device, std::ostream& log) {
+}  // namespace
+
+Reconstruction reconstruct(const Settings& s, Network& net, const Series& x, Device device, std::ostream& log,
+                           const std::vector<int64_t>* window_starts) {
   const int64_t T = s.T, M = s.M, J = s.J;
   AD_CHECK(x.rows() >= T, "dcvae", x.path, " has ", x.rows(), " rows, fewer than the window T = ", T);
+  const std::vector<int64_t> all = window_starts ? std::vector<int64_t>{} : range(0, x.rows() - T + 1);
+  const std::vector<int64_t>& starts = window_starts ? *window_starts : all;
   Reconstruction r;
-  r.rows = x.rows() - T + 1;
+  r.rows = int64_t(starts.size());
   r.channels = M;
   r.latent_dim = J;
   r.x.resize(size_t(r.rows * M));
@@ -130,7 +136,7 @@ Reconstruction reconstruct(const Settings& s, Network& net, const Series& x, Dev
   ProgressBar bar("  inference " + std::filesystem::path(x.path).filename().string(), r.rows, log);
   for (int64_t b0 = 0; b0 < r.rows; b0 += batch) {
     int64_t nb = std::min(batch, r.rows - b0);
-    Tensor xb = gather_windows(x, range(b0, b0 + nb), T);
+    Tensor xb = gather_windows(x, std::vector<int64_t>(starts.begin() + b0, starts.begin() + b0 + nb), T);
     Outputs o = net.forward(device == Device::CPU ? xb : xb.to(device), false, s.inference_sampling, rng);
     Tensor mu = o.x_mean.to(Device::CPU), lv = o.x_log_var.to(Device::CPU);
     Tensor z = (s.inference_sampling ? o.z : o.z_mean).to(Device::CPU);
@@ -150,31 +156,13 @@ Reconstruction reconstruct(const Settings& s, Network& net, const Series& x, Dev
   return r;
 }
 
+namespace {
+
 std::vector<int> last_step_labels(const Series& labels, int64_t T) {
   std::vector<int> v;
   for (int64_t r = T - 1; r < labels.rows(); ++r)
     for (int64_t c = 0; c < labels.width(); ++c) v.push_back(int(labels.at(r, c)));
   return v;
-}
-
-json scores_json(const std::vector<std::string>& channels, const std::vector<ChannelScore>& sc) {
-  json j = json::array();
-  for (size_t c = 0; c < sc.size(); ++c) {
-    const ChannelScore& s = sc[c];
-    j.push_back({{"channel", channels[c]},
-                 {"alpha_up", s.alpha_up},
-                 {"alpha_down", s.alpha_down},
-                 {"range_precision", s.precision},
-                 {"range_recall", s.recall},
-                 {"range_f1", s.f1},
-                 {"point_precision", s.point_precision},
-                 {"point_recall", s.point_recall},
-                 {"point_f1", s.point_f1},
-                 {"labelled_points", s.labelled},
-                 {"flagged_points", s.flagged},
-                 {"note", s.note}});
-  }
-  return j;
 }
 
 void write_matrix_csv(const std::string& path, const std::vector<std::string>& stamps, const std::vector<std::string>& names,
@@ -198,35 +186,13 @@ Device choose_device(const Settings& s) {
   return cuda_available() ? Device::CUDA : Device::CPU;
 }
 
-TrainReport train_stage(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
-  AD_CHECK(!s.train_data.empty(), "dcvae", "settings have no data.train file");
-  Series x = read_series(s.train_data, s.M);
-  Preprocessing p;
-  p.channels = x.channels;
-  if (s.wo_outliers) {
-    p.outlier_stats = channel_stats(x, 1);
-    auto masked = mask_outliers(x, p.outlier_stats, s.max_std);
-    log << "  masked " << std::accumulate(masked.begin(), masked.end(), int64_t(0)) << " outlier values (|z| > "
-        << s.max_std << ")\n";
-  }
-  if (s.scale) {
-    p.scaler = Scaler::fit(x);
-    p.scaler.apply(x);
-  } else {
-    p.scaler.mean.assign(size_t(s.M), 0.0);
-    p.scaler.scale.assign(size_t(s.M), 1.0);
-  }
-  write_text_atomic(run_dir + "/" + kPreprocessing, p.to_json().dump(2));
-
-  const int64_t N = x.rows(), T = s.T;
-  const int64_t split = N - int64_t(s.val_percent * double(N));
-  std::vector<int64_t> train_starts = range(0, split - T + 1), val_starts = range(split, N - T + 1);
-  AD_CHECK(!train_starts.empty(), "dcvae", s.train_data, ": ", split, " training rows are fewer than T = ", T);
-  log << "  " << N << " rows x " << s.M << " channels; " << train_starts.size() << " training windows, "
-      << val_starts.size() << " validation windows (last " << s.val_percent * 100 << "% of rows)\n";
-
-  Network net(s, device);
-  if (s.summary) log << net.summary();
+TrainReport fit_network(const Settings& s, Device device, const Series& x, WindowSplit windows, Network& net,
+                        std::ostream& log, History* history) {
+  AD_CHECK(!windows.train.empty(), "dcvae", x.path, ": no training window of length T = ", s.T, " in ", x.rows(),
+           " rows");
+  std::vector<int64_t>& train_starts = windows.train;
+  const std::vector<int64_t>& val_starts = windows.val;
+  const int64_t T = s.T;
   std::vector<Parameter*> params = net.parameters();
   AdamOptions ao;
   ao.lr = s.lr;
@@ -237,7 +203,6 @@ TrainReport train_stage(const Settings& s, Device device, const std::string& run
   PhiloxStream rng(uint64_t(s.seed));
   std::mt19937_64 shuffle_gen(uint64_t(s.seed));
 
-  std::vector<std::vector<double>> history(6);
   std::vector<Tensor> best_state;
   TrainReport rep;
   double best_val = INFINITY, stop_best = INFINITY;
@@ -269,7 +234,7 @@ TrainReport train_stage(const Settings& s, Device device, const std::string& run
       bar.update(b + 1, extra.str());
     }
     bar.finish();
-    for (size_t b0 = 0; b0 < val_starts.size(); b0 += size_t(s.batch_size)) {
+    for (size_t b0 = 0; s.early_stopping && b0 < val_starts.size(); b0 += size_t(s.batch_size)) {
       std::vector<int64_t> starts(val_starts.begin() + long(b0),
                                   val_starts.begin() + long(std::min(val_starts.size(), b0 + size_t(s.batch_size))));
       Tensor xb = gather_windows(x, starts, T);
@@ -278,14 +243,24 @@ TrainReport train_stage(const Settings& s, Device device, const std::string& run
       Outputs o = net.forward(xb, false, true, rng);
       va.add(net.loss(xb, o));
     }
-    double val = val_starts.empty() ? tr.mean() : va.mean();
+    double val = val_starts.empty() || !s.early_stopping ? tr.mean() : va.mean();
     double secs = seconds_since(te), total = seconds_since(t0);
-    history[0].push_back(double(epoch));
-    history[1].push_back(tr.mean());
-    history[2].push_back(tr.reconstruction / double(tr.batches));
-    history[3].push_back(tr.kl / double(tr.batches));
-    history[4].push_back(val);
-    history[5].push_back(secs);
+    if (history) {
+      history->epoch.push_back(epoch);
+      history->loss.push_back(tr.mean());
+      history->reconstruction.push_back(tr.reconstruction / double(tr.batches));
+      history->kl.push_back(tr.kl / double(tr.batches));
+      history->val_loss.push_back(s.early_stopping ? val : NAN);
+      history->seconds.push_back(secs);
+    }
+    rep.last_loss = tr.mean();
+    rep.epochs_run = epoch;
+    if (!s.early_stopping) {  // a fixed epoch count: the last weights are the model
+      rep.best_epoch = epoch;
+      log << "epoch " << epoch << "/" << s.epochs << "  loss " << std::fixed << std::setprecision(4) << tr.mean()
+          << "  " << std::setprecision(1) << secs << "s" << std::defaultfloat << "\n";
+      continue;
+    }
     bool improved = val < best_val;  // ModelCheckpoint(save_best_only): any improvement
     if (improved) {
       best_val = val;
@@ -297,7 +272,6 @@ TrainReport train_stage(const Settings& s, Device device, const std::string& run
         << " (rec " << tr.reconstruction / double(tr.batches) << ", kl " << tr.kl / double(tr.batches) << ")  val "
         << val << (improved ? " *" : "  ") << "  " << std::setprecision(1) << secs << "s  ETA<= "
         << format_duration(total / double(epoch) * double(s.epochs - epoch)) << std::defaultfloat << "\n";
-    rep.epochs_run = epoch;
     // EarlyStopping(min_delta=0.01, patience=5): an improvement must beat the best by min_delta.
     if (val < stop_best - s.early_stopping_min_delta) {
       stop_best = val;
@@ -308,26 +282,55 @@ TrainReport train_stage(const Settings& s, Device device, const std::string& run
       break;
     }
   }
-  rep.best_val_loss = best_val;
+  rep.best_val_loss = s.early_stopping ? best_val : NAN;
   rep.seconds = seconds_since(t0);
   if (!best_state.empty()) {
     auto named = named_state(net);
     for (size_t i = 0; i < named.size(); ++i) named[i].second->copy_from(best_state[i]);
   }
+  return rep;
+}
+
+TrainReport train_stage(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
+  AD_CHECK(!s.train_data.empty(), "dcvae", "settings have no data.train file");
+  Series x = read_series(s.train_data, s.M);
+  Preprocessing p;
+  p.channels = x.channels;
+  if (s.wo_outliers) {
+    p.outlier_stats = channel_stats(x, 1);
+    auto changed = mask_outliers(x, p.outlier_stats, s.max_std);
+    log << "  masking changed " << std::accumulate(changed.begin(), changed.end(), int64_t(0))
+        << " training values (|z| > " << s.max_std << ")\n";
+  }
+  if (s.scale) {
+    p.scaler = Scaler::fit(x);
+    p.scaler.apply(x);
+  } else {
+    p.scaler.mean.assign(size_t(s.M), 0.0);
+    p.scaler.scale.assign(size_t(s.M), 1.0);
+  }
+  write_text_atomic(run_dir + "/" + kPreprocessing, p.to_json().dump(2));
+
+  WindowSplit windows = split_windows(x.rows(), s.T, s.val_percent, s.validation_split);
+  AD_CHECK(!windows.train.empty(), "dcvae", s.train_data, ": no training window of length T = ", s.T);
+  log << "  " << x.rows() << " rows x " << s.M << " channels; " << windows.train.size() << " training windows, "
+      << windows.val.size() << " validation windows (last " << s.val_percent * 100 << "% of "
+      << s.validation_split << ")\n";
+
+  Network net(s, device);
+  if (s.summary) log << net.summary();
+  History history;
+  TrainReport rep = fit_network(s, device, x, windows, net, log, &history);
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (auto& [name, t] : named_state(net)) tensors.emplace_back(name, *t);
   save_safetensors(run_dir + "/" + kCheckpoint, tensors,
                    {{"model", "dc-vae"}, {"settings", s.resolved.dump()}, {"best_epoch", std::to_string(rep.best_epoch)}});
-  write_csv_atomic(run_dir + "/history.csv", {"epoch", "loss", "reconstruction", "kl", "val_loss", "seconds"},
-                   [&] {
-                     std::vector<std::string> e;
-                     for (double v : history[0]) e.push_back(std::to_string(int64_t(v)));
-                     return e;
-                   }(),
-                   {history[1], history[2], history[3], history[4], history[5]}, 8);
-  log << "  best epoch " << rep.best_epoch << " (val loss " << std::setprecision(6) << best_val << "), "
-      << format_duration(rep.seconds)
-      << " in total\n";
+  std::vector<std::string> epochs;
+  for (int64_t e : history.epoch) epochs.push_back(std::to_string(e));
+  write_csv_atomic(run_dir + "/history.csv", {"epoch", "loss", "reconstruction", "kl", "val_loss", "seconds"}, epochs,
+                   {history.loss, history.reconstruction, history.kl, history.val_loss, history.seconds}, 8);
+  log << "  best epoch " << rep.best_epoch << " (val loss " << std::setprecision(6) << rep.best_val_loss << "), "
+      << format_duration(rep.seconds) << " in total\n";
   return rep;
 }
 
@@ -345,39 +348,41 @@ std::vector<ChannelScore> alpha_stage(const Settings& s, Device device, const st
       select_alphas(r, last_step_labels(labels, s.T), s.custom_metrics, s.max_alpha, s.min_alpha);
   json j = {{"criterion", s.custom_metrics ? "range-based F1 (prts alpha 0, reciprocal, front)" : "point-wise F1"},
             {"file", s.alpha_data},
-            {"channels", scores_json(x.channels, sc)}};
+            {"channels", channel_scores_json(x.channels, sc)}};
   write_text_atomic(run_dir + "/" + kAlphas, j.dump(2));
   return sc;
 }
 
-std::vector<ChannelScore> test_stage(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
+StageReport test_stage(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
   AD_CHECK(!s.test_data.empty(), "dcvae", "settings need data.test for the test stage");
   Preprocessing p = Preprocessing::load(run_dir);
   std::string alphas_path = run_dir + "/" + kAlphas;
   AD_CHECK(std::filesystem::exists(alphas_path), "dcvae", "no ", kAlphas, " in ", run_dir, ": run the alpha stage first");
   json aj = json::parse(read_file_bytes(alphas_path, "dcvae"));
-  std::vector<int64_t> up, down;
+  std::vector<double> up, down;
   for (const json& c : aj.at("channels")) {
-    up.push_back(c.at("alpha_up").get<int64_t>());
-    down.push_back(c.at("alpha_down").get<int64_t>());
+    up.push_back(c.at("alpha_up").get<double>());
+    down.push_back(c.at("alpha_down").get<double>());
   }
   Series x = read_series(s.test_data, s.M);
-  std::vector<int> labels;
+  std::vector<int> labels, system_labels;
   if (!s.test_labels.empty()) labels = last_step_labels(read_labels(s.test_labels, x), s.T);
+  if (!s.test_system_labels.empty()) {
+    system_labels = read_system_labels(s.test_system_labels, x);
+    system_labels.erase(system_labels.begin(), system_labels.begin() + (s.T - 1));  // scored rows: T-1 .. N-1
+  }
   prepare(s, p, x, log);
   Network net(s, device);
   load_checkpoint(net, run_dir);
   Reconstruction r = reconstruct(s, net, x, device, log);
-  std::vector<ChannelScore> sc = evaluate(r, labels, up, down);
+  StageReport rep;
+  rep.channels = evaluate(r, labels, up, down);
 
   std::vector<std::string> stamps(x.timestamps.begin() + (s.T - 1), x.timestamps.end());
-  std::vector<float> flags(r.x.size()), err(r.x.size());
-  for (int64_t c = 0; c < r.channels; ++c) {
-    std::vector<int> f = flag_channel(r, c, double(up[size_t(c)]), double(down[size_t(c)]));
-    for (int64_t i = 0; i < r.rows; ++i) flags[size_t(i * r.channels + c)] = float(f[size_t(i)]);
-  }
+  std::vector<int> flags = flag_all(r, up, down);
+  std::vector<float> flag_values(flags.begin(), flags.end()), err(r.x.size());
   for (size_t k = 0; k < r.x.size(); ++k) err[k] = std::abs(r.x[k] - r.mu[k]);
-  write_matrix_csv(run_dir + "/test_predictions.csv", stamps, x.channels, flags, r.channels);
+  write_matrix_csv(run_dir + "/test_predictions.csv", stamps, x.channels, flag_values, r.channels);
   write_matrix_csv(run_dir + "/test_scores.csv", stamps, x.channels, err, r.channels);
   write_matrix_csv(run_dir + "/test_reconstruction.csv", stamps, x.channels, r.mu, r.channels);
   write_matrix_csv(run_dir + "/test_sigma.csv", stamps, x.channels, r.sigma, r.channels);
@@ -386,35 +391,27 @@ std::vector<ChannelScore> test_stage(const Settings& s, Device device, const std
   for (int64_t j = 0; j < r.latent_dim; ++j) zn.push_back("z" + std::to_string(j));
   write_matrix_csv(run_dir + "/test_latent.csv", stamps, zn, r.latent, r.latent_dim);
 
-  json m = {{"file", s.test_data}, {"labels", s.test_labels}, {"channels", scores_json(x.channels, sc)}};
-  if (!labels.empty()) {
-    double f1 = 0, pf1 = 0;
-    int64_t n = 0;
-    for (const ChannelScore& c : sc)
-      if (c.labelled > 0) {
-        f1 += c.f1;
-        pf1 += c.point_f1;
-        ++n;
-      }
-    m["mean_range_f1"] = n ? f1 / double(n) : 0.0;
-    m["mean_point_f1"] = n ? pf1 / double(n) : 0.0;
-    m["channels_with_labels"] = n;
-  }
+  rep.rows = summary_rows(flags, r.rows, r.channels, labels, system_labels);
+  json m = {{"file", s.test_data},
+            {"labels", s.test_labels},
+            {"system_labels", s.test_system_labels},
+            {"channels", channel_scores_json(x.channels, rep.channels)},
+            {"summary", summary_json(rep.rows)}};
   write_text_atomic(run_dir + "/metrics.json", m.dump(2));
-  return sc;
+  return rep;
 }
 
 std::string channel_table(const std::vector<std::string>& channels, const std::vector<ChannelScore>& scores) {
   std::ostringstream os;
-  os << std::left << std::setw(12) << "channel" << std::right << std::setw(5) << "a_up" << std::setw(7) << "a_down"
+  os << std::left << std::setw(12) << "channel" << std::right << std::setw(6) << "a_up" << std::setw(7) << "a_down"
      << std::setw(9) << "P_range" << std::setw(9) << "R_range" << std::setw(9) << "F1_range" << std::setw(9) << "P_point"
      << std::setw(9) << "R_point" << std::setw(9) << "F1_point" << std::setw(8) << "flagged" << std::setw(8) << "labels"
      << "\n";
   os << std::fixed << std::setprecision(3);
   for (size_t c = 0; c < scores.size(); ++c) {
     const ChannelScore& s = scores[c];
-    os << std::left << std::setw(12) << channels[c].substr(0, 11) << std::right << std::setw(5) << s.alpha_up
-       << std::setw(7) << s.alpha_down << std::setw(9) << s.precision << std::setw(9) << s.recall << std::setw(9) << s.f1
+    os << std::left << std::setw(12) << channels[c].substr(0, 11) << std::right << std::setprecision(2)
+       << std::setw(6) << s.alpha_up << std::setw(7) << s.alpha_down << std::setprecision(3) << std::setw(9) << s.precision << std::setw(9) << s.recall << std::setw(9) << s.f1
        << std::setw(9) << s.point_precision << std::setw(9) << s.point_recall << std::setw(9) << s.point_f1
        << std::setw(8) << s.flagged << std::setw(8) << s.labelled << (s.note.empty() ? "" : "  " + s.note) << "\n";
   }

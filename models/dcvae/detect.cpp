@@ -51,12 +51,12 @@ std::vector<ChannelScore> select_alphas(const Reconstruction& r, const std::vect
     if (std::accumulate(lab.begin(), lab.end(), 0) == 0) {
       // The original asserts here (prts needs a real anomaly); we report it and keep the defaults.
       b = score_channel(flag_channel(r, c, double(max_alpha), double(max_alpha)), lab);
-      b.alpha_up = b.alpha_down = max_alpha;
+      b.alpha_up = b.alpha_down = double(max_alpha);
       b.note = "no labelled anomaly: alphas kept at " + std::to_string(max_alpha);
       continue;
     }
     double best_f1 = 0;
-    b.alpha_up = b.alpha_down = max_alpha;
+    b.alpha_up = b.alpha_down = double(max_alpha);
     for (int64_t up = max_alpha; up >= min_alpha; --up)
       for (int64_t down = max_alpha; down >= min_alpha; --down) {
         ChannelScore s = score_channel(flag_channel(r, c, double(up), double(down)), lab);
@@ -64,8 +64,8 @@ std::vector<ChannelScore> select_alphas(const Reconstruction& r, const std::vect
         if (f1 >= best_f1) {
           best_f1 = f1;
           b = s;
-          b.alpha_up = up;
-          b.alpha_down = down;
+          b.alpha_up = double(up);
+          b.alpha_down = double(down);
         }
       }
   }
@@ -73,12 +73,12 @@ std::vector<ChannelScore> select_alphas(const Reconstruction& r, const std::vect
 }
 
 std::vector<ChannelScore> evaluate(const Reconstruction& r, const std::vector<int>& labels,
-                                   const std::vector<int64_t>& alpha_up, const std::vector<int64_t>& alpha_down) {
+                                   const std::vector<double>& alpha_up, const std::vector<double>& alpha_down) {
   AD_CHECK(int64_t(alpha_up.size()) == r.channels && int64_t(alpha_down.size()) == r.channels, "evaluate",
            "need one alpha pair per channel (", r.channels, "), got ", alpha_up.size());
   std::vector<ChannelScore> out(size_t(r.channels));
   for (int64_t c = 0; c < r.channels; ++c) {
-    std::vector<int> flags = flag_channel(r, c, double(alpha_up[size_t(c)]), double(alpha_down[size_t(c)]));
+    std::vector<int> flags = flag_channel(r, c, alpha_up[size_t(c)], alpha_down[size_t(c)]);
     std::vector<int> lab = labels.empty() ? std::vector<int>(flags.size(), 0) : column(labels, r.rows, r.channels, c);
     out[size_t(c)] = score_channel(flags, lab);
     out[size_t(c)].alpha_up = alpha_up[size_t(c)];
@@ -86,6 +86,18 @@ std::vector<ChannelScore> evaluate(const Reconstruction& r, const std::vector<in
     if (!labels.empty() && out[size_t(c)].labelled == 0) out[size_t(c)].note = "no labelled anomaly";
   }
   return out;
+}
+
+std::vector<int> flag_all(const Reconstruction& r, const std::vector<double>& alpha_up,
+                          const std::vector<double>& alpha_down) {
+  AD_CHECK(int64_t(alpha_up.size()) == r.channels && int64_t(alpha_down.size()) == r.channels, "flag_all",
+           "need one alpha pair per channel (", r.channels, "), got ", alpha_up.size());
+  std::vector<int> flags(size_t(r.rows * r.channels));
+  for (int64_t c = 0; c < r.channels; ++c) {
+    std::vector<int> f = flag_channel(r, c, alpha_up[size_t(c)], alpha_down[size_t(c)]);
+    for (int64_t i = 0; i < r.rows; ++i) flags[size_t(i * r.channels + c)] = f[size_t(i)];
+  }
+  return flags;
 }
 
 }  // namespace ad::dcvae

@@ -17,7 +17,7 @@ struct Reconstruction {
 };
 
 struct ChannelScore {
-  int64_t alpha_up = 0, alpha_down = 0;
+  double alpha_up = 0, alpha_down = 0;  // whole numbers from the grid; any value from the residual rule
   double precision = 0, recall = 0, f1 = 0;  // range-based (prts: alpha 0, reciprocal, front)
   double point_precision = 0, point_recall = 0, point_f1 = 0;
   int64_t labelled = 0, flagged = 0;         // points labelled anomalous / flagged
@@ -39,6 +39,10 @@ std::vector<ChannelScore> select_alphas(const Reconstruction& r, const std::vect
 
 // Flags every channel with given alphas and scores it (labels may be empty: then only flags).
 std::vector<ChannelScore> evaluate(const Reconstruction& r, const std::vector<int>& labels,
-                                   const std::vector<int64_t>& alpha_up, const std::vector<int64_t>& alpha_down);
+                                   const std::vector<double>& alpha_up, const std::vector<double>& alpha_down);
+
+// Every channel's flags with its alphas, row-major [rows, channels].
+std::vector<int> flag_all(const Reconstruction& r, const std::vector<double>& alpha_up,
+                          const std::vector<double>& alpha_down);
 
 }  // namespace ad::dcvae

@@ -39,9 +39,13 @@ Settings load_settings(const std::string& path) {
   s.alpha_labels = d.get_string("alpha_labels", "");
   s.test_data = d.get_string("test", "");
   s.test_labels = d.get_string("test_labels", "");
+  s.test_system_labels = d.get_string("test_system_labels", "");
+  s.test_segments = d.get_string("test_segments", "");
+  s.alpha_segments = d.get_string("alpha_segments", "");
+  s.alpha_system_labels = d.get_string("alpha_system_labels", "");
   s.output_dir = r.get_string("output_dir", s.output_dir);
   s.device = r.get_choice("device", s.device, {"auto", "cpu", "cuda"});
-  s.outlier_stats = r.get_choice("outlier_stats", s.outlier_stats, {"train", "own"});
+  s.outlier_stats = r.get_choice("outlier_stats", s.outlier_stats, {"none", "train", "own"});
   s.inference_sampling = r.get_bool("inference_sampling", s.inference_sampling);
   s.loss_reduction = r.get_choice("loss_reduction", s.loss_reduction, {"mean", "sum"});
   s.early_stopping_min_delta = r.get_number("early_stopping_min_delta", s.early_stopping_min_delta);
@@ -50,6 +54,14 @@ Settings load_settings(const std::string& path) {
   s.max_alpha = r.get_int("max_alpha", s.max_alpha);
   s.min_alpha = r.get_int("min_alpha", s.min_alpha);
   s.plots = r.get_bool("plots", s.plots);
+  s.early_stopping = r.get_bool("early_stopping", s.early_stopping);
+  s.validation_split = r.get_choice("validation_split", s.validation_split, {"rows", "windows"});
+  s.seeds = r.get_int("seeds", s.seeds);
+  s.protocol = r.get_choice("protocol", s.protocol, {"split", "skab_leaderboard"});
+  s.train_rows = r.get_int("train_rows", s.train_rows);
+  s.residual_quantile = r.get_number("residual_quantile", s.residual_quantile);
+  s.residual_factor = r.get_number("residual_factor", s.residual_factor);
+  s.score_alpha_set = r.get_bool("score_alpha_set", s.score_alpha_set);
   r.finish();
   s.resolved = r.resolved();
 
@@ -69,6 +81,20 @@ Settings load_settings(const std::string& path) {
            s.val_percent);
   AD_CHECK(s.lr > 0, ctx.c_str(), "lr must be > 0, got ", s.lr);
   AD_CHECK(s.min_alpha >= 1 && s.max_alpha >= s.min_alpha, ctx.c_str(), "need 1 <= min_alpha <= max_alpha");
+  AD_CHECK(s.seeds >= 1 && s.seeds <= 1000, ctx.c_str(), "seeds must be in [1, 1000], got ", s.seeds);
+  AD_CHECK(s.residual_quantile >= 0 && s.residual_quantile <= 1, ctx.c_str(),
+           "residual_quantile must be in [0, 1], got ", s.residual_quantile);
+  AD_CHECK(s.residual_factor > 0, ctx.c_str(), "residual_factor must be > 0, got ", s.residual_factor);
+  if (s.protocol == "skab_leaderboard") {
+    AD_CHECK(s.train_rows >= s.T, ctx.c_str(), "train_rows (", s.train_rows, ") must be >= T (", s.T,
+             "): a scored step's window must lie inside its experiment");
+    AD_CHECK(!s.test_data.empty() && !s.test_segments.empty(), ctx.c_str(),
+             "protocol \"skab_leaderboard\" needs data.test and data.test_segments");
+    AD_CHECK(s.alpha_data.empty() == s.alpha_segments.empty(), ctx.c_str(),
+             "data.alpha and data.alpha_segments go together in protocol \"skab_leaderboard\"");
+    AD_CHECK(!s.score_alpha_set || !s.alpha_system_labels.empty(), ctx.c_str(),
+             "score_alpha_set needs data.alpha and data.alpha_system_labels");
+  }
   return s;
 }
 

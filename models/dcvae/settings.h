@@ -37,16 +37,30 @@ struct Settings {
 
   // ---- ours ----
   std::string train_data, alpha_data, alpha_labels, test_data, test_labels;
+  std::string test_system_labels;            // one label per step: adds the system-level rows to the report
+  std::string alpha_system_labels;          // for score_alpha_set
+  std::string test_segments, alpha_segments;  // experiment,start_row,end_row: the leaderboard protocol's experiments
   std::string output_dir = "runs/dcvae";
   bool plots = true;  // end-of-run PNGs and report.html (tools/plot_dcvae.py); --no-plots also turns them off
   std::string device = "auto";            // auto | cpu | cuda
-  std::string outlier_stats = "train";    // train | own: whose mean/std mask the alpha and test files
+  std::string outlier_stats = "none";     // none | train | own: whose mean/std mask the scored (alpha, test) rows
   bool inference_sampling = false;        // false: z = z_mean at inference (deterministic); true: sample
   std::string loss_reduction = "mean";    // mean (latest code) | sum (paper-era: sum over T and channels)
   double early_stopping_min_delta = 0.01;
   int64_t early_stopping_patience = 5;
   double adam_epsilon = 1e-7;             // Keras' default
   int64_t max_alpha = 7, min_alpha = 2;
+  bool early_stopping = true;             // false: train exactly `epochs` epochs and keep the last weights
+  std::string validation_split = "rows";  // rows: last val_percent of rows (the original) | windows: last
+                                          // val_percent of the training windows (Keras validation_split)
+  int64_t seeds = 1;                      // run the pipeline for seed, seed+1, ..., seed+seeds-1
+
+  // ---- the SKAB leaderboard protocol (protocol "skab_leaderboard") ----
+  std::string protocol = "split";         // split: train/alpha/test files | skab_leaderboard
+  int64_t train_rows = 400;               // each experiment's first rows: training only, never scored
+  double residual_quantile = 0.999;       // training-residual threshold: quantile of |x - mu| / sigma over the
+  double residual_factor = 4.0 / 3.0;     // training rows, times this factor (SKAB's Conv-AE notebook)
+  bool score_alpha_set = false;           // also score the alpha set (alphas from the scored set), same models
 
   nlohmann::json resolved;  // every value used, defaults filled in
 };
