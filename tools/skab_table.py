@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """The SKAB table: DC-VAE under the leaderboard protocol beside the trivial detectors and the leaderboard.
 
-    python3 tools/skab_table.py OUT_DIR REGIME=RUN_DIR [REGIME=RUN_DIR ...]
+    python3 tools/skab_table.py OUT_DIR REGIME=RUN_DIR[,RUN_DIR...] [REGIME=RUN_DIR ...]
 
 RUN_DIR is a run_dcvae run folder of protocol "skab_leaderboard" (settings/dcvae_skab_valve1.json, with
 score_alpha_set on, so each run scores valve1 and valve2). With several seeds its seed_<n>/ folders are
 read; a run still in progress (a ".partial-" folder) gives the seeds finished so far, and the table says
-how many. Writes OUT_DIR/table.md and OUT_DIR/table.png (the PNG when matplotlib is installed).
+how many. Several runs of one regime (other seeds) are joined with commas. Writes OUT_DIR/table.md and OUT_DIR/table.png (the PNG when matplotlib is installed).
 
 Every row is system level (a step is flagged when any channel is; one SKAB label per step), scored on
 rows 400.. of each experiment, TP/FP/TN/FN summed over experiments: F1 = TP / (TP + (FN + FP) / 2),
@@ -72,7 +72,7 @@ def main():
     plot_rows = []
     trivial = None
     for regime, run in runs:
-        per_seed = seed_metrics(run)
+        per_seed = [m for r in run.split(",") for m in seed_metrics(r)]
         partial = ".partial-" in run
         epochs = [float(e["best_epoch"]) for _, exps in per_seed for e in exps]
         for rule in ("training residual", "alphas from"):

@@ -1,5 +1,6 @@
 #include "models/dcvae/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <map>
@@ -151,13 +152,24 @@ std::vector<std::pair<std::string, double>> metrics_of(const SummaryRow& r) {
 const char* kHeads[] = {"P_range", "R_range", "F1_range", "P_point", "R_point", "F1_point", "F1_skab", "FAR%", "MAR%"};
 }  // namespace
 
+namespace {
+int name_width(const std::vector<std::string>& names) {
+  size_t w = 28;
+  for (const std::string& n : names) w = std::max(w, n.size() + 2);
+  return int(w);
+}
+}  // namespace
+
 std::string summary_table(const std::vector<SummaryRow>& rows) {
+  std::vector<std::string> names;
+  for (const SummaryRow& r : rows) names.push_back(r.name);
+  const int w = name_width(names);
   std::ostringstream os;
-  os << std::left << std::setw(28) << "row" << std::right;
+  os << std::left << std::setw(w) << "row" << std::right;
   for (const char* h : kHeads) os << std::setw(9) << h;
   os << std::setw(9) << "flagged" << std::setw(9) << "labels" << "\n" << std::fixed;
   for (const SummaryRow& r : rows) {
-    os << std::left << std::setw(28) << r.name << std::right;
+    os << std::left << std::setw(w) << r.name << std::right;
     for (auto& [k, v] : metrics_of(r)) os << std::setw(9) << std::setprecision(k.find("percent") != std::string::npos ? 2 : 3) << v;
     os << std::setw(9) << r.flagged << std::setw(9) << r.labelled << "\n";
   }
@@ -213,13 +225,17 @@ std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::vecto
 }  // namespace
 
 std::string seed_table(const std::vector<std::vector<SummaryRow>>& per_seed) {
+  AD_CHECK(!per_seed.empty(), "seed summary", "no seeds");
+  std::vector<std::string> names;
+  for (const SummaryRow& r : per_seed[0]) names.push_back(r.name);
+  const int w = name_width(names);
   std::ostringstream os;
   os << "mean ± std over " << per_seed.size() << " seed" << (per_seed.size() == 1 ? "" : "s") << "\n";
-  os << std::left << std::setw(28) << "row" << std::right;
+  os << std::left << std::setw(w) << "row" << std::right;
   for (const char* h : {"F1_range", "F1_point", "F1_skab", "FAR%", "MAR%"}) os << std::setw(17) << h;
   os << "\n" << std::fixed;
   for (auto& [name, metrics] : by_row(per_seed)) {
-    os << std::left << std::setw(28) << name << std::right;
+    os << std::left << std::setw(w) << name << std::right;
     for (auto& [k, v] : metrics) {
       if (k != "range_f1" && k != "point_f1" && k != "skab_f1" && k != "far_percent" && k != "mar_percent") continue;
       MeanStd m = mean_std(v);

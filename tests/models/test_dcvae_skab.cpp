@@ -3,6 +3,8 @@
 // labels, scored files left unmasked by default, segment errors, seed aggregation.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include <sstream>
 
 #include "models/dcvae/leaderboard.h"
+#include "models/dcvae/pipeline.h"
 #include "models/dcvae/report.h"
 #include "tests/support/helpers.h"
 
@@ -340,4 +343,57 @@ TEST(IoErrorsDcvaeSkab, SegmentsMustTileTheRows) {
   EXPECT_NE(msg("a,0,9.5\n", 10).find("whole numbers"), std::string::npos);
   write(dir + "/s.csv", "experiment,start_row,end_row\na,0,9\nb,10,19\n");
   EXPECT_EQ(read_segments(dir + "/s.csv", 20).size(), 2u);
+}
+
+TEST(DcvaeSkab, SplitProtocolReportsSystemAndTrivialRowsForEverySeed) {
+  std::string dir = temp_dir("split");
+  auto series = [&](const std::string& name, int64_t rows, uint64_t seed, bool with_labels) {
+    std::mt19937_64 gen(seed);
+    std::normal_distribution<double> noise(0.0, 1.0);
+    std::ostringstream d, l, sys;
+    d << "timestamp,a,b\n";
+    l << "timestamp,a,b\n";
+    sys << "timestamp,label\n";
+    for (int64_t i = 0; i < rows; ++i) {
+      bool anomalous = with_labels && i >= rows / 2 && i < rows / 2 + 4;
+      d << "t" << i << "," << noise(gen) + (anomalous ? 9.0 : 0.0) << "," << noise(gen) << "\n";
+      l << "t" << i << "," << anomalous << "," << anomalous << "\n";
+      sys << "t" << i << "," << anomalous << "\n";
+    }
+    write(dir + "/" + name + ".csv", d.str());
+    write(dir + "/" + name + "_labels.csv", l.str());
+    write(dir + "/" + name + "_system.csv", sys.str());
+  };
+  series("train", 40, 1, false);
+  series("alpha", 30, 2, true);
+  series("test", 30, 3, true);
+  Settings s = tiny_settings();
+  s.protocol = "split";
+  s.validation_split = "rows";
+  s.train_data = dir + "/train.csv";
+  s.alpha_data = dir + "/alpha.csv";
+  s.alpha_labels = dir + "/alpha_labels.csv";
+  s.test_data = dir + "/test.csv";
+  s.test_labels = dir + "/test_labels.csv";
+  s.test_system_labels = dir + "/test_system.csv";
+  std::string run = temp_dir("split_run");
+  std::ostringstream out;
+  run_seeds(s, Device::CPU, 2, run, out, quiet());
+  for (int64_t seed : {11, 12}) {
+    std::string m = run + "/seed_" + std::to_string(seed) + "/metrics.json";
+    ASSERT_TRUE(std::filesystem::exists(m)) << m;
+    auto j = nlohmann::json::parse(std::ifstream(m));
+    std::vector<std::string> names;
+    for (const auto& r : j.at("summary")) names.push_back(r.at("row").get<std::string>());
+    EXPECT_EQ(names, (std::vector<std::string>{"channels (mean)", "channels: flag everything", "channels: flag nothing",
+                                               "system (OR over channels)", "system: flag everything",
+                                               "system: flag nothing"}));
+    // Scored rows are T-1 .. N-1: flag everything flags exactly those.
+    EXPECT_EQ(j.at("summary")[4].at("flagged").get<int64_t>(), 30 - s.T + 1);
+  }
+  auto agg = nlohmann::json::parse(std::ifstream(run + "/metrics.json"));
+  EXPECT_EQ(agg.at("seeds"), (nlohmann::json{11, 12}));
+  EXPECT_EQ(agg.at("rows").at("system (OR over channels)").at("skab_f1").at("per_seed").size(), 2u);
+  EXPECT_TRUE(std::filesystem::exists(run + "/seeds.csv"));
+  EXPECT_NE(out.str().find("mean ± std over 2 seeds"), std::string::npos) << out.str();
 }
