@@ -92,8 +92,8 @@ def main():
                 "alphas chosen on the other valve"
             n = f"{len(per_seed)}" + (" (run unfinished)" if partial else "")
             lines.append(f"| DC-VAE, {REGIME_NAMES.get(regime, regime)} | {label} | {n} | "
-                         f"{sum(epochs) / len(epochs):.1f} | " + " | ".join(cells) + " |")
-            plot_rows.append((f"DC-VAE {regime.replace('_', ' ')}\n{rule}", values))
+                         f"{sum(epochs) / len(epochs):.2f} | " + " | ".join(cells) + " |")
+            plot_rows.append((f"DC-VAE {regime.replace('_', ' ')}\n{rule.replace('from', 'from other valve')}", values))
         if trivial is None:
             trivial = {}
             for s in sets:
