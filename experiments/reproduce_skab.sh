@@ -45,4 +45,5 @@ PY
   ./experiments/run_dcvae --settings "$settings" --seeds "$seeds" ${extra[@]+"${extra[@]}"} > "$log" 2> "$out/$regime.progress"
   runs+=("$regime=$(sed -n 's/^run folder: //p' "$log")")
 done
-python3 tools/skab_table.py "$out" "${runs[@]}"
+py=$(bash tools/plot_python.sh || echo python3)  # the Python with matplotlib draws the PNG too
+"$py" tools/skab_table.py "$out" "${runs[@]}"
