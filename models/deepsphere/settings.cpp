@@ -46,6 +46,7 @@ Settings load_settings(const std::string& path) {
   s.learning_rate = t.get_number("learning_rate", s.learning_rate);
   s.seed = uint64_t(t.get_int("seed", int64_t(s.seed)));
   s.progress_every = t.get_int("progress_every", s.progress_every);
+  s.flush_denormals = t.get_bool("flush_denormals", s.flush_denormals);
   SettingsReader n = r.section("nested");
   s.nested_k = n.get_number("k_sigma", s.nested_k);
   s.nested_max_rows = n.get_int("max_rows", s.nested_max_rows);

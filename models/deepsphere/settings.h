@@ -33,6 +33,7 @@ struct Settings {
   int64_t epochs = 300, progress_every = 10;
   double learning_rate = 1e-3;
   uint64_t seed = 1000;
+  bool flush_denormals = true;  // FTZ/DAZ on the CPU threads (see deepsphere.cpp)
   // nested anomalies
   double nested_k = 3.0;          // |residual| > mean + k std of the normal-predicted cases' |residual|
   int64_t nested_max_rows = 5000;  // rows of the ranked list written
