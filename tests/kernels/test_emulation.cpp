@@ -402,6 +402,25 @@ TEST(EmulatedLaunch, CatchesGlobalPlainAddInsteadOfAtomic) {
   run(true);
 }
 
+// Every block writes its own index into out[0] (a result that depends on which block runs last), or,
+// fixed, into out[block].
+struct LastBlockWinsKernel {
+  template <class Ctx> static void run(Ctx& ctx, float* out, bool bug) {
+    if (ctx.thread_idx().x == 0) out[bug ? 0 : ctx.block_idx().x] = float(ctx.block_idx().x);
+  }
+};
+
+TEST(EmulatedLaunch, CatchesTwoBlocksWritingOneElement) {
+  AD_REQUIRE_MEMORY_CHECKS();
+  auto run = [](bool bug) {
+    test::GuardedBuffer out(3);
+    EmulatedLauncher l;
+    l.launch<LastBlockWinsKernel>(LaunchConfig{{3}, {32}, 0}, out.data(), bug);
+  };
+  EXPECT_TRUE(test::error_contains([&] { run(true); }, "global-memory race"));
+  run(false);
+}
+
 // Row max that reads one element past its row; the canary NaN it reads is swallowed by the comparison.
 struct RowMaxPastEndKernel {
   template <class Ctx> static void run(Ctx& ctx, const float* x, float* out, int64_t cols) {
