@@ -141,6 +141,8 @@ void MemoryChecker::access(uintptr_t a, size_t n, bool write, bool atomic) {
   if (near && dist < 4096) {
     if (a < near->lo) os << ": " << near->lo - a << " bytes before " << near->name;
     else os << ": byte " << a - near->lo << " of " << near->name << " (" << near->hi - near->lo << " bytes)";
+  } else {
+    os << " (memory the kernel may use must be a test::GuardedBuffer or a test::RegisteredMemory)";
   }
   report(os.str());
 }
