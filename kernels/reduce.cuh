@@ -1,7 +1,8 @@
 // Reduction kernels. block_reduce() is the block-wide reduction every reduction here (and softmax, the
 // losses, graph attention, the dense reconstruction error) uses: each thread contributes one value, every
 // thread gets the result. It reduces each warp with register shuffles first and only then goes through
-// shared memory, so it costs two barriers whatever the block size. Block sizes must be multiples of 32.
+// shared memory, so it costs two barriers whatever the block size. Block sizes: multiples of 32, or a power
+// of two below 32 (one partial warp).
 #pragma once
 #include <cmath>
 
@@ -27,8 +28,10 @@ template <class Ctx, class Op>
 AD_HD inline float block_reduce(Ctx& ctx, float* buf, float v, Op op, int call_line = __builtin_LINE()) {
   BarrierScope<Ctx> scope(ctx, call_line);
   const Dim3 d = ctx.block_dim();
-  const unsigned warps = d.x * d.y * d.z / kWarpSize;
-  for (int offset = int(kWarpSize) / 2; offset > 0; offset /= 2) v = op(v, ctx.shfl_xor(kFullWarp, v, offset));
+  const unsigned threads = d.x * d.y * d.z, width = threads < kWarpSize ? threads : kWarpSize;
+  const unsigned warps = (threads + kWarpSize - 1) / kWarpSize;
+  const unsigned mask = width == kWarpSize ? kFullWarp : (1u << width) - 1u;  // a block below 32: its lanes
+  for (int offset = int(width) / 2; offset > 0; offset /= 2) v = op(v, ctx.shfl_xor(mask, v, offset));
   if (ctx.lane_id() == 0) buf[ctx.warp_id()] = v;
   ctx.sync();
   float r = buf[0];
