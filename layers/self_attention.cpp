@@ -41,7 +41,9 @@ Tensor SelfAttention::forward(const Tensor& H) {
   AD_CHECK(H.dim() == 3, "SelfAttention::forward", name_, ": expected [batch, time, hidden], got ", H.describe());
   const int64_t B = H.size(0), T = H.size(1), D = H.size(2), A = w1_.value.size(0), K = w2_.value.size(0);
   h_ = H;
-  u_ = Tensor::empty({B, T, A}, H.dtype(), H.device());
+  // U is ours alone: reuse its buffer while the shape holds (a fresh 24 MB per inference batch costs page faults).
+  if (!u_.defined() || u_.shape() != Shape{B, T, A} || u_.dtype() != H.dtype() || u_.device() != H.device())
+    u_ = Tensor::empty({B, T, A}, H.dtype(), H.device());
   attn_ = Tensor::empty({B, K, T}, H.dtype(), H.device());
   Tensor M = Tensor::empty({B, K, D}, H.dtype(), H.device());
   self_attention_forward(H, w1_.value, b1_.value, w2_.value, b2_.value, u_, attn_, M);
