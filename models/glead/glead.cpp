@@ -251,7 +251,10 @@ Results run(const Settings& s, Device device, const std::string& run_dir, std::o
     }
     const double f1 = prf(vp, vl).f1;
     bool keep = false;
-    if (s.model_selection == "both_improve") keep = right_windows > best_windows && right_entries > best_entries;
+    // Without entry labels (sessions) the entry count is always 0 and could never improve after epoch 0: the
+    // original's rule then compares the window counts alone.
+    if (s.model_selection == "both_improve")
+      keep = right_windows > best_windows && (right_entries > best_entries || !split.entry_labels);
     else if (s.model_selection == "window_f1") keep = f1 > best_f1;
     else keep = true;
     if (keep) {
@@ -373,12 +376,13 @@ Results run(const Settings& s, Device device, const std::string& run_dir, std::o
     const WindowResult& r = test[i];
     std::string flagged, keys, labels, att;
     for (size_t t = 0; t < w.keys.size(); ++t) {
-      if (r.flagged[t]) flagged += (flagged.empty() ? "" : " ") + std::to_string(t);
-      keys += (t ? " " : "") + w.keys[t];
-      if (!w.entry_labels.empty()) labels += (t ? " " : "") + std::to_string(w.entry_labels[t]);
+      const char* sep = t ? " " : "";
+      if (r.flagged[t]) flagged.append(flagged.empty() ? "" : " ").append(std::to_string(t));
+      keys.append(sep).append(w.keys[t]);
+      if (!w.entry_labels.empty()) labels.append(sep).append(std::to_string(w.entry_labels[t]));
       std::ostringstream a;
       a << std::setprecision(6) << r.attention[t];
-      att += (t ? " " : "") + a.str();
+      att.append(sep).append(a.str());
     }
     wc << i << "," << csv_cell(w.source) << "," << w.start << "," << r.label << "," << r.prediction << "," << r.score
        << "," << r.normal_distance << "," << r.anomalous_distance << "," << r.best_head << "," << flagged << ","
