@@ -38,6 +38,8 @@ constexpr int kNoise[] = {19, 20};
 constexpr int kErrors[] = {21, 22, 23, 24};
 constexpr int kBurst = 25;
 
+std::string key_name(int key) { return std::string("E").append(std::to_string(key + 1)); }  // E1, E2, ...
+
 const std::vector<std::vector<Step>>& workflows() {
   static const std::vector<std::vector<Step>> w = {
       {{0}, {1}, {2, 0, 1, 3}, {3}, {4, 0, 2, 5}, {5}},
@@ -117,10 +119,10 @@ LogEntries generate_synthetic_log(const SyntheticLogOptions& o) {
 
   LogEntries e;
   for (const Entry& x : log) {
-    e.keys.push_back("E" + std::to_string(x.key + 1));
+    e.keys.push_back(key_name(x.key));
     e.labels.push_back(x.label);
   }
-  for (int k = 0; k < int(std::size(kTemplates)); ++k) e.templates["E" + std::to_string(k + 1)] = kTemplates[k];
+  for (int k = 0; k < int(std::size(kTemplates)); ++k) e.templates[key_name(k)] = kTemplates[k];
   return e;
 }
 
