@@ -30,8 +30,9 @@
 // at different barriers (same arrival count, different line or helper call site); a warp primitive whose
 // mask names a lane that has exited, waits elsewhere or does not exist; a shared_array piece used past
 // its size or the launch's shared memory; more than 163 KiB of shared memory (sm_80's limit). Fiber
-// stacks end in guard pages. When the test code is compiled with the access hooks (tests/kernels, see
-// emulated_memory.cpp) every kernel load and store is also checked: shared-memory races per barrier
+// stacks end in guard pages. When the test code is compiled with the access hooks (every test file that
+// uses EmulatedLauncher, see tests/CMakeLists.txt and emulated_memory.cpp) every kernel load and store is
+// also checked: shared-memory races per barrier
 // phase and uninitialised shared reads, and, over the buffers a test registered (test::GuardedBuffer
 // does), races between threads of one launch and accesses outside every registered buffer.
 #pragma once
