@@ -59,6 +59,7 @@ NetworkConfig network_config(const Settings& s, const Dataset& d) {
   c.lambda = s.lambda;
   c.radius_init = s.radius_init;
   c.hypersphere = s.hypersphere;
+  c.weight_form = parse_hypersphere_weight(s.weight_form);
   c.seed = s.seed;
   return c;
 }

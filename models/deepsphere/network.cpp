@@ -99,7 +99,7 @@ ForwardResult Network::forward(const Tensor& x, const Tensor& x_in) {
   d2_ = Tensor::empty({B, 1, 1}, dt, device_);
   centre_distance_forward(CentreDistance::SquaredEuclidean, z_.view({B, 1, Hd}), centre_.value.view({1, 1, Hd}), d2_);
   Tensor residue = Tensor::empty({B}, dt, device_), weight = Tensor::empty({B}, dt, device_);
-  hypersphere_forward(d2_.view({B}), radius_.value, residue, weight);
+  hypersphere_forward(d2_.view({B}), radius_.value, residue, weight, cfg_.weight_form);
 
   // The decoder's outputs reversed in time before the Linear layer (the same as after it, and Hd < D).
   Tensor dec = decoder_.forward_without_input(T, B, encoder_.final_state());
@@ -172,7 +172,7 @@ void Network::backward() {
   if (hyp) {
     Tensor dd2 = Tensor::empty({B}, dt, device_), dradius = Tensor::empty({1}, dt, device_);
     hypersphere_backward(d2_.view({B}), radius_.value, host_vector(dresidue, dt, device_),
-                         host_vector(dweight, dt, device_), dd2, dradius);
+                         host_vector(dweight, dt, device_), dd2, dradius, cfg_.weight_form);
     std::vector<double> dd2_total = to_host(dd2);
     for (double& v : dd2_total) v += 1.0 / double(B);  // mean_b d2_b
     Tensor dc = centre_.grad.view({1, 1, Hd});

@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/hypersphere.h"
 #include "layers/linear.h"
 #include "layers/recurrent.h"
 
@@ -27,6 +28,7 @@ struct NetworkConfig {
   int hidden = 30;
   double gamma = 0.05, lambda = 2.0, radius_init = 0.1;
   bool hypersphere = true;
+  HypersphereWeight weight_form = HypersphereWeight::ExpMinusOne;  // Softmax: an older official revision
   uint64_t seed = 1000;
   DType dtype = DType::F32;  // F64 for the golden and gradient tests (CPU only)
 };

@@ -41,6 +41,7 @@ Settings load_settings(const std::string& path) {
   s.keep_prob = m.get_number("keep_prob", s.keep_prob);
   s.dropout_at_test = m.get_bool("dropout_at_test", s.dropout_at_test);
   s.hypersphere = m.get_bool("hypersphere", s.hypersphere);
+  s.weight_form = m.get_choice("weight_form", s.weight_form, {"exp", "softmax"});
   SettingsReader t = r.section("train");
   s.epochs = t.get_int("epochs", s.epochs);
   s.learning_rate = t.get_number("learning_rate", s.learning_rate);

@@ -29,6 +29,7 @@ struct Settings {
   double gamma = 0.05, lambda = 2.0, radius_init = 0.1, tolerance = 0.1, keep_prob = 0.98;
   bool dropout_at_test = false;  // the original keeps dropout on when scoring
   bool hypersphere = true;       // false: the LSTM autoencoder ablation
+  std::string weight_form = "exp";  // "exp" (default) or "softmax" (an older revision of the official code)
   // training
   int64_t epochs = 300, progress_every = 10;
   double learning_rate = 1e-3;

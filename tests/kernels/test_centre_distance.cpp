@@ -13,6 +13,7 @@ using namespace ad;
 
 namespace {
 const CentreDistance kKinds[] = {CentreDistance::SquaredEuclidean, CentreDistance::HalfCosine};
+const HypersphereWeight kForms[] = {HypersphereWeight::ExpMinusOne, HypersphereWeight::Softmax};
 
 struct Dims {
   int64_t B, K, H, D;
@@ -106,20 +107,22 @@ TEST(GradCheckCentreDistance, BothKinds) {
 
 TEST(EmulatedHypersphere, ForwardAndBackwardMatchCpuReference) {
   test::for_each_schedule([&] {
+    for (HypersphereWeight form : kForms)
     for (int64_t B : {1, 31, 257, 600}) {
-      SCOPED_TRACE("B=" + std::to_string(B));
+      SCOPED_TRACE("B=" + std::to_string(B) + (form == HypersphereWeight::Softmax ? " softmax" : " exp"));
       const float R = 1.3f;
       Tensor d2 = squared_distances(B, R * R, 41), radius = Tensor::full({1}, R);
       Tensor dres = test::random_tensor({B}, 42), dw = test::random_tensor({B}, 43);
       Tensor res = Tensor::empty({B}), w = Tensor::empty({B}), dd2 = Tensor::empty({B}), dr = Tensor::empty({1});
-      hypersphere_forward(d2, radius, res, w);
-      hypersphere_backward(d2, radius, dres, dw, dd2, dr);
+      hypersphere_forward(d2, radius, res, w, form);
+      hypersphere_backward(d2, radius, dres, dw, dd2, dr, form);
 
       test::GuardedBuffer gd2(d2), gr(radius), gdres(dres), gdw(dw), gres{size_t(B)}, gw{size_t(B)}, gdd2{size_t(B)},
           gdr{1};
       EmulatedLauncher l;
-      launch_hypersphere_forward(l, gd2.data(), gr.data(), gres.data(), gw.data(), B);
-      launch_hypersphere_backward(l, gd2.data(), gr.data(), gdres.data(), gdw.data(), gdd2.data(), gdr.data(), B);
+      launch_hypersphere_forward(l, gd2.data(), gr.data(), gres.data(), gw.data(), B, form);
+      launch_hypersphere_backward(l, gd2.data(), gr.data(), gdres.data(), gdw.data(), gdd2.data(), gdr.data(), B,
+                                  form);
       EXPECT_TRUE(test::all_close(gres.tensor({B}), res, 1e-6, 1e-5));
       EXPECT_TRUE(test::all_close(gw.tensor({B}), w, 1e-7, 1e-4));
       EXPECT_TRUE(test::all_close(gdd2.tensor({B}), dd2, 1e-5, 1e-4));
@@ -142,22 +145,32 @@ TEST(Hypersphere, OutsidePointsGetNoWeight) {
   EXPECT_LT(wv[2], 1e-20);
   // u = e^(1 - d2) - 1 inside: weight ratio of the two inside points.
   EXPECT_NEAR(wv[0] / wv[1], (std::exp(1.0) - 1) / (std::exp(0.5) - 1), 1e-5);
+
+  // The older official form, softmax(relu(R^2 - d2)): outside points keep e^0 = 1 before normalising.
+  hypersphere_forward(d2, radius, res, w, HypersphereWeight::Softmax);
+  const std::vector<double> ws = w.to_vector();
+  const double total = std::exp(1.0) + std::exp(0.5) + 2.0;
+  EXPECT_NEAR(ws[0], std::exp(1.0) / total, 1e-6);
+  EXPECT_NEAR(ws[2], 1.0 / total, 1e-6);
+  EXPECT_NEAR(ws[3], 1.0 / total, 1e-6);
+  EXPECT_TRUE(test::error_contains([] { parse_hypersphere_weight("relu"); }, "unknown weight form"));
 }
 
 TEST(GradCheckHypersphere, ResidueAndWeight) {
   const int64_t B = 9;
+  for (HypersphereWeight form : kForms)
   for (double R : {0.8, -1.1}) {  // a negative radius: R^2 is what matters, dR flips sign
-    SCOPED_TRACE("R=" + std::to_string(R));
+    SCOPED_TRACE("R=" + std::to_string(R) + (form == HypersphereWeight::Softmax ? " softmax" : " exp"));
     Tensor d2 = squared_distances(B, R * R, 51, DType::F64), radius = Tensor::full({1}, R, DType::F64);
     auto forward = [&] {
       Tensor out = Tensor::empty({2 * B}, DType::F64);
       Tensor res = out.narrow0(0, B), w = out.narrow0(B, B);
-      hypersphere_forward(d2, radius, res, w);
+      hypersphere_forward(d2, radius, res, w, form);
       return out;
     };
     auto backward = [&](const Tensor& dout) {
       Tensor dd2 = Tensor::empty({B}, DType::F64), dr = Tensor::empty({1}, DType::F64);
-      hypersphere_backward(d2, radius, dout.narrow0(0, B), dout.narrow0(B, B), dd2, dr);
+      hypersphere_backward(d2, radius, dout.narrow0(0, B), dout.narrow0(B, B), dd2, dr, form);
       return std::vector<Tensor>{dd2, dr};
     };
     AD_EXPECT_GRADCHECK(test::grad_check({d2, radius}, {}, forward, backward));
@@ -191,20 +204,22 @@ TEST(GpuParityCentreDistance, MatchesCpuReferenceAndRepeatsExactly) {
 
 TEST(GpuParityHypersphere, MatchesCpuReference) {
   AD_REQUIRE_GPU();
+  for (HypersphereWeight form : kForms) {
   const int64_t B = 1500;
   const float R = 0.9f;
   Tensor d2 = squared_distances(B, R * R, test::fresh_seed()), radius = Tensor::full({1}, R);
   Tensor dres = test::random_tensor({B}, 2), dw = test::random_tensor({B}, 3);
   Tensor res = Tensor::empty({B}), w = Tensor::empty({B}), dd2 = Tensor::empty({B}), dr = Tensor::empty({1});
-  hypersphere_forward(d2, radius, res, w);
-  hypersphere_backward(d2, radius, dres, dw, dd2, dr);
+  hypersphere_forward(d2, radius, res, w, form);
+  hypersphere_backward(d2, radius, dres, dw, dd2, dr, form);
   Tensor gd2 = d2.to(Device::CUDA), gr = radius.to(Device::CUDA);
   Tensor gres = Tensor::empty({B}, DType::F32, Device::CUDA), gw = Tensor::empty({B}, DType::F32, Device::CUDA);
   Tensor gdd2 = Tensor::empty({B}, DType::F32, Device::CUDA), gdr = Tensor::empty({1}, DType::F32, Device::CUDA);
-  hypersphere_forward(gd2, gr, gres, gw);
-  hypersphere_backward(gd2, gr, dres.to(Device::CUDA), dw.to(Device::CUDA), gdd2, gdr);
+  hypersphere_forward(gd2, gr, gres, gw, form);
+  hypersphere_backward(gd2, gr, dres.to(Device::CUDA), dw.to(Device::CUDA), gdd2, gdr, form);
   EXPECT_TRUE(test::all_close(gres, res, 1e-6, 1e-5));
   EXPECT_TRUE(test::all_close(gw, w, 1e-7, 1e-4));
   EXPECT_TRUE(test::all_close(gdd2, dd2, 1e-5, 1e-4));
   EXPECT_TRUE(test::all_close(gdr, dr, 1e-3, 1e-4));
+  }
 }
