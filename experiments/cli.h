@@ -1,11 +1,12 @@
 // The command-line options every run_<model> program shares, so that they read the same everywhere:
-//   --settings S  --stage X  --run R  --device cpu|cuda  --remove-stale-partials  --no-plots
+//   --settings S  --stage X  --run R  --device cpu|cuda  --threads N  --remove-stale-partials  --no-plots
 #pragma once
 #include <CLI/CLI.hpp>
 
 #include <string>
 #include <vector>
 
+#include "runtime/cpu_threads.h"
 #include "runtime/run_folder.h"
 
 namespace ad {
@@ -17,11 +18,14 @@ struct RunCli {
   std::string device_override;  // empty: the settings' device
   bool remove_stale_partials = false;
   bool no_plots = false;
+  std::string threads;  // --threads as typed: checked by run_options (one error line, exit 1), not by CLI11
 
   // The RunFolder options for this invocation. `settings_plots`: the settings' "plots" key (default true);
-  // the end-of-run pictures are drawn unless it or --no-plots turns them off.
+  // the end-of-run pictures are drawn unless it or --no-plots turns them off. Also sizes the CPU thread
+  // pool from --threads (runtime/cpu_threads.h; throws on a bad value) and records it in run_<stage>.json.
   RunOptions run_options(const std::string& program, const std::string& output_dir, bool settings_plots = true) const {
-    return {program, output_dir, run_dir, stage, remove_stale_partials, settings_plots && !no_plots};
+    const int cpu_threads = use_cpu_threads(threads, program.c_str());
+    return {program, output_dir, run_dir, stage, remove_stale_partials, settings_plots && !no_plots, cpu_threads};
   }
 };
 
@@ -33,6 +37,8 @@ inline void add_run_options(CLI::App& app, RunCli& cli, const std::vector<std::s
   app.add_option("--run", cli.run_dir, "a finished run folder to resume with one --stage (default: a new run)");
   app.add_option("--device", cli.device_override, "cpu | cuda (overrides the settings)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--threads", cli.threads,
+                 "CPU threads, 1..the cores available to the process (0 or absent: all of them, or OMP_NUM_THREADS)");
   app.add_flag("--remove-stale-partials", cli.remove_stale_partials,
                "remove <output_dir>/*.partial-<pid> folders whose process is gone (they are reported otherwise)");
   app.add_flag("--no-plots", cli.no_plots,

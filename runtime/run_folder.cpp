@@ -15,6 +15,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "runtime/cpu_threads.h"
 #include "runtime/cuda_context.h"
 #include "runtime/error.h"
 #include "runtime/run_plots.h"
@@ -185,6 +186,10 @@ void RunFolder::record_start(const std::string& settings_file, const nlohmann::j
                          {"git_commit", git_commit()},
                          {"stage", options_.stage},
                          {"format_version", kRunFormatVersion}};
+  if (options_.cpu_threads > 0) {
+    meta["cpu_threads"] = options_.cpu_threads;
+    meta["omp_wait_policy"] = omp_wait_policy();
+  }
   write_text_atomic(file("run_" + options_.stage + ".json"), meta.dump(2));
 }
 

@@ -43,6 +43,7 @@ struct RunOptions {
   // Last thing before run.json and the rename: tools/plot_<model>.py (model = program without "run_") writes
   // PNGs into plots/ and report.html (runtime/run_plots.h). Never fails the run.
   bool plots = false;
+  int cpu_threads = 0;  // the OpenMP team size in use (runtime/cpu_threads.h); 0: not recorded
 };
 
 // A "<name>.partial-<pid>" folder left in `dir` by a process that no longer runs.
@@ -80,7 +81,8 @@ class RunFolder {
   // The stages already done in this folder, from run.json (empty for a new run).
   const std::vector<std::string>& stages_done() const { return stages_done_; }
 
-  // Writes run_<stage>.json: settings file, resolved settings, seed, device, git commit, stage, format version.
+  // Writes run_<stage>.json: settings file, resolved settings, seed, device, git commit, stage, format version
+  // (and cpu_threads with the OpenMP wait policy when options.cpu_threads is set).
   void record_start(const std::string& settings_file, const nlohmann::json& resolved_settings, uint64_t seed,
                     Device device);
 
