@@ -3,6 +3,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,20 @@ struct RunCli {
 };
 
 // `stages` lists the values --stage accepts ("all" first); `stage_help` explains them.
+// Parses the command line. Returns -1 to go on, or the exit code: 0 after --help, 1 after a bad option,
+// printed as the one "error: <program>: ..." line every input error gives.
+inline int parse_command_line(CLI::App& app, const char* program, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+    return -1;
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "error: " << program << ": " << e.what() << "\n";
+    return 1;
+  }
+}
+
 inline void add_run_options(CLI::App& app, RunCli& cli, const std::vector<std::string>& stages,
                             const std::string& stage_help, const std::string& settings_help = "settings JSON") {
   app.add_option("--settings", cli.settings_path, settings_help)->required();

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   int64_t seeds = 0;
   app.add_option("--seeds", seeds, "run the whole pipeline for seeds seed .. seed+N-1 (overrides the settings' seeds)")
       ->check(CLI::Range(int64_t(1), int64_t(1000)));
-  CLI11_PARSE(app, argc, argv);
+  if (int rc = parse_command_line(app, "run_dcvae", argc, argv); rc >= 0) return rc;
   const std::string& stage = cli.stage;
 
   try {

@@ -10,6 +10,7 @@
 
 #include "experiments/cli.h"
 #include "models/anomalydae/anomalydae.h"
+#include "runtime/checked.h"
 #include "runtime/run_folder.h"
 
 using namespace ad;
@@ -17,16 +18,18 @@ using namespace ad;
 int main(int argc, char** argv) {
   CLI::App app{"TraceDAE / AnomalyDAE: anomalous nodes in attributed graphs and anomalous microservice traces"};
   RunCli cli;
-  int64_t epochs_override = 0;
+  std::string epochs_text;
   add_run_options(app, cli, {"all", "train", "test"}, "all | train | test (test and train apply to traces mode)");
-  app.add_option("--epochs", epochs_override, "override the settings' epochs (quick trials)")->check(CLI::PositiveNumber);
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--epochs", epochs_text, "override the settings' epochs (quick trials)");
+  if (int rc = parse_command_line(app, "run_tracedae", argc, argv); rc >= 0) return rc;
   const std::string& stage = cli.stage;
 
   try {
     anomalydae::Settings s = anomalydae::load_settings(cli.settings_path);
     if (!cli.device_override.empty()) s.device = s.resolved["device"] = cli.device_override;
-    if (epochs_override > 0) s.epochs = s.resolved["epochs"] = epochs_override;
+    if (!epochs_text.empty())
+      s.epochs = s.resolved["epochs"] =
+          parse_int_in_range(epochs_text, 1, anomalydae::kMaxEpochs, "run_tracedae", "--epochs");
     Device device = anomalydae::choose_device(s);
     std::cerr << "AnomalyDAE (" << s.mode << " mode, " << s.dataset_name << ") on "
               << (device == Device::CUDA ? "cuda: " : "") << device_description(device) << ", seed " << s.seed

@@ -1,9 +1,12 @@
 #include "runtime/csr.h"
 
 #include <algorithm>
+#include <cmath>
 #include <climits>
 #include <numeric>
 #include <sstream>
+
+#include "runtime/npy.h"
 
 namespace ad {
 
@@ -88,6 +91,43 @@ CsrMatrix csr_from_triplets(int64_t rows, int64_t cols, const std::vector<int64_
   std::copy(cc.begin(), cc.end(), m.col.data<int32_t>());
   if (!values.empty()) m.val = Tensor::from_vector(vv, {int64_t(vv.size())}, dtype);
   return m;
+}
+
+CsrMatrix load_csr_npy(const std::string& indptr_path, const std::string& indices_path, const std::string& data_path,
+                       int64_t rows, int64_t cols) {
+  const char* op = "load_csr_npy";
+  AD_CHECK(rows >= 0 && cols >= 0 && cols <= INT32_MAX, op, indptr_path, ": shape ", rows, " x ", cols,
+           " out of range (columns at most ", INT32_MAX, ")");
+  const Tensor indptr = load_npy(indptr_path), indices = load_npy(indices_path), data = load_npy(data_path);
+  auto is_int = [](const Tensor& t) { return t.dtype() == DType::I32 || t.dtype() == DType::I64 || t.dtype() == DType::U8; };
+  AD_CHECK(indptr.dim() == 1 && is_int(indptr), op, indptr_path, ": expected a 1-d integer array, got ",
+           indptr.describe());
+  AD_CHECK(indices.dim() == 1 && is_int(indices), op, indices_path, ": expected a 1-d integer array, got ",
+           indices.describe());
+  AD_CHECK(data.dim() == 1 && (data.dtype() == DType::F32 || data.dtype() == DType::F64), op, data_path,
+           ": expected a 1-d float array, got ", data.describe());
+  AD_CHECK(indptr.numel() == rows + 1, op, indptr_path, ": ", indptr.numel(), " entries, expected rows + 1 = ",
+           rows + 1);
+  const int64_t nnz = indices.numel();
+  AD_CHECK(data.numel() == nnz, op, data_path, ": ", data.numel(), " values, but ", indices_path, " has ", nnz,
+           " indices");
+  const std::vector<double> ip = indptr.to_vector(), ix = indices.to_vector(), dv = data.to_vector();
+  AD_CHECK(ip[0] == 0, op, indptr_path, ": [0] is ", int64_t(ip[0]), ", expected 0");
+  for (int64_t r = 0; r < rows; ++r)
+    AD_CHECK(ip[r + 1] >= ip[r], op, indptr_path, ": [", r + 1, "] = ", int64_t(ip[r + 1]), " is less than [", r,
+             "] = ", int64_t(ip[r]), " (must never decrease)");
+  AD_CHECK(ip[rows] == double(nnz), op, indptr_path, ": [", rows, "] = ", int64_t(ip[rows]),
+           ", expected the number of indices ", nnz);
+  std::vector<int64_t> rr(static_cast<size_t>(nnz)), cc(static_cast<size_t>(nnz));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t e = int64_t(ip[r]); e < int64_t(ip[r + 1]); ++e) rr[size_t(e)] = r;
+  for (int64_t e = 0; e < nnz; ++e) {
+    AD_CHECK(ix[e] >= 0 && ix[e] < double(cols), op, indices_path, ": [", e, "] = ", int64_t(ix[e]),
+             " is outside [0, ", cols, ")");
+    AD_CHECK(std::isfinite(dv[e]), op, data_path, ": [", e, "] is ", dv[e], " (values must be finite)");
+    cc[size_t(e)] = int64_t(ix[e]);
+  }
+  return csr_from_triplets(rows, cols, rr, cc, dv, DType::F32);
 }
 
 CsrMatrix csr_from_dense(const Tensor& dense) {

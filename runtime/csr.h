@@ -4,6 +4,7 @@
 // Built on the CPU; moved to the GPU explicitly with to(Device), like a Tensor.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -34,6 +35,12 @@ CsrMatrix csr_from_triplets(int64_t rows, int64_t cols, const std::vector<int64_
                             DType dtype = DType::F32);
 // From a dense CPU [rows, cols] matrix, keeping the nonzeros.
 CsrMatrix csr_from_dense(const Tensor& dense);
+// A scipy.sparse CSR matrix of shape rows x cols saved as three .npy files, validated in full before
+// use: indptr an integer [rows+1] array starting at 0, never decreasing, ending at nnz; indices an
+// integer [nnz] array in [0, cols); data a finite [nnz] array. Duplicate (row, col) entries are summed
+// and columns sorted, as scipy's sum_duplicates does. Errors name the file and the index.
+CsrMatrix load_csr_npy(const std::string& indptr_path, const std::string& indices_path, const std::string& data_path,
+                       int64_t rows, int64_t cols);
 // Dense CPU [rows, cols] copy (zeros where absent; ones for a pattern-only matrix).
 Tensor csr_to_dense(const CsrMatrix& m);
 // Transpose (CPU); values follow. `edge_of` (optional) receives, for each nonzero of the transpose,

@@ -52,6 +52,8 @@ bool split_line(std::string_view line, std::vector<std::string>& out, std::strin
   }
 }
 
+}  // namespace
+
 std::string csv_quote(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos && trim(s).size() == s.size()) return s;
   std::string q = "\"";
@@ -59,7 +61,30 @@ std::string csv_quote(const std::string& s) {
   return q + "\"";
 }
 
-}  // namespace
+std::vector<CsvRecord> split_csv_records(std::string_view text) {
+  std::vector<CsvRecord> out;
+  size_t line = 1, i = 0;
+  while (i < text.size()) {
+    const size_t begin = i, first_line = line;
+    bool quoted = false;
+    // A newline ends the record only outside quotes ("" inside quotes toggles twice: no net change).
+    for (; i < text.size(); ++i) {
+      if (text[i] == '"') quoted = !quoted;
+      else if (text[i] == '\n') {
+        if (!quoted) break;
+        ++line;
+      }
+    }
+    std::string_view rec = text.substr(begin, i - begin);
+    if (!rec.empty() && rec.back() == '\r') rec.remove_suffix(1);
+    out.push_back({rec, first_line});
+    if (i < text.size()) {  // the newline
+      ++i;
+      ++line;
+    }
+  }
+  return out;
+}
 
 size_t CsvTable::column_index(const std::string& name) const {
   std::string known;
@@ -71,23 +96,15 @@ size_t CsvTable::column_index(const std::string& name) const {
 }
 
 namespace {
-// The file's lines without their \n or \r\n (a UTF-8 BOM dropped); trailing blank lines are dropped, blank
-// lines inside are left for the row check to report. `text` must outlive the views.
-std::vector<std::string_view> csv_lines(std::string& text, const std::string& path, const char* op) {
+// The file's records without their \n or \r\n (a UTF-8 BOM dropped; a quoted field may span lines);
+// trailing blank lines are dropped, blank lines inside are left for the row check to report. `text` must
+// outlive the views.
+std::vector<CsvRecord> csv_lines(std::string& text, const std::string& path, const char* op) {
   if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
-  std::vector<std::string_view> lines;
-  std::string_view rest(text);
-  while (!rest.empty()) {
-    size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.push_back(line);
-    if (nl == std::string_view::npos) break;
-    rest.remove_prefix(nl + 1);
-  }
-  while (!lines.empty() && trim(lines.back()).empty()) lines.pop_back();
-  AD_CHECK(!lines.empty(), op, path, ": empty file (a header row is required)");
-  return lines;
+  std::vector<CsvRecord> records = split_csv_records(text);
+  while (!records.empty() && trim(records.back().text).empty()) records.pop_back();
+  AD_CHECK(!records.empty(), op, path, ": empty file (a header row is required)");
+  return records;
 }
 
 std::vector<std::string> csv_header(std::string_view line, const std::string& path, const char* op) {
@@ -107,10 +124,10 @@ std::vector<std::string> csv_header(std::string_view line, const std::string& pa
 CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   const char* op = "read_csv";
   std::string text = read_file_bytes(path, op);
-  const std::vector<std::string_view> lines = csv_lines(text, path, op);
+  const std::vector<CsvRecord> lines = csv_lines(text, path, op);
   CsvTable t;
   std::string why;
-  t.header = csv_header(lines[0], path, op);
+  t.header = csv_header(lines[0].text, path, op);
   const size_t ncols = t.header.size();
   t.columns.assign(ncols - 1, {});
   for (auto& c : t.columns) c.reserve(lines.size() - 1);
@@ -118,10 +135,10 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
 
   std::vector<std::string> cells;
   for (size_t li = 1; li < lines.size(); ++li) {
-    const size_t lineno = li + 1;
-    AD_CHECK(split_line(lines[li], cells, why), op, path, " line ", lineno, ": ", why);
+    const size_t lineno = lines[li].line;
+    AD_CHECK(split_line(lines[li].text, cells, why), op, path, " line ", lineno, ": ", why);
     AD_CHECK(cells.size() == ncols, op, path, " line ", lineno, ": expected ", ncols, " columns (as in the header), got ",
-             cells.size(), trim(lines[li]).empty() ? " (blank line)" : "");
+             cells.size(), trim(lines[li].text).empty() ? " (blank line)" : "");
     t.first_column.push_back(std::move(cells[0]));
     for (size_t j = 1; j < ncols; ++j) {
       const std::string& c = cells[j];
@@ -159,18 +176,18 @@ size_t CsvText::column(const std::string& name) const {
 CsvText read_csv_text(const std::string& path, size_t max_rows) {
   const char* op = "read_csv_text";
   std::string text = read_file_bytes(path, op);
-  const std::vector<std::string_view> lines = csv_lines(text, path, op);
+  const std::vector<CsvRecord> lines = csv_lines(text, path, op);
   CsvText t;
   t.path = path;
-  t.header = csv_header(lines[0], path, op);
+  t.header = csv_header(lines[0].text, path, op);
   const size_t n = max_rows > 0 && max_rows < lines.size() - 1 ? max_rows : lines.size() - 1;
   t.rows.resize(n);
   std::string why;
   for (size_t li = 1; li <= n; ++li) {
     std::vector<std::string>& cells = t.rows[li - 1];
-    AD_CHECK(split_line(lines[li], cells, why), op, path, " line ", li + 1, ": ", why);
-    AD_CHECK(cells.size() == t.header.size(), op, path, " line ", li + 1, ": expected ", t.header.size(),
-             " columns (as in the header), got ", cells.size(), trim(lines[li]).empty() ? " (blank line)" : "");
+    AD_CHECK(split_line(lines[li].text, cells, why), op, path, " line ", lines[li].line, ": ", why);
+    AD_CHECK(cells.size() == t.header.size(), op, path, " line ", lines[li].line, ": expected ", t.header.size(),
+             " columns (as in the header), got ", cells.size(), trim(lines[li].text).empty() ? " (blank line)" : "");
   }
   return t;
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <regex>
 
+#include "runtime/checked.h"
 #include "runtime/error.h"
 #include "runtime/fs_util.h"
 
@@ -14,6 +15,7 @@ static_assert(std::endian::native == std::endian::little, "npy IO assumes a litt
 namespace {
 
 const char kMagic[] = "\x93NUMPY";  // 6 bytes
+constexpr uint32_t kMaxHeaderBytes = 10000;
 
 const char* descr_of(DType t) {
   switch (t) {
@@ -49,6 +51,9 @@ Tensor load_npy(const std::string& path) {
   for (size_t i = 0; i < len_bytes; ++i) hlen |= uint32_t(uint8_t(bytes[8 + i])) << (8 * i);
   AD_CHECK(bytes.size() >= start + hlen, op, path, ": truncated file (header length ", hlen, " but only ",
            bytes.size() - start, " bytes follow)");
+  // numpy.load refuses headers over 10000 bytes too (max_header_size); ours are under 128.
+  AD_CHECK(hlen <= kMaxHeaderBytes, op, path, ": header length ", hlen, " is over the ", kMaxHeaderBytes,
+           "-byte limit");
   const std::string header = bytes.substr(start, hlen);
 
   std::smatch m;
@@ -69,12 +74,15 @@ Tensor load_npy(const std::string& path) {
   for (std::sregex_iterator it(shape_text.begin(), shape_text.end(), item), end; it != end; ++it) {
     const std::string s = it->str();
     AD_CHECK(std::regex_match(s, std::regex(R"(\d+L?)")), op, path, ": bad shape (", shape_text, ")");
-    dims.push_back(std::stoll(s));
+    dims.push_back(parse_int_in_range(s.back() == 'L' ? s.substr(0, s.size() - 1) : s, 0, INT64_MAX, op,
+                                      path + ": shape (" + shape_text + ")"));
+    AD_CHECK(dims.size() <= size_t(Shape::kMaxDims), op, path, ": more than ", Shape::kMaxDims,
+             " dims (shape (", shape_text, "))");
   }
-  AD_CHECK(dims.size() <= size_t(Shape::kMaxDims), op, path, ": ", dims.size(), " dims, at most ", Shape::kMaxDims,
-           " are supported");
+  // Checked before anything is allocated: a wrapped-around product would pass the size check below.
+  const int64_t numel = checked_numel(dims, op, path + ": shape");
+  const uint64_t need = uint64_t(numel) * dtype_size(dt), have = bytes.size() - start - hlen;
   const Shape shape(dims);
-  const size_t need = size_t(shape.numel()) * dtype_size(dt), have = bytes.size() - start - hlen;
   AD_CHECK(have >= need, op, path, ": truncated file (shape ", shape.str(), " ", descr, " needs ", need,
            " data bytes, the file has ", have, ")");
   AD_CHECK(have == need, op, path, ": ", have - need, " unexpected bytes after the data of shape ", shape.str());

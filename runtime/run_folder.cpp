@@ -18,6 +18,7 @@
 #include "runtime/cpu_threads.h"
 #include "runtime/cuda_context.h"
 #include "runtime/error.h"
+#include "runtime/json.h"
 #include "runtime/run_plots.h"
 
 namespace fs = std::filesystem;
@@ -110,6 +111,36 @@ std::string run_timestamp() {
   return buf;
 }
 
+nlohmann::json verify_run_folder(const std::string& dir, const char* op) {
+  AD_CHECK(fs::is_directory(dir), op, "--run ", dir, " is not a folder");
+  const std::string run_json = dir + "/" + kRunJson;
+  AD_CHECK(fs::is_regular_file(run_json), op, run_json, ": missing: not a finished run folder of this version");
+  const nlohmann::json j = read_json_file(run_json, op);
+  AD_CHECK(j.is_object() && j.contains("format_version") && j["format_version"].is_number_integer(), op, run_json,
+           ": format_version: missing or not an integer");
+  const auto version = j["format_version"].get<int64_t>();
+  AD_CHECK(version == kRunFormatVersion, op, run_json, ": format_version: ", version, ", this program reads ",
+           kRunFormatVersion, " (the run was made by another version)");
+  AD_CHECK(j.contains("files") && j["files"].is_object(), op, run_json, ": files: missing or not an object");
+  AD_CHECK(!j.contains("stages") || j["stages"].is_array(), op, run_json, ": stages: not a list");
+  for (const auto& [name, rec] : j["files"].items()) {
+    const std::string where = run_json + ": files: " + name;
+    AD_CHECK(name.find("..") == std::string::npos && !name.empty() && name[0] != '/', op, where,
+             ": not a path inside the run folder");
+    AD_CHECK(rec.is_object() && rec.contains("bytes") && rec["bytes"].is_number_unsigned() && rec.contains("crc32") &&
+                 rec["crc32"].is_string(),
+             op, where, ": expected {\"bytes\": N, \"crc32\": \"hex\"}");
+    const fs::path p = fs::path(dir) / name;
+    AD_CHECK(fs::is_regular_file(p), op, p.string(), ": listed in run.json but missing");
+    auto [size, crc] = size_and_crc32(p);
+    AD_CHECK(size == rec["bytes"].get<uint64_t>(), op, p.string(), ": ", size, " bytes, run.json records ",
+             rec["bytes"].get<uint64_t>(), " (changed since the run finished)");
+    AD_CHECK(hex32(crc) == rec["crc32"].get<std::string>(), op, p.string(), ": CRC-32 ", hex32(crc),
+             ", run.json records ", rec["crc32"].get<std::string>(), " (changed since the run finished)");
+  }
+  return j;
+}
+
 RunFolder::RunFolder(RunOptions options, std::ostream* log) : options_(std::move(options)), log_(log) {
   const char* op = options_.program.c_str();
   if (options_.existing_run.empty()) {
@@ -132,47 +163,20 @@ RunFolder::RunFolder(RunOptions options, std::ostream* log) : options_(std::move
 
   dir_ = options_.existing_run;
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
-  AD_CHECK(fs::is_directory(dir_), op, "--run ", dir_, " is not a folder");
-  const std::string run_json = file(kRunJson);
-  AD_CHECK(fs::is_regular_file(run_json), op, run_json, ": missing: not a finished run folder of this version");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file_bytes(run_json, op));
-  } catch (const nlohmann::json::exception& e) {
-    AD_FAIL(op, run_json, ": not valid JSON: ", e.what());
-  }
-  AD_CHECK(j.is_object() && j.contains("format_version") && j["format_version"].is_number_integer(), op, run_json,
-           ": format_version: missing or not an integer");
-  const auto version = j["format_version"].get<int64_t>();
-  AD_CHECK(version == kRunFormatVersion, op, run_json, ": format_version: ", version, ", this program reads ",
-           kRunFormatVersion, " (the run was made by another version)");
-  AD_CHECK(j.contains("files") && j["files"].is_object(), op, run_json, ": files: missing or not an object");
+  const nlohmann::json j = verify_run_folder(dir_, op);
+  files_at_open_ = j["files"];
   if (j.contains("stages") && j["stages"].is_array())
     for (const auto& s : j["stages"])
       if (s.is_string()) stages_done_.push_back(s.get<std::string>());
-  for (const auto& [name, rec] : j["files"].items()) {
-    const std::string where = std::string(run_json) + ": files: " + name;
-    AD_CHECK(name.find("..") == std::string::npos && !name.empty() && name[0] != '/', op, where,
-             ": not a path inside the run folder");
-    AD_CHECK(rec.is_object() && rec.contains("bytes") && rec["bytes"].is_number_unsigned() && rec.contains("crc32") &&
-                 rec["crc32"].is_string(),
-             op, where, ": expected {\"bytes\": N, \"crc32\": \"hex\"}");
-    const fs::path p = fs::path(dir_) / name;
-    AD_CHECK(fs::is_regular_file(p), op, p.string(), ": listed in run.json but missing");
-    auto [size, crc] = size_and_crc32(p);
-    AD_CHECK(size == rec["bytes"].get<uint64_t>(), op, p.string(), ": ", size, " bytes, run.json records ",
-             rec["bytes"].get<uint64_t>(), " (changed since the run finished)");
-    AD_CHECK(hex32(crc) == rec["crc32"].get<std::string>(), op, p.string(), ": CRC-32 ", hex32(crc),
-             ", run.json records ", rec["crc32"].get<std::string>(), " (changed since the run finished)");
-  }
 }
 
 RunFolder::~RunFolder() {
   if (finished_ || staging_) return;  // a new run's partial folder is removed by StagingDir
-  // A resumed stage failed: its files may be a mix of old and new. Record that, with the current
-  // checksums, so the next stage sees which stage did not complete (never throw from a destructor).
+  // A resumed stage failed. If it changed no file, the folder is as it was: leave run.json alone. Otherwise
+  // its files may be a mix of old and new: record that, with the current checksums, so the next stage
+  // sees which stage did not complete (never throw from a destructor).
   try {
-    write_run_json(options_.stage);
+    if (file_checksums(dir_) != files_at_open_) write_run_json(options_.stage);
   } catch (...) {
   }
 }
@@ -190,7 +194,8 @@ void RunFolder::record_start(const std::string& settings_file, const nlohmann::j
     meta["cpu_threads"] = options_.cpu_threads;
     meta["omp_wait_policy"] = omp_wait_policy();
   }
-  write_text_atomic(file("run_" + options_.stage + ".json"), meta.dump(2));
+  if (is_new()) write_text_atomic(file("run_" + options_.stage + ".json"), meta.dump(2));
+  else pending_echo_ = meta.dump(2);
 }
 
 void RunFolder::on_finish(std::function<void(const std::string&)> hook) { hooks_.push_back(std::move(hook)); }
@@ -210,6 +215,7 @@ void RunFolder::write_run_json(const std::string& failed_stage) {
 
 std::string RunFolder::finish() {
   AD_CHECK(!finished_, options_.program.c_str(), "run folder ", dir_, " already finished");
+  if (!pending_echo_.empty()) write_text_atomic(file("run_" + options_.stage + ".json"), pending_echo_);
   for (auto& hook : hooks_) hook(dir_);
   if (options_.plots) {
     const std::string& prog = options_.program;

@@ -57,6 +57,10 @@ std::vector<StalePartial> find_stale_partials(const std::string& dir);
 // pictures (plots/, report.html): no stage reads them, and they may be redrawn by hand at any time.
 nlohmann::json file_checksums(const std::string& dir);
 
+// Checks a finished run folder without changing it: run.json present and of kRunFormatVersion, every
+// file it lists present with the recorded size and CRC-32. Returns run.json; errors name the file.
+nlohmann::json verify_run_folder(const std::string& dir, const char* op);
+
 // "cpu", or the CUDA device's name: what run_<stage>.json records and the programs print.
 std::string device_description(Device device);
 // `git rev-parse --short HEAD` of the working directory, or "unknown".
@@ -81,8 +85,9 @@ class RunFolder {
   // The stages already done in this folder, from run.json (empty for a new run).
   const std::vector<std::string>& stages_done() const { return stages_done_; }
 
-  // Writes run_<stage>.json: settings file, resolved settings, seed, device, git commit, stage, format version
-  // (and cpu_threads with the OpenMP wait policy when options.cpu_threads is set).
+  // run_<stage>.json: settings file, resolved settings, seed, device, git commit, stage, format version
+  // (and cpu_threads with the OpenMP wait policy when options.cpu_threads is set). Written at once in a new
+  // run's partial folder; for a resumed run, by finish() (a failed stage then leaves the folder as it found it).
   void record_start(const std::string& settings_file, const nlohmann::json& resolved_settings, uint64_t seed,
                     Device device);
 
@@ -105,6 +110,8 @@ class RunFolder {
   std::vector<std::function<void(const std::string&)>> hooks_;
   std::ostream* log_ = nullptr;
   bool finished_ = false;
+  nlohmann::json files_at_open_;  // checksums verified when a finished run was opened
+  std::string pending_echo_;      // a resumed run's run_<stage>.json, written by finish()
 };
 
 }  // namespace ad

@@ -2,11 +2,15 @@
 
 #include <bit>
 #include <cstring>
+#include <algorithm>
 #include <set>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/checked.h"
 #include "runtime/error.h"
+#include "runtime/json.h"
 #include "runtime/fs_util.h"
 
 namespace ad {
@@ -15,6 +19,9 @@ namespace ad {
 static_assert(std::endian::native == std::endian::little, "safetensors IO assumes a little-endian host");
 
 using json = nlohmann::json;
+
+// The reference implementation's limit (safetensors MAX_HEADER_SIZE).
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
 const char* safetensors_dtype_name(DType t) {
   switch (t) {
@@ -71,20 +78,19 @@ std::map<std::string, Tensor> load_safetensors(const std::string& path, std::map
   std::memcpy(&n, bytes.data(), 8);
   AD_CHECK(n <= bytes.size() - 8, op, path, ": truncated file (header length ", n, " but only ", bytes.size() - 8,
            " bytes follow)");
-  AD_CHECK(n <= (100u << 20), op, path, ": header length ", n, " is over 100 MB; not a safetensors file?");
-  json header;
-  try {
-    header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + int64_t(n));
-  } catch (const json::parse_error& e) {
-    AD_FAIL(op, path, ": the header is not valid JSON (", e.what(), ")");
-  }
+  AD_CHECK(n <= kMaxHeaderBytes, op, path, ": header length ", n, " is over the ", kMaxHeaderBytes,
+           "-byte limit; not a safetensors file?");
+  const json header = parse_json_checked(std::string_view(bytes).substr(8, n), op, path + ": header");
   AD_CHECK(header.is_object(), op, path, ": the header must be a JSON object");
   const char* data = bytes.data() + 8 + n;
   const uint64_t data_size = bytes.size() - 8 - n;
 
   std::map<std::string, Tensor> out;
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> spans;  // [begin, end) of each tensor's data
   if (metadata) metadata->clear();
-  for (const auto& [name, e] : header.items()) {
+  for (const auto& item : header.items()) {
+    const std::string name = item.key();  // not a structured binding: the lambda below captures it
+    const json& e = item.value();
     if (name == "__metadata__") {
       AD_CHECK(e.is_object(), op, path, ": __metadata__ must be an object of strings");
       for (const auto& [k, v] : e.items()) {
@@ -103,9 +109,11 @@ std::map<std::string, Tensor> load_safetensors(const std::string& path, std::map
     if (!sh.is_array() || sh.size() > size_t(Shape::kMaxDims)) bad("shape must be a list of at most 5 sizes, got " + sh.dump());
     std::vector<int64_t> dims;
     for (const auto& d : sh) {
-      if (!d.is_number_unsigned()) bad("shape must hold non-negative integers, got " + sh.dump());
+      if (!d.is_number_unsigned() || d.get<uint64_t>() > uint64_t(INT64_MAX))
+        bad("shape must hold non-negative 64-bit integers, got " + sh.dump());
       dims.push_back(d.get<int64_t>());
     }
+    const uint64_t need = uint64_t(checked_numel(dims, op, path + ": tensor \"" + name + "\": shape")) * dtype_size(dt);
     const json& off = e["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
       bad("data_offsets must be [begin, end], got " + off.dump());
@@ -115,13 +123,27 @@ std::map<std::string, Tensor> load_safetensors(const std::string& path, std::map
       bad("truncated file: data [" + std::to_string(b) + ", " + std::to_string(end) + ") is past the end of the " +
           std::to_string(data_size) + " data bytes");
     Shape shape(dims);
-    if (end - b != uint64_t(shape.numel()) * dtype_size(dt))
+    if (end - b != need)
       bad("data_offsets " + off.dump() + " hold " + std::to_string(end - b) + " bytes, shape " + shape.str() + " " +
-          safetensors_dtype_name(dt) + " needs " + std::to_string(uint64_t(shape.numel()) * dtype_size(dt)));
+          safetensors_dtype_name(dt) + " needs " + std::to_string(need));
+    spans.emplace_back(b, end, name);
     Tensor t = Tensor::empty(shape, dt);
     if (t.nbytes()) std::memcpy(t.raw(), data + b, t.nbytes());
     out.emplace(name, std::move(t));
   }
+  // As the reference reader: the tensors' data must tile the data section exactly, in some order, so that
+  // no two tensors share bytes and no byte is unaccounted for.
+  std::sort(spans.begin(), spans.end());
+  uint64_t covered = 0;
+  for (const auto& [b, end, name] : spans) {
+    AD_CHECK(b >= covered, op, path, ": tensor \"", name, "\": data_offsets [", b, ", ", end,
+             ") overlap the previous tensor's data (which ends at ", covered, ")");
+    AD_CHECK(b == covered, op, path, ": tensor \"", name, "\": data_offsets [", b, ", ", end, ") leave bytes [",
+             covered, ", ", b, ") of the data unused");
+    covered = end;
+  }
+  AD_CHECK(covered == data_size, op, path, ": ", data_size - covered, " data bytes after the last tensor (offset ",
+           covered, " of ", data_size, ") belong to no tensor");
   return out;
 }
 

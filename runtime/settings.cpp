@@ -5,21 +5,20 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "runtime/error.h"
 #include "runtime/fs_util.h"
+#include "runtime/json.h"
 
 namespace ad {
 
 using json = nlohmann::json;
 
 nlohmann::json load_json_file(const std::string& path) {
-  std::string text = read_file_bytes(path, "load_json_file");
-  try {
-    return json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
-    AD_FAIL("load_json_file", path, ": invalid JSON at byte ", e.byte, ": ", e.what());
-  }
+  JsonOptions options;
+  options.allow_comments = true;
+  return read_json_file(path, "load_json_file", options);
 }
 
 struct SettingsReader::State {
@@ -169,6 +168,40 @@ AD_SETTINGS_GETTER(std::vector<int64_t>, const std::vector<int64_t>&, get_int_li
 AD_SETTINGS_GETTER(std::vector<double>, const std::vector<double>&, get_number_list, "a list of numbers",
                    conv_number_list)
 #undef AD_SETTINGS_GETTER
+
+namespace {
+template <class T> std::string range_text(T lo, T hi) {
+  std::ostringstream os;
+  os << "[" << lo << ", " << hi << "]";
+  return os.str();
+}
+}  // namespace
+
+int64_t SettingsReader::get_int_in(const std::string& key, int64_t def, int64_t lo, int64_t hi) {
+  const int64_t v = get_int(key, def);
+  AD_CHECK(v >= lo && v <= hi, ("settings " + st_->context).c_str(), "key \"", full(key), "\" must be in ",
+           range_text(lo, hi), ", got ", v);
+  return v;
+}
+
+double SettingsReader::get_number_in(const std::string& key, double def, double lo, double hi) {
+  const double v = get_number(key, def);
+  AD_CHECK(v >= lo && v <= hi, ("settings " + st_->context).c_str(), "key \"", full(key), "\" must be in ",
+           range_text(lo, hi), ", got ", v);
+  return v;
+}
+
+std::vector<int64_t> SettingsReader::get_int_list_in(const std::string& key, const std::vector<int64_t>& def,
+                                                     int64_t lo, int64_t hi, size_t max_len) {
+  std::vector<int64_t> v = get_int_list(key, def);
+  const std::string ctx = "settings " + st_->context;
+  AD_CHECK(v.size() <= max_len, ctx.c_str(), "key \"", full(key), "\" has ", v.size(), " entries, at most ",
+           max_len, " are accepted");
+  for (size_t i = 0; i < v.size(); ++i)
+    AD_CHECK(v[i] >= lo && v[i] <= hi, ctx.c_str(), "key \"", full(key), "\" entry ", i, " must be in ",
+             range_text(lo, hi), ", got ", v[i]);
+  return v;
+}
 
 std::string SettingsReader::get_choice(const std::string& key, const std::string& def,
                                        const std::vector<std::string>& choices) {

@@ -43,6 +43,13 @@ class SettingsReader {
   std::vector<int64_t> get_int_list(const std::string& key);
   std::vector<double> get_number_list(const std::string& key, const std::vector<double>& def);
   std::vector<double> get_number_list(const std::string& key);
+  // Numbers with a closed range [lo, hi] (NaN is never in range): "key "decay_step" must be in [1, 1e+09], got 0".
+  // Every numeric key a model reads should use these; the model README lists the ranges.
+  int64_t get_int_in(const std::string& key, int64_t def, int64_t lo, int64_t hi);
+  double get_number_in(const std::string& key, double def, double lo, double hi);
+  // A list of at most `max_len` integers, each in [lo, hi].
+  std::vector<int64_t> get_int_list_in(const std::string& key, const std::vector<int64_t>& def, int64_t lo,
+                                       int64_t hi, size_t max_len);
   // A string that must be one of `choices`.
   std::string get_choice(const std::string& key, const std::string& def, const std::vector<std::string>& choices);
 

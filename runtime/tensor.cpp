@@ -1,5 +1,7 @@
 #include "runtime/tensor.h"
 
+#include "runtime/checked.h"
+
 #include <cstring>
 #include <sstream>
 
@@ -48,6 +50,7 @@ Shape::Shape(const std::vector<int64_t>& dims) {
     AD_CHECK(dims[i] >= 0, "Shape", "negative extent ", dims[i], " in dim ", i);
     d_[i] = dims[i];
   }
+  checked_numel(dims, "Shape", "shape");  // so numel() and nbytes() can never wrap around
 }
 
 int64_t Shape::operator[](int i) const {

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 
 #include "runtime/error.h"
@@ -61,7 +62,7 @@ std::vector<Entry> directory(const std::string& b, const std::string& path) {
   return out;
 }
 
-std::string extract(const std::string& b, const Entry& e, const std::string& path) {
+std::string extract(const std::string& b, const Entry& e, const std::string& path, const ZipLimits& limits) {
   const char* op = "zip";
   const std::string where = path + ": " + e.name;
   AD_CHECK(!(e.flags & 1u), op, where, ": encrypted members are not supported");
@@ -69,24 +70,33 @@ std::string extract(const std::string& b, const Entry& e, const std::string& pat
   AD_CHECK(at + 30 <= b.size() && u32(b, at) == kLocalHeader, op, where, ": corrupt local header");
   const size_t data = at + 30 + u16(b, at + 26) + u16(b, at + 28);
   AD_CHECK(data + e.packed <= b.size(), op, where, ": truncated archive (", e.packed, " packed bytes expected)");
+  AD_CHECK(e.size <= limits.max_member_bytes, op, where, ": declares ", e.size, " bytes, over the ",
+           limits.max_member_bytes, "-byte limit on one member");
+  AD_CHECK(e.method == 0 || uint64_t(e.size) <= std::max<uint64_t>(e.packed, 1) * limits.max_ratio, op, where,
+           ": declares ", e.size, " bytes from ", e.packed, " packed bytes, over the ", limits.max_ratio,
+           ":1 limit on the compression ratio");
   std::string out;
   if (e.method == 0) {
     AD_CHECK(e.packed == e.size, op, where, ": stored member with packed size ", e.packed, " != size ", e.size);
     out = b.substr(data, e.size);
   } else if (e.method == 8) {
-    out.resize(e.size);
+    // Inflate into a buffer one byte longer than declared: a stream that fills it produces more than the
+    // archive says, which is refused instead of read whole. Within the caps above, so the allocation is bounded.
+    out.resize(size_t(e.size) + 1);
     z_stream zs;
     std::memset(&zs, 0, sizeof zs);
     AD_CHECK(inflateInit2(&zs, -MAX_WBITS) == Z_OK, op, where, ": inflateInit2 failed");
     zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(b.data() + data));
     zs.avail_in = e.packed;
     zs.next_out = reinterpret_cast<Bytef*>(out.data());
-    zs.avail_out = e.size;
+    zs.avail_out = uInt(out.size());
     const int rc = inflate(&zs, Z_FINISH);
     const uLong produced = zs.total_out;
     inflateEnd(&zs);
+    AD_CHECK(produced <= e.size, op, where, ": inflates past its declared size of ", e.size, " bytes");
     AD_CHECK(rc == Z_STREAM_END && produced == e.size, op, where, ": corrupt deflate data (zlib code ", rc, ", ",
-             produced, " of ", e.size, " bytes)");
+             produced, " of ", e.size, " declared bytes)");
+    out.resize(e.size);
   } else {
     AD_FAIL(op, where, ": compression method ", e.method, " is not supported (stored and deflate are)");
   }
@@ -103,7 +113,7 @@ std::vector<std::string> zip_members(const std::string& zip_path) {
   return names;
 }
 
-std::string read_zip_member(const std::string& zip_path, const std::string& member) {
+std::string read_zip_member(const std::string& zip_path, const std::string& member, const ZipLimits& limits) {
   const std::string b = read_file_bytes(zip_path, "zip");
   std::vector<Entry> entries = directory(b, zip_path);
   std::vector<const Entry*> files;
@@ -112,15 +122,15 @@ std::string read_zip_member(const std::string& zip_path, const std::string& memb
   if (member.empty()) {
     AD_CHECK(files.size() == 1, "zip", zip_path, ": expected one member, found ", files.size(),
              " (name the one to read)");
-    return extract(b, *files[0], zip_path);
+    return extract(b, *files[0], zip_path, limits);
   }
   for (const Entry* e : files)
-    if (e->name == member) return extract(b, *e, zip_path);
+    if (e->name == member) return extract(b, *e, zip_path, limits);
   AD_FAIL("zip", zip_path, ": no member named \"", member, "\"");
 }
 
-std::string read_maybe_zipped(const std::string& path, const char* op) {
-  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".zip") == 0) return read_zip_member(path);
+std::string read_maybe_zipped(const std::string& path, const char* op, const ZipLimits& limits) {
+  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".zip") == 0) return read_zip_member(path, "", limits);
   return read_file_bytes(path, op);
 }
 

@@ -17,6 +17,7 @@
 #include "runtime/csv.h"
 #include "runtime/cuda_context.h"
 #include "runtime/fs_util.h"
+#include "runtime/json.h"
 #include "runtime/metrics.h"
 #include "runtime/progress.h"
 #include "runtime/safetensors.h"
@@ -262,6 +263,7 @@ nlohmann::json run_graph(const Settings& s, Device device, const std::string& ru
 
 nlohmann::json train_traces(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
   std::vector<tracedae::Span> spans = read_spans(s.train_spans, s.span_format);
+  AD_CHECK(!spans.empty(), "anomalydae", s.train_spans, ": no spans to train on");
   tracedae::TraceGraphOptions opt;
   opt.node_kind = tracedae::parse_node_kind(s.node_kind);
   tracedae::TraceFeaturizer feat = tracedae::TraceFeaturizer::fit(spans, opt);
@@ -287,7 +289,7 @@ nlohmann::json train_traces(const Settings& s, Device device, const std::string&
 }
 
 nlohmann::json test_traces(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
-  auto tm = nlohmann::json::parse(read_file_bytes(run_dir + "/train_metrics.json", "anomalydae"));
+  auto tm = read_json_file(run_dir + "/train_metrics.json", "anomalydae");
   double threshold = tm.at("threshold").get<double>();
   tracedae::TraceGraphOptions opt;
   opt.node_kind = tracedae::parse_node_kind(s.node_kind);
@@ -295,6 +297,7 @@ nlohmann::json test_traces(const Settings& s, Device device, const std::string& 
   std::vector<tracedae::Span> spans = read_spans(s.test_spans, s.span_format);
   tracedae::TraceGraphBatch b = tracedae::build_trace_graphs(spans, feat, opt);
   log << "test traces: " << b.trace_ids.size() << " traces, " << b.num_nodes << " nodes\n";
+  AD_CHECK(!b.trace_ids.empty(), "anomalydae", s.test_spans, ": no traces to score (an empty test set is an error)");
   GraphInputs in = make_inputs(b.adjacency, b.features, b.ranges, device);
   Network net(NetworkConfig::from(s, b.features.size(1), b.num_nodes), device);
   load_checkpoint(net, run_dir);
@@ -326,8 +329,9 @@ nlohmann::json test_traces(const Settings& s, Device device, const std::string& 
     std::string kind;
     auto it = lab.find(b.trace_ids[t]);
     if (it != lab.end()) kind = it->second.kind;
-    csv << b.trace_ids[t] << "," << ts[t] << "," << (ts[t] >= threshold ? 1 : 0) << ","
-        << (label < 0 ? std::string() : std::to_string(label)) << "," << kind << ",\"" << top << "\"\n";
+    csv << csv_quote(b.trace_ids[t]) << "," << ts[t] << "," << (ts[t] >= threshold ? 1 : 0) << ","
+        << (label < 0 ? std::string() : std::to_string(label)) << "," << csv_quote(kind) << "," << csv_quote(top)
+        << "\n";
   }
   write_text_atomic(run_dir + "/trace_scores.csv", csv.str());
   std::ostringstream ncsv;
@@ -335,9 +339,9 @@ nlohmann::json test_traces(const Settings& s, Device device, const std::string& 
        << std::setprecision(8);
   for (int64_t i = 0; i < b.num_nodes; ++i) {
     const auto& ni = b.nodes[size_t(i)];
-    ncsv << b.trace_ids[size_t(b.node_trace[size_t(i)])] << "," << ni.span_id << "," << ni.service << ","
-         << ni.operation << "," << ni.duration_us << "," << ni.status_code << "," << node[size_t(i)] << ","
-         << att[size_t(i)] << "," << st[size_t(i)] << "," << ni.depth << "\n";
+    ncsv << csv_quote(b.trace_ids[size_t(b.node_trace[size_t(i)])]) << "," << csv_quote(ni.span_id) << ","
+         << csv_quote(ni.service) << "," << csv_quote(ni.operation) << "," << ni.duration_us << "," << ni.status_code
+         << "," << node[size_t(i)] << "," << att[size_t(i)] << "," << st[size_t(i)] << "," << ni.depth << "\n";
   }
   write_text_atomic(run_dir + "/node_scores.csv", ncsv.str());
   // call_edges.csv: the call graph the network saw, for the plots (tools/plot_tracedae.py). Nodes are

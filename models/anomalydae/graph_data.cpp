@@ -8,6 +8,9 @@
 #include <set>
 #include <sstream>
 
+#include "runtime/checked.h"
+#include "runtime/csr.h"
+#include "runtime/fs_util.h"
 #include "runtime/npy.h"
 
 namespace ad::anomalydae {
@@ -93,23 +96,18 @@ AttributedGraph load_graph_dir(const std::string& dir) {
     g.features = f.dtype() == DType::F32 ? f : f.to_dtype(DType::F32);
   } else {
     AD_CHECK(fs::exists(dir + "/features_indptr.npy"), op, dir, ": neither features.npy nor features_indptr.npy");
-    std::ifstream sh(dir + "/features_shape.txt");
-    int64_t n = -1, d = -1;
-    sh >> n >> d;
-    AD_CHECK(n > 0 && d > 0, op, dir, "/features_shape.txt: expected \"N d\"");
-    Tensor indptr = load_npy(dir + "/features_indptr.npy"), indices = load_npy(dir + "/features_indices.npy"),
-           data = load_npy(dir + "/features_data.npy");
-    AD_CHECK(indptr.numel() == n + 1 && indices.numel() == data.numel(), op, dir,
-             ": CSR parts do not match features_shape.txt");
-    std::vector<double> ip = indptr.to_vector(), ix = indices.to_vector(), dv = data.to_vector();
-    std::vector<double> dense(static_cast<size_t>(n * d), 0.0);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t e = int64_t(ip[i]); e < int64_t(ip[i + 1]); ++e) {
-        int64_t j = int64_t(ix[e]);
-        AD_CHECK(j >= 0 && j < d, op, dir, ": feature column ", j, " out of range in row ", i);
-        dense[size_t(i * d + j)] += dv[e];
-      }
-    g.features = Tensor::from_vector(dense, {n, d});
+    const std::string shape_path = dir + "/features_shape.txt";
+    std::istringstream sh(read_file_bytes(shape_path, op));
+    std::string n_text, d_text, extra;
+    sh >> n_text >> d_text;
+    AD_CHECK(!n_text.empty() && !d_text.empty() && !(sh >> extra), op, shape_path, ": expected \"N d\"");
+    const int64_t n = parse_int_in_range(n_text, 1, INT32_MAX, op, shape_path + ": N");
+    const int64_t d = parse_int_in_range(d_text, 1, INT32_MAX, op, shape_path + ": d");
+    // The dense copy below needs n * d * 4 bytes (f32); refuse a product that does not fit before allocating.
+    checked_numel({n, d}, op, shape_path + ": dense features");
+    CsrMatrix f = load_csr_npy(dir + "/features_indptr.npy", dir + "/features_indices.npy",
+                               dir + "/features_data.npy", n, d);
+    g.features = csr_to_dense(f);
   }
   for (double v : g.features.to_vector())
     AD_CHECK(std::isfinite(v), op, dir, ": features contain NaN or inf");

@@ -1,9 +1,16 @@
 #include "models/anomalydae/settings.h"
 
+#include "runtime/checked.h"
 #include "runtime/error.h"
 #include "runtime/settings.h"
 
 namespace ad::anomalydae {
+
+namespace {
+// Ranges (models/anomalydae/README.md, "Accepted ranges"): values outside them cannot give a meaningful run.
+constexpr int64_t kMaxWidth = 1 << 16;     // embed_dim, hidden_dim, synthetic attrs
+constexpr int64_t kMaxCount = 100'000'000;  // nodes, traces, anomalies
+}  // namespace
 
 Settings load_settings(const std::string& path) {
   SettingsReader r(load_json_file(path), path);
@@ -19,20 +26,20 @@ Settings load_settings(const std::string& path) {
       TraceVectorGraphSettings& v = s.trace_vectors;
       v.normal = t.get_string("normal");
       v.abnormal = t.get_string("abnormal");
-      v.normal_count = t.get_int("normal_count", v.normal_count);
-      v.abnormal_count = t.get_int("abnormal_count", v.abnormal_count);
-      v.knn = t.get_int("knn", v.knn);
+      v.normal_count = t.get_int_in("normal_count", v.normal_count, 0, kMaxCount);
+      v.abnormal_count = t.get_int_in("abnormal_count", v.abnormal_count, 0, kMaxCount);
+      v.knn = t.get_int_in("knn", v.knn, 1, 1000);
     } else {
       SettingsReader g = r.section("synthetic");
       SyntheticGraphSettings& y = s.synthetic;
-      y.nodes = g.get_int("nodes", y.nodes);
-      y.attrs = g.get_int("attrs", y.attrs);
-      y.communities = g.get_int("communities", y.communities);
-      y.avg_degree = g.get_number("avg_degree", y.avg_degree);
-      y.cliques = g.get_int("cliques", y.cliques);
-      y.clique_size = g.get_int("clique_size", y.clique_size);
-      y.attribute_anomalies = g.get_int("attribute_anomalies", y.attribute_anomalies);
-      y.candidates = g.get_int("candidates", y.candidates);
+      y.nodes = g.get_int_in("nodes", y.nodes, 2, kMaxCount);
+      y.attrs = g.get_int_in("attrs", y.attrs, 1, kMaxWidth);
+      y.communities = g.get_int_in("communities", y.communities, 1, kMaxCount);
+      y.avg_degree = g.get_number_in("avg_degree", y.avg_degree, 1e-3, 1e4);
+      y.cliques = g.get_int_in("cliques", y.cliques, 0, kMaxCount);
+      y.clique_size = g.get_int_in("clique_size", y.clique_size, 2, 10000);
+      y.attribute_anomalies = g.get_int_in("attribute_anomalies", y.attribute_anomalies, 0, kMaxCount);
+      y.candidates = g.get_int_in("candidates", y.candidates, 1, kMaxCount);
     }
     s.attribute_scaling = r.get_choice("attribute_scaling", s.attribute_scaling, {"none", "minmax"});
   } else {
@@ -42,16 +49,16 @@ Settings load_settings(const std::string& path) {
     s.span_format = r.get_choice("span_format", s.span_format, {"auto", "csv", "jaeger"});
     s.node_kind = r.get_choice("node_kind", s.node_kind, {"span", "operation"});
     s.trace_score = r.get_choice("trace_score", s.trace_score, {"max", "mean"});
-    s.threshold_quantile = r.get_number("threshold_quantile", s.threshold_quantile);
-    s.top_nodes = r.get_int("top_nodes", s.top_nodes);
+    s.threshold_quantile = r.get_number_in("threshold_quantile", s.threshold_quantile, 1e-9, 1);
+    s.top_nodes = r.get_int_in("top_nodes", s.top_nodes, 1, 1000);
   }
-  s.embed_dim = r.get_int("embed_dim", s.embed_dim);
-  s.hidden_dim = r.get_int("hidden_dim", s.hidden_dim);
-  s.alpha = r.get_number("alpha", s.alpha);
-  s.eta = r.get_number("eta", s.eta);
-  s.theta = r.get_number("theta", s.theta);
-  s.epochs = r.get_int("epochs", s.epochs);
-  s.lr = r.get_number("lr", s.lr);
+  s.embed_dim = r.get_int_in("embed_dim", s.embed_dim, 1, kMaxWidth);
+  s.hidden_dim = r.get_int_in("hidden_dim", s.hidden_dim, 1, kMaxWidth);
+  s.alpha = r.get_number_in("alpha", s.alpha, 0, 1);
+  s.eta = r.get_number_in("eta", s.eta, 1e-6, 1e6);
+  s.theta = r.get_number_in("theta", s.theta, 1e-6, 1e6);
+  s.epochs = r.get_int_in("epochs", s.epochs, 1, kMaxEpochs);
+  s.lr = r.get_number_in("lr", s.lr, 1e-12, 10);
   s.attention_logits = r.get_choice("attention_logits", s.attention_logits, {"scaled", "plain"});
   s.loss_form = r.get_choice("loss_form", s.loss_form, {"official", "paper", "pygod"});
   s.attribute_encoder = r.get_choice("attribute_encoder", s.mode == "traces" ? "mlp" : "transposed",
@@ -60,7 +67,7 @@ Settings load_settings(const std::string& path) {
   s.device = r.get_choice("device", s.device, {"auto", "cpu", "cuda"});
   s.output_dir = r.get_string("output_dir", s.output_dir);
   s.plots = r.get_bool("plots", s.plots);
-  s.eval_every = r.get_int("eval_every", s.eval_every);
+  s.eval_every = r.get_int_in("eval_every", s.eval_every, 0, kMaxEpochs);
   r.finish();
   s.resolved = r.resolved();
 
@@ -83,6 +90,15 @@ Settings load_settings(const std::string& path) {
   AD_CHECK(y.nodes >= 2 && y.attrs >= 1 && y.communities >= 1 && y.avg_degree > 0 && y.cliques >= 0 &&
                y.clique_size >= 2 && y.attribute_anomalies >= 0 && y.candidates >= 1,
            c, "synthetic graph sizes out of range");
+  // The synthetic graph's dense attributes and the network's per-node activations (f32, with gradients and
+  // the attention scores over about avg_degree neighbours), estimated before anything is allocated.
+  if (s.mode == "graph" && s.graph_source == "synthetic") {
+    const int64_t per_node = checked_add(checked_mul(y.attrs, 8, c, "synthetic.attrs"),
+                                         checked_mul(s.hidden_dim + s.embed_dim, 8, c, "hidden_dim + embed_dim"), c,
+                                         "per-node floats");
+    const int64_t floats = checked_mul(y.nodes, per_node + int64_t(y.avg_degree) * 4, c, "synthetic.nodes");
+    check_fits_in_memory(uint64_t(floats) * 4, c, "synthetic.nodes, attrs, hidden_dim and embed_dim");
+  }
   AD_CHECK(y.cliques * y.clique_size + y.attribute_anomalies <= y.nodes, c,
            "synthetic graph: more anomalies than nodes");
   return s;

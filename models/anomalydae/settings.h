@@ -60,6 +60,9 @@ struct Settings {
   nlohmann::json resolved;  // every value used, defaults included
 };
 
+// The largest epochs value accepted, from the settings or --epochs.
+inline constexpr int64_t kMaxEpochs = 10'000'000;
+
 Settings load_settings(const std::string& path);
 
 }  // namespace ad::anomalydae

@@ -19,6 +19,7 @@
 #include "runtime/csv.h"
 #include "runtime/cuda_context.h"
 #include "runtime/fs_util.h"
+#include "runtime/json.h"
 #include "runtime/progress.h"
 #include "runtime/safetensors.h"
 
@@ -52,13 +53,27 @@ struct Preprocessing {
     std::string path = run_dir + "/" + kPreprocessing;
     AD_CHECK(std::filesystem::exists(path), "dcvae", "no ", kPreprocessing, " in ", run_dir,
              ": run the train stage first (or pass --run with a trained run folder)");
-    json j = json::parse(read_file_bytes(path, "dcvae"));
+    json j = read_json_file(path, "dcvae");
     Preprocessing p;
-    p.channels = j.at("channels").get<std::vector<std::string>>();
-    p.outlier_stats.mean = j.at("outlier_mean").get<std::vector<double>>();
-    p.outlier_stats.std = j.at("outlier_std").get<std::vector<double>>();
-    p.scaler.mean = j.at("scaler_mean").get<std::vector<double>>();
-    p.scaler.scale = j.at("scaler_scale").get<std::vector<double>>();
+    try {
+      p.channels = j.at("channels").get<std::vector<std::string>>();
+      p.outlier_stats.mean = j.at("outlier_mean").get<std::vector<double>>();
+      p.outlier_stats.std = j.at("outlier_std").get<std::vector<double>>();
+      p.scaler.mean = j.at("scaler_mean").get<std::vector<double>>();
+      p.scaler.scale = j.at("scaler_scale").get<std::vector<double>>();
+    } catch (const json::exception& e) {
+      AD_FAIL("dcvae", path, ": ", e.what());
+    }
+    // Every list is indexed per channel downstream: a short one would be read past its end.
+    const size_t m = p.channels.size();
+    for (const auto& [key, v] : {std::pair{"outlier_mean", &p.outlier_stats.mean}, {"outlier_std", &p.outlier_stats.std},
+                                 {"scaler_mean", &p.scaler.mean}, {"scaler_scale", &p.scaler.scale}}) {
+      AD_CHECK(v->size() == m, "dcvae", path, ": ", key, ": ", v->size(), " values for ", m, " channels");
+      for (double x : *v) AD_CHECK(std::isfinite(x), "dcvae", path, ": ", key, ": non-finite value");
+    }
+    for (size_t c = 0; c < m; ++c)
+      AD_CHECK(p.scaler.scale[c] > 0, "dcvae", path, ": scaler_scale: ", p.scaler.scale[c], " for channel \"",
+               p.channels[c], "\" (must be > 0)");
     return p;
   }
 };
@@ -358,12 +373,20 @@ StageReport test_stage(const Settings& s, Device device, const std::string& run_
   Preprocessing p = Preprocessing::load(run_dir);
   std::string alphas_path = run_dir + "/" + kAlphas;
   AD_CHECK(std::filesystem::exists(alphas_path), "dcvae", "no ", kAlphas, " in ", run_dir, ": run the alpha stage first");
-  json aj = json::parse(read_file_bytes(alphas_path, "dcvae"));
+  json aj = read_json_file(alphas_path, "dcvae");
   std::vector<double> up, down;
-  for (const json& c : aj.at("channels")) {
-    up.push_back(c.at("alpha_up").get<double>());
-    down.push_back(c.at("alpha_down").get<double>());
+  try {
+    for (const json& c : aj.at("channels")) {
+      up.push_back(c.at("alpha_up").get<double>());
+      down.push_back(c.at("alpha_down").get<double>());
+      AD_CHECK(up.back() >= 0 && down.back() >= 0, "dcvae", alphas_path, ": channel ", up.size() - 1,
+               ": alphas must be finite and >= 0");
+    }
+  } catch (const json::exception& e) {
+    AD_FAIL("dcvae", alphas_path, ": ", e.what());
   }
+  AD_CHECK(up.size() == p.channels.size(), "dcvae", alphas_path, ": ", up.size(), " channels, the run has ",
+           p.channels.size());
   Series x = read_series(s.test_data, s.M);
   std::vector<int> labels, system_labels;
   if (!s.test_labels.empty()) labels = last_step_labels(read_labels(s.test_labels, x), s.T);

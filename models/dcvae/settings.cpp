@@ -1,9 +1,41 @@
 #include "models/dcvae/settings.h"
 
+#include "runtime/checked.h"
 #include "runtime/error.h"
 #include "runtime/settings.h"
 
 namespace ad::dcvae {
+
+namespace {
+// Ranges (models/dcvae/README.md, "Accepted ranges"): values outside them cannot give a meaningful run.
+constexpr int64_t kMaxExtent = 1 << 20;  // T, M, J, widths, dilations, batch size
+constexpr size_t kMaxLayers = 64;
+constexpr int64_t kMaxEpochs = 1'000'000;
+constexpr int64_t kMaxAlpha = 1000;
+constexpr int64_t kMaxAlphaPairs = 400;  // (max_alpha - min_alpha + 1)^2 pairs are scored per channel
+
+// Bytes one training step needs, roughly (f32): weights with gradients and two Adam moments, and the
+// activations of every layer kept for the backward pass, with their gradients. Refusing a run that cannot
+// fit is better than minutes of swapping or a bare allocation failure.
+uint64_t training_bytes(const Settings& s) {
+  const char* op = "settings";
+  int64_t params = 0, widths = s.M * 4;  // input, reconstruction mean/std, their gradients
+  int64_t prev = s.M;
+  for (int64_t u : s.cnn_units) {
+    params = checked_add(params, checked_mul(checked_mul(s.kernel, prev, op, "cnn_units"), u, op, "cnn_units"), op,
+                         "cnn_units");
+    widths = checked_add(widths, u, op, "cnn_units");
+    prev = u;
+  }
+  params = checked_mul(params, 2, op, "cnn_units");  // encoder and decoder
+  widths = checked_mul(widths, 2, op, "cnn_units");
+  const int64_t act = checked_mul(checked_mul(s.batch_size, s.T, op, "batch_size x T"), widths, op,
+                                  "batch_size x T x widths");
+  const int64_t floats = checked_add(checked_mul(params, 4, op, "weights"), checked_mul(act, 4, op, "activations"),
+                                     op, "training memory");
+  return uint64_t(checked_mul(floats, 4, op, "training bytes"));
+}
+}  // namespace
 
 Settings load_settings(const std::string& path) {
   SettingsReader r(load_json_file(path), path);
@@ -12,23 +44,23 @@ Settings load_settings(const std::string& path) {
   s.model_name = r.get_string("model_name", s.model_name);
   s.scale = r.get_bool("scale", s.scale);
   s.wo_outliers = r.get_bool("wo_outliers", s.wo_outliers);
-  s.max_std = r.get_number("max_std", s.max_std);
-  s.T = r.get_int("T", s.T);
-  s.M = r.get_int("M", s.M);
-  s.cnn_units = r.get_int_list("cnn_units", s.cnn_units);
-  s.dil_rate = r.get_int_list("dil_rate", s.dil_rate);
-  s.kernel = r.get_int("kernel", s.kernel);
-  s.strs = r.get_int("strs", s.strs);
+  s.max_std = r.get_number_in("max_std", s.max_std, 1e-3, 1e3);
+  s.T = r.get_int_in("T", s.T, 1, kMaxExtent);
+  s.M = r.get_int_in("M", s.M, 1, kMaxExtent);
+  s.cnn_units = r.get_int_list_in("cnn_units", s.cnn_units, 1, kMaxExtent, kMaxLayers);
+  s.dil_rate = r.get_int_list_in("dil_rate", s.dil_rate, 1, kMaxExtent, kMaxLayers);
+  s.kernel = r.get_int_in("kernel", s.kernel, 1, 1024);
+  s.strs = r.get_int_in("strs", s.strs, 1, 1);
   s.activation = r.get_string("activation", s.activation);
-  s.alpha_reg = r.get_number("alpha_reg", s.alpha_reg);
-  s.batch_size = r.get_int("batch_size", s.batch_size);
-  s.J = r.get_int("J", s.J);
-  s.epochs = r.get_int("epochs", s.epochs);
-  s.lr = r.get_number("lr", s.lr);
+  s.alpha_reg = r.get_number_in("alpha_reg", s.alpha_reg, 0, 1e6);
+  s.batch_size = r.get_int_in("batch_size", s.batch_size, 1, kMaxExtent);
+  s.J = r.get_int_in("J", s.J, 1, kMaxExtent);
+  s.epochs = r.get_int_in("epochs", s.epochs, 1, kMaxEpochs);
+  s.lr = r.get_number_in("lr", s.lr, 1e-12, 10);
   s.lr_decay = r.get_bool("lr_decay", s.lr_decay);
-  s.decay_rate = r.get_number("decay_rate", s.decay_rate);
-  s.decay_step = r.get_int("decay_step", s.decay_step);
-  s.val_percent = r.get_number("val_percent", s.val_percent);
+  s.decay_rate = r.get_number_in("decay_rate", s.decay_rate, 1e-6, 1);
+  s.decay_step = r.get_int_in("decay_step", s.decay_step, 1, int64_t(1e12));
+  s.val_percent = r.get_number_in("val_percent", s.val_percent, 0, 0.99);
   s.seed = r.get_int("seed", s.seed);
   s.summary = r.get_bool("summary", s.summary);
   s.custom_metrics = r.get_bool("custom_metrics", s.custom_metrics);
@@ -48,11 +80,11 @@ Settings load_settings(const std::string& path) {
   s.outlier_stats = r.get_choice("outlier_stats", s.outlier_stats, {"none", "train", "own"});
   s.inference_sampling = r.get_bool("inference_sampling", s.inference_sampling);
   s.loss_reduction = r.get_choice("loss_reduction", s.loss_reduction, {"mean", "sum"});
-  s.early_stopping_min_delta = r.get_number("early_stopping_min_delta", s.early_stopping_min_delta);
-  s.early_stopping_patience = r.get_int("early_stopping_patience", s.early_stopping_patience);
-  s.adam_epsilon = r.get_number("adam_epsilon", s.adam_epsilon);
-  s.max_alpha = r.get_int("max_alpha", s.max_alpha);
-  s.min_alpha = r.get_int("min_alpha", s.min_alpha);
+  s.early_stopping_min_delta = r.get_number_in("early_stopping_min_delta", s.early_stopping_min_delta, 0, 1e30);
+  s.early_stopping_patience = r.get_int_in("early_stopping_patience", s.early_stopping_patience, 0, kMaxEpochs);
+  s.adam_epsilon = r.get_number_in("adam_epsilon", s.adam_epsilon, 1e-30, 1);
+  s.max_alpha = r.get_int_in("max_alpha", s.max_alpha, 1, kMaxAlpha);
+  s.min_alpha = r.get_int_in("min_alpha", s.min_alpha, 1, kMaxAlpha);
   s.plots = r.get_bool("plots", s.plots);
   s.early_stopping = r.get_bool("early_stopping", s.early_stopping);
   s.validation_split = r.get_choice("validation_split", s.validation_split, {"rows", "windows"});
@@ -95,6 +127,10 @@ Settings load_settings(const std::string& path) {
     AD_CHECK(!s.score_alpha_set || !s.alpha_system_labels.empty(), ctx.c_str(),
              "score_alpha_set needs data.alpha and data.alpha_system_labels");
   }
+  const int64_t alphas = s.max_alpha - s.min_alpha + 1;
+  AD_CHECK(alphas * alphas <= kMaxAlphaPairs, ctx.c_str(), "min_alpha ", s.min_alpha, " .. max_alpha ", s.max_alpha,
+           " gives ", alphas * alphas, " alpha pairs per channel, at most ", kMaxAlphaPairs, " are accepted");
+  check_fits_in_memory(training_bytes(s), ctx.c_str(), "batch_size, T, M, cnn_units and kernel");
   return s;
 }
 

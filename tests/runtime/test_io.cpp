@@ -330,7 +330,7 @@ TEST(IoErrors, SafetensorsTruncatedAndMalformed) {
   });
   EXPECT_HAS(msg, "needs 12");
   msg = error_of([&] { load_safetensors(d.write("js.safetensors", with_header("{not json", 0))); });
-  EXPECT_HAS(msg, "not valid JSON");
+  EXPECT_HAS(msg, "header: invalid JSON");
   EXPECT_HAS(error_of([&] { load_safetensors(d.path("absent.safetensors")); }), "No such file");
   EXPECT_HAS(error_of([&] { save_safetensors(d.path("dup.safetensors"), {{"a", Tensor::zeros({1})}, {"a", Tensor::zeros({1})}}); }),
              "tensor name \"a\" appears twice");

@@ -146,7 +146,7 @@ TEST(RunFolderErrors, ResumeRefusesChangedFilesAndOtherVersions) {
   write_text_atomic(dir + "/run.json", j.dump());
   EXPECT_HAS(error_of([&] { RunFolder({"prog", "", dir, "test"}); }), "not a path inside the run folder");
   write_text_atomic(dir + "/run.json", "{\"format_version\": 1, \"files\": ");
-  EXPECT_HAS(error_of([&] { RunFolder({"prog", "", dir, "test"}); }), "run.json: not valid JSON");
+  EXPECT_HAS(error_of([&] { RunFolder({"prog", "", dir, "test"}); }), "run.json: invalid JSON");
   fs::remove(dir + "/run.json");
   EXPECT_HAS(error_of([&] { RunFolder({"prog", "", dir, "test"}); }), "run.json: missing");
   EXPECT_HAS(error_of([&] { RunFolder({"prog", "", d.path("nope"), "test"}); }), "is not a folder");
