@@ -30,7 +30,6 @@ struct RunCli {
   }
 };
 
-// `stages` lists the values --stage accepts ("all" first); `stage_help` explains them.
 // Parses the command line. Returns -1 to go on, or the exit code: 0 after --help, 1 after a bad option,
 // printed as the one "error: <program>: ..." line every input error gives.
 inline int parse_command_line(CLI::App& app, const char* program, int argc, char** argv) {
@@ -45,6 +44,7 @@ inline int parse_command_line(CLI::App& app, const char* program, int argc, char
   }
 }
 
+// `stages` lists the values --stage accepts ("all" first); `stage_help` explains them.
 inline void add_run_options(CLI::App& app, RunCli& cli, const std::vector<std::string>& stages,
                             const std::string& stage_help, const std::string& settings_help = "settings JSON") {
   app.add_option("--settings", cli.settings_path, settings_help)->required();
