@@ -1,5 +1,5 @@
 // The command-line options every run_<model> program shares, so that they read the same everywhere:
-//   --settings S  --stage X  --run R  --device cpu|cuda  --threads N  --remove-stale-partials  --no-plots
+//   --settings S  --stage X  --run R  --force  --device cpu|cuda  --threads N  --remove-stale-partials  --no-plots
 #pragma once
 #include <CLI/CLI.hpp>
 
@@ -20,13 +20,16 @@ struct RunCli {
   bool remove_stale_partials = false;
   bool no_plots = false;
   std::string threads;  // --threads as typed: checked by run_options (one error line, exit 1), not by CLI11
+  bool force = false;
+  std::vector<std::string> stage_order;  // the --stage values but "all", in order (set by add_run_options)
 
   // The RunFolder options for this invocation. `settings_plots`: the settings' "plots" key (default true);
   // the end-of-run pictures are drawn unless it or --no-plots turns them off. Also sizes the CPU thread
   // pool from --threads (runtime/cpu_threads.h; throws on a bad value) and records it in run_<stage>.json.
   RunOptions run_options(const std::string& program, const std::string& output_dir, bool settings_plots = true) const {
     const int cpu_threads = use_cpu_threads(threads, program.c_str());
-    return {program, output_dir, run_dir, stage, remove_stale_partials, settings_plots && !no_plots, cpu_threads};
+    return {program, output_dir, run_dir, stage, remove_stale_partials, settings_plots && !no_plots, cpu_threads,
+            stage_order, force};
   }
 };
 
@@ -47,6 +50,11 @@ inline int parse_command_line(CLI::App& app, const char* program, int argc, char
 // `stages` lists the values --stage accepts ("all" first); `stage_help` explains them.
 inline void add_run_options(CLI::App& app, RunCli& cli, const std::vector<std::string>& stages,
                             const std::string& stage_help, const std::string& settings_help = "settings JSON") {
+  for (const auto& s : stages)
+    if (s != "all") cli.stage_order.push_back(s);
+  app.add_flag("--force", cli.force,
+               "with --run: rerun the first stage of a finished run (replacing its checkpoint) and remove the "
+               "results of every later stage");
   app.add_option("--settings", cli.settings_path, settings_help)->required();
   app.add_option("--stage", cli.stage, stage_help)->check(CLI::IsMember(stages));
   app.add_option("--run", cli.run_dir, "a finished run folder to resume with one --stage (default: a new run)");

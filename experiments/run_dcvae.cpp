@@ -39,6 +39,9 @@ int main(int argc, char** argv) {
     const std::string& run_dir = run.path();
     run.record_start(cli.settings_path, s.resolved, s.seed, device);
 
+    // The pipeline runs its stages itself: everything a stage "all" writes is recorded under "train", so a
+    // forced rerun of train removes it all (alphas and test results included).
+    run.begin_stage(stage == "all" ? "train" : stage);
     if (s.seeds == 1)
       dcvae::run_pipeline(s, device, stage, run_dir, std::cout, std::cerr);
     else

@@ -42,13 +42,16 @@ int main(int argc, char** argv) {
 
     nlohmann::json metrics;
     if (s.mode == "graph") {
+      run.begin_stage("train");  // trains and scores in one stage
       metrics = anomalydae::run_graph(s, device, run_dir, std::cerr);
     } else {
       if (stage == "all" || stage == "train") {
+        run.begin_stage("train");
         std::cerr << "[train] " << s.train_spans << "\n";
         metrics = anomalydae::train_traces(s, device, run_dir, std::cerr);
       }
       if (stage == "all" || stage == "test") {
+        run.begin_stage("test");
         std::cerr << "[test] " << s.test_spans << "\n";
         metrics = anomalydae::test_traces(s, device, run_dir, std::cerr);
       }

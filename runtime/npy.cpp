@@ -16,6 +16,9 @@ namespace {
 
 const char kMagic[] = "\x93NUMPY";  // 6 bytes
 constexpr uint32_t kMaxHeaderBytes = 10000;
+// Compiled once: building a std::regex costs far more than matching a header.
+const std::regex kDescr(R"('descr'\s*:\s*'([^']*)')"), kFortranOrder(R"('fortran_order'\s*:\s*(True|False))"),
+    kShape(R"('shape'\s*:\s*\(([^)]*)\))"), kShapeItem(R"([^,\s]+)"), kDim(R"(\d+L?)");
 
 const char* descr_of(DType t) {
   switch (t) {
@@ -57,23 +60,22 @@ Tensor load_npy(const std::string& path) {
   const std::string header = bytes.substr(start, hlen);
 
   std::smatch m;
-  AD_CHECK(std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']*)')")), op, path,
+  AD_CHECK(std::regex_search(header, m, kDescr), op, path,
            ": header has no 'descr': ", header);
   const std::string descr = m[1];
   DType dt = DType::F32;
   AD_CHECK(parse_descr(descr, dt), op, path, ": unsupported dtype '", descr, "'",
            descr.size() && descr[0] == '>' ? " (big-endian)" : "", " (supported: <f4, <f8, <i4, <i8, |u1)");
-  AD_CHECK(std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*(True|False))")), op, path,
+  AD_CHECK(std::regex_search(header, m, kFortranOrder), op, path,
            ": header has no 'fortran_order': ", header);
   AD_CHECK(m[1] == "False", op, path, ": Fortran-order arrays are not supported (save with np.ascontiguousarray)");
-  AD_CHECK(std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")), op, path,
+  AD_CHECK(std::regex_search(header, m, kShape), op, path,
            ": header has no 'shape': ", header);
   std::vector<int64_t> dims;
   const std::string shape_text = m[1];
-  const std::regex item(R"([^,\s]+)");
-  for (std::sregex_iterator it(shape_text.begin(), shape_text.end(), item), end; it != end; ++it) {
+  for (std::sregex_iterator it(shape_text.begin(), shape_text.end(), kShapeItem), end; it != end; ++it) {
     const std::string s = it->str();
-    AD_CHECK(std::regex_match(s, std::regex(R"(\d+L?)")), op, path, ": bad shape (", shape_text, ")");
+    AD_CHECK(std::regex_match(s, kDim), op, path, ": bad shape (", shape_text, ")");
     dims.push_back(parse_int_in_range(s.back() == 'L' ? s.substr(0, s.size() - 1) : s, 0, INT64_MAX, op,
                                       path + ": shape (" + shape_text + ")"));
     AD_CHECK(dims.size() <= size_t(Shape::kMaxDims), op, path, ": more than ", Shape::kMaxDims,

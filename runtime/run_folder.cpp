@@ -168,6 +168,82 @@ RunFolder::RunFolder(RunOptions options, std::ostream* log) : options_(std::move
   if (j.contains("stages") && j["stages"].is_array())
     for (const auto& s : j["stages"])
       if (s.is_string()) stages_done_.push_back(s.get<std::string>());
+  if (j.contains("outputs") && j["outputs"].is_object()) outputs_ = j["outputs"];
+
+  // A program with one stage ("all") has that as its only, first stage.
+  const std::vector<std::string> order =
+      options_.stage_order.empty() ? std::vector<std::string>{"all"} : options_.stage_order;
+  // Stage "all" on a finished run reruns everything: as its first stage.
+  const std::string stage = options_.stage == "all" && !order.empty() ? order.front() : options_.stage;
+  const auto at = std::find(order.begin(), order.end(), stage);
+  if (at != order.end()) {
+    const auto has = [&](const std::string& s) {
+      return std::find(stages_done_.begin(), stages_done_.end(), s) != stages_done_.end();
+    };
+    const bool all_done = has("all");
+    AD_CHECK(!(at == order.begin() && (all_done || has(stage))) || options_.force, op, dir_, ": stage ", stage,
+             " is already done in this run; rerunning it replaces the checkpoint and removes every result that "
+             "depends on it: pass --force to do that (or start a new run)");
+    if (all_done) {  // "all" stands for every stage; list them so that the ones removed below can leave
+      stages_done_.erase(std::remove(stages_done_.begin(), stages_done_.end(), "all"), stages_done_.end());
+      stages_done_.insert(stages_done_.end(), order.begin(), order.end());
+    }
+    remove_stage_outputs(stage);
+  }
+  attribute_changes();  // the starting snapshot
+}
+
+void RunFolder::remove_stage_outputs(const std::string& from_stage) {
+  const std::vector<std::string> order =
+      options_.stage_order.empty() ? std::vector<std::string>{"all"} : options_.stage_order;
+  size_t removed = 0;
+  for (auto s = std::find(order.begin(), order.end(), from_stage); s != order.end(); ++s) {
+    if (outputs_.contains(*s))
+      for (const auto& f : outputs_[*s]) {
+        const std::string rel = f.is_string() ? f.get<std::string>() : "";
+        if (rel.empty() || rel.find("..") != std::string::npos || rel[0] == '/') continue;
+        std::error_code ec;
+        if (fs::remove(fs::path(dir_) / rel, ec)) ++removed;
+      }
+    outputs_.erase(*s);
+    stages_done_.erase(std::remove(stages_done_.begin(), stages_done_.end(), *s), stages_done_.end());
+  }
+  if (removed == 0) return;
+  if (log_)
+    *log_ << "removed " << removed << " result files of stage " << from_stage << " and later stages from " << dir_
+          << " (they depend on the stage being rerun)\n";
+  // run.json must match the folder at once, in case this invocation ends without finish().
+  write_run_json(options_.stage);
+  files_at_open_ = file_checksums(dir_);
+}
+
+void RunFolder::attribute_changes() {
+  std::map<std::string, std::pair<uintmax_t, int64_t>> now;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir_, ec)) {
+    if (!e.is_regular_file(ec)) continue;
+    const std::string rel = fs::relative(e.path(), dir_).generic_string();
+    if (rel == kRunJson) continue;
+    now[rel] = {e.file_size(ec), int64_t(e.last_write_time(ec).time_since_epoch().count())};
+  }
+  if (!current_stage_.empty()) {
+    nlohmann::json& list = outputs_[current_stage_];
+    if (!list.is_array()) list = nlohmann::json::array();
+    for (const auto& [rel, stamp] : now) {
+      auto it = snapshot_.find(rel);
+      if ((it == snapshot_.end() || it->second != stamp) &&
+          std::find(list.begin(), list.end(), nlohmann::json(rel)) == list.end())
+        list.push_back(rel);
+    }
+  }
+  snapshot_ = std::move(now);
+}
+
+void RunFolder::begin_stage(const std::string& name) {
+  attribute_changes();
+  current_stage_ = name;
+  outputs_[name] = nlohmann::json::array();  // a rerun replaces the stage's list
+  if (std::find(begun_.begin(), begun_.end(), name) == begun_.end()) begun_.push_back(name);
 }
 
 RunFolder::~RunFolder() {
@@ -176,6 +252,7 @@ RunFolder::~RunFolder() {
   // its files may be a mix of old and new: record that, with the current checksums, so the next stage
   // sees which stage did not complete (never throw from a destructor).
   try {
+    attribute_changes();
     if (file_checksums(dir_) != files_at_open_) write_run_json(options_.stage);
   } catch (...) {
   }
@@ -201,14 +278,17 @@ void RunFolder::record_start(const std::string& settings_file, const nlohmann::j
 void RunFolder::on_finish(std::function<void(const std::string&)> hook) { hooks_.push_back(std::move(hook)); }
 
 void RunFolder::write_run_json(const std::string& failed_stage) {
+  // The stages this invocation completes: the ones it began (stage "all" runs several), else its own.
+  const std::vector<std::string> now = begun_.empty() ? std::vector<std::string>{options_.stage} : begun_;
   std::vector<std::string> stages;
   for (const auto& s : stages_done_)
-    if (s != options_.stage) stages.push_back(s);
-  if (failed_stage.empty()) stages.push_back(options_.stage);
+    if (s != options_.stage && std::find(now.begin(), now.end(), s) == now.end()) stages.push_back(s);
+  if (failed_stage.empty()) stages.insert(stages.end(), now.begin(), now.end());
   nlohmann::json j = {{"format_version", kRunFormatVersion},
                       {"program", options_.program},
                       {"stages", stages},
                       {"files", file_checksums(dir_)}};
+  if (!outputs_.empty()) j["outputs"] = outputs_;
   if (!failed_stage.empty()) j["failed_stage"] = failed_stage;
   write_text_atomic(file(kRunJson), j.dump(2));
 }
@@ -221,6 +301,7 @@ std::string RunFolder::finish() {
     const std::string& prog = options_.program;
     write_run_plots(prog.rfind("run_", 0) == 0 ? prog.substr(4) : prog, dir_, log_ ? *log_ : std::cerr);
   }
+  attribute_changes();
   write_run_json("");
   if (staging_) {
     staging_->commit();

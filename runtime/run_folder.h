@@ -19,6 +19,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +45,12 @@ struct RunOptions {
   // PNGs into plots/ and report.html (runtime/run_plots.h). Never fails the run.
   bool plots = false;
   int cpu_threads = 0;  // the OpenMP team size in use (runtime/cpu_threads.h); 0: not recorded
+  // The program's stages in dependency order ({"train", "alpha", "test"}): each depends on the ones before.
+  // Resuming a run with stage X removes the recorded outputs of X and of every later stage first (they
+  // would be stale), and re-running the first stage (it writes the checkpoint) of a run that has done it
+  // is refused unless `force`. Empty: no such bookkeeping.
+  std::vector<std::string> stage_order;
+  bool force = false;  // --force
 };
 
 // A "<name>.partial-<pid>" folder left in `dir` by a process that no longer runs.
@@ -85,6 +92,10 @@ class RunFolder {
   // The stages already done in this folder, from run.json (empty for a new run).
   const std::vector<std::string>& stages_done() const { return stages_done_; }
 
+  // Marks the start of one stage of stage_order (a stage "all" runs several): the files written or changed
+  // until the next begin_stage() or finish() are recorded in run.json as that stage's outputs.
+  void begin_stage(const std::string& name);
+
   // run_<stage>.json: settings file, resolved settings, seed, device, git commit, stage, format version
   // (and cpu_threads with the OpenMP wait policy when options.cpu_threads is set). Written at once in a new
   // run's partial folder; for a resumed run, by finish() (a failed stage then leaves the folder as it found it).
@@ -102,6 +113,8 @@ class RunFolder {
 
  private:
   void write_run_json(const std::string& failed_stage);
+  void attribute_changes();  // files changed since the last snapshot -> current_stage_
+  void remove_stage_outputs(const std::string& from_stage);
 
   RunOptions options_;
   std::string dir_;
@@ -112,6 +125,10 @@ class RunFolder {
   bool finished_ = false;
   nlohmann::json files_at_open_;  // checksums verified when a finished run was opened
   std::string pending_echo_;      // a resumed run's run_<stage>.json, written by finish()
+  nlohmann::json outputs_ = nlohmann::json::object();  // stage -> files it wrote (run.json "outputs")
+  std::string current_stage_;                           // set by begin_stage()
+  std::vector<std::string> begun_;                      // stages begun in this invocation
+  std::map<std::string, std::pair<uintmax_t, int64_t>> snapshot_;  // file -> (size, mtime) at the last mark
 };
 
 }  // namespace ad

@@ -62,6 +62,10 @@ int64_t& Shape::operator[](int i) {
   return d_[i];
 }
 int64_t Shape::numel() const {
+  // A zero extent anywhere makes the product 0; multiplying the others first could overflow (the constructor
+  // checks the product, and allows huge extents beside a zero).
+  for (int i = 0; i < n_; ++i)
+    if (d_[i] == 0) return 0;
   int64_t n = 1;
   for (int i = 0; i < n_; ++i) n *= d_[i];
   return n;

@@ -132,6 +132,8 @@ void load_checkpoint(Network& net, const std::string& run_dir) {
              "\" (settings differ from training?)");
     AD_CHECK(it->second.shape() == p->value.shape(), "anomalydae", path, ": \"", p->name, "\" is ",
              it->second.describe(), ", the network expects ", p->value.describe());
+    for (double v : it->second.to_vector())  // NaN weights would score every node NaN and exit 0
+      AD_CHECK(std::isfinite(v), "anomalydae", path, ": \"", p->name, "\" holds NaN or inf (training diverged?)");
     p->value.copy_from(it->second.device() == p->value.device() ? it->second : it->second.to(p->value.device()));
   }
 }

@@ -13,6 +13,7 @@
 
 #include "runtime/error.h"
 #include "runtime/fs_util.h"
+#include "runtime/json.h"
 
 namespace ad::tracedae {
 
@@ -269,12 +270,7 @@ std::string TraceFeaturizer::to_json() const {
 
 TraceFeaturizer TraceFeaturizer::from_json(const std::string& text, const std::string& where_) {
   const char* op = "TraceFeaturizer::load_json";
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    AD_FAIL(op, where_, ": malformed JSON: ", e.what());
-  }
+  const json j = parse_json_checked(text, op, where_);
   AD_CHECK(j.is_object(), op, where_, ": expected a JSON object");
   const std::set<std::string> keys = {"format", "version", "node_kind", "std_floor", "min_count", "global",
                                       "operations"};

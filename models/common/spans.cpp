@@ -8,6 +8,7 @@
 #include "runtime/csv.h"
 #include "runtime/error.h"
 #include "runtime/fs_util.h"
+#include "runtime/json.h"
 
 namespace ad {
 
@@ -109,12 +110,7 @@ std::vector<Span> read_spans_csv(const std::string& path) {
 std::vector<Span> read_jaeger_json(const std::string& path) {
   const char* op = "read_jaeger_json";
   std::string text = read_file_bytes(path, op);
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    AD_FAIL(op, path, ": malformed JSON: ", e.what());
-  }
+  const json doc = parse_json_checked(text, op, path);  // depth-limited, duplicate keys refused
   const json& data = json_field(doc, "data", json::value_t::array, path, op);
   std::vector<Span> out;
   for (size_t ti = 0; ti < data.size(); ++ti) {

@@ -114,6 +114,8 @@ void load_checkpoint(Network& net, const std::string& run_dir) {
     AD_CHECK(it != tensors.end(), "dcvae", path, " has no tensor \"", name, "\" (settings differ from training?)");
     AD_CHECK(it->second.shape() == t->shape(), "dcvae", path, ": \"", name, "\" is ", it->second.describe(),
              ", the network expects ", t->describe());
+    for (double v : it->second.to_vector())  // NaN weights would flag nothing and exit 0
+      AD_CHECK(std::isfinite(v), "dcvae", path, ": \"", name, "\" holds NaN or inf (training diverged?)");
     t->copy_from(it->second.device() == t->device() ? it->second : it->second.to(t->device()));
   }
 }

@@ -10,6 +10,7 @@
 #include "runtime/csv.h"
 #include "runtime/error.h"
 #include "runtime/fs_util.h"
+#include "runtime/json.h"
 
 namespace ad::dcvae {
 
@@ -24,7 +25,7 @@ std::vector<SummaryRow> run_pipeline(const Settings& s, Device device, const std
     return rep.rows;
   }
   auto channel_names = [&] {
-    auto j = nlohmann::json::parse(read_file_bytes(run_dir + "/preprocessing.json", "run_dcvae"));
+    auto j = read_json_file(run_dir + "/preprocessing.json", "run_dcvae");
     return j.at("channels").get<std::vector<std::string>>();
   };
   if (stage == "all" || stage == "train") {

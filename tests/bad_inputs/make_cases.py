@@ -240,6 +240,15 @@ _nan = b'{"channels": ["a", "b"], "outlier_mean": [0, NaN], "outlier_std": [1, 1
 dcvae_case("dcvae_preprocessing_not_json", "preprocessing.json: invalid JSON", args=["--stage", "alpha", "--run", "run"],
            files={"run/preprocessing.json": _nan, "run/run.json": run_json({"preprocessing.json": _nan})})
 
+_done = {"preprocessing.json": _pre_bytes, "checkpoint.safetensors": b"weights", "alphas.json": b"{}"}
+_done_json = json.loads(run_json(_done))
+_done_json["stages"] = ["all"]
+dcvae_case("dcvae_train_over_finished_run", "stage train is already done in this run",
+           args=["--stage", "train", "--run", "run"],
+           files=dict({"run/" + k: v for k, v in _done.items()}, **{"run/run.json": json.dumps(_done_json).encode()}))
+dcvae_case("dcvae_all_over_finished_run", "pass --force", args=["--stage", "all", "--run", "run"],
+           files=dict({"run/" + k: v for k, v in _done.items()}, **{"run/run.json": json.dumps(_done_json).encode()}))
+
 # ---- run_tracedae ------------------------------------------------------------------------------------------
 SPANS_HEADER = b"trace_id,span_id,parent_span_id,service,operation,start_time_us,duration_us,status_code\n"
 

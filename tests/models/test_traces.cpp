@@ -285,7 +285,7 @@ TEST(Traces, FeaturizerJsonRoundTrip) {
     EXPECT_NE(at, std::string::npos) << from;
     return s.replace(at, from.size(), to);
   };
-  expect_error([&] { TraceFeaturizer::from_json("{", "f.json"); }, {"f.json", "malformed JSON"});
+  expect_error([&] { TraceFeaturizer::from_json("{", "f.json"); }, {"f.json", "invalid JSON"});
   expect_error([&] { TraceFeaturizer::from_json(corrupt("\"version\": 1", "\"version\": 2"), "f.json"); },
                {"f.json", "version"});
   expect_error([&] { TraceFeaturizer::from_json(corrupt("\"node_kind\"", "\"kind\""), "f.json"); },
@@ -424,7 +424,7 @@ TEST(Traces, JaegerReaderTagsAndErrors) {
   EXPECT_EQ(s[2].trace_id, "T");
 
   expect_error([] { read_jaeger_json(temp_dir() + "/nope.json"); }, {"read_jaeger_json", "nope.json"});
-  expect_error([&] { read_jaeger_json(write_file("broken.json", "{\"data\":[")); }, {"broken.json", "malformed JSON"});
+  expect_error([&] { read_jaeger_json(write_file("broken.json", "{\"data\":[")); }, {"broken.json", "invalid JSON"});
   expect_error([&] { read_jaeger_json(write_file("nodata.json", "{}")); }, {"nodata.json", "missing field \"data\""});
   std::string no_dur = R"({"data":[{"traceID":"T9","spans":[{"spanID":"s7","operationName":"o","startTime":1,"processID":"p"}],
     "processes":{"p":{"serviceName":"svc"}}}]})";

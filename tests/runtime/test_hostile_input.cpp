@@ -22,31 +22,11 @@
 using namespace ad;
 namespace fs = std::filesystem;
 using ad::test::error_of;
+using ad::test::TempDir;
 
 #define EXPECT_HAS(msg, part) EXPECT_NE((msg).find(part), std::string::npos) << "message: " << (msg)
 
 namespace {
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("ad_test_hostile_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string write(const std::string& name, const std::string& bytes) const {
-    std::ofstream((dir_ / name).string(), std::ios::binary) << bytes;
-    return (dir_ / name).string();
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
- private:
-  fs::path dir_;
-};
 
 std::string npy(const std::string& dict, const std::string& data) {
   std::string out = std::string("\x93NUMPY", 6) + char(1) + '\0';

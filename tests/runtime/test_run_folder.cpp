@@ -15,27 +15,11 @@
 using namespace ad;
 namespace fs = std::filesystem;
 using ad::test::error_of;
+using ad::test::TempDir;
 
 #define EXPECT_HAS(msg, part) EXPECT_NE((msg).find(part), std::string::npos) << "message: " << (msg)
 
 namespace {
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("ad_test_run_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
- private:
-  fs::path dir_;
-};
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -202,4 +186,76 @@ TEST(RunFolder, StalePartialsAreReportedAndRemovedOnRequest) {
   EXPECT_HAS(log2.str(), "removed stale partial run folder " + stale);
   EXPECT_FALSE(fs::exists(stale));
   EXPECT_TRUE(fs::exists(live));
+}
+
+namespace {
+// A finished "all" run of a three-stage program; returns its path.
+std::string three_stage_run(const TempDir& d) {
+  RunOptions o{"prog", d.path("runs"), "", "all"};
+  o.stage_order = {"train", "alpha", "test"};
+  RunFolder run(o);
+  run.record_start("s.json", nlohmann::json::object(), 1, Device::CPU);
+  run.begin_stage("train");
+  write_text_atomic(run.file("checkpoint.bin"), "weights");
+  run.begin_stage("alpha");
+  write_text_atomic(run.file("alphas.json"), "{}");
+  run.begin_stage("test");
+  write_text_atomic(run.file("scores.csv"), "id,s\n");
+  return run.finish();
+}
+RunOptions resume(const std::string& dir, const std::string& stage, bool force = false) {
+  RunOptions o{"prog", "", dir, stage};
+  o.stage_order = {"train", "alpha", "test"};
+  o.force = force;
+  return o;
+}
+}  // namespace
+
+TEST(RunFolder, StageOutputsAreRecordedAndLaterStagesRemovedOnRerun) {
+  TempDir d;
+  const std::string dir = three_stage_run(d);
+  auto j = nlohmann::json::parse(read_bytes(dir + "/run.json"));
+  EXPECT_EQ(j["stages"], nlohmann::json::array({"train", "alpha", "test"}));
+  EXPECT_EQ(j["outputs"]["train"], nlohmann::json::array({"checkpoint.bin"}));
+  EXPECT_EQ(j["outputs"]["alpha"], nlohmann::json::array({"alphas.json"}));
+  EXPECT_EQ(j["outputs"]["test"], nlohmann::json::array({"scores.csv"}));
+  {
+    std::ostringstream log;
+    RunFolder run(resume(dir, "alpha"), &log);
+    EXPECT_HAS(log.str(), "removed 2 result files of stage alpha and later stages");
+    EXPECT_FALSE(fs::exists(dir + "/scores.csv"));  // depended on the old alphas
+    EXPECT_FALSE(fs::exists(dir + "/alphas.json"));
+    EXPECT_TRUE(fs::exists(dir + "/checkpoint.bin"));
+    EXPECT_EQ(run.stages_done(), std::vector<std::string>{"train"});
+    run.begin_stage("alpha");
+    write_text_atomic(run.file("alphas.json"), "{\"new\": 1}");
+    run.finish();
+  }
+  j = nlohmann::json::parse(read_bytes(dir + "/run.json"));
+  EXPECT_EQ(j["stages"], nlohmann::json::array({"train", "alpha"}));
+  EXPECT_FALSE(j["outputs"].contains("test"));
+  EXPECT_FALSE(j.contains("failed_stage"));
+  RunFolder check(resume(dir, "test"));  // checksums match after the removal and the rerun
+}
+
+TEST(RunFolderErrors, RerunningTheFirstStageNeedsForce) {
+  TempDir d;
+  const std::string dir = three_stage_run(d);
+  std::string msg = error_of([&] { RunFolder run(resume(dir, "train")); });
+  EXPECT_HAS(msg, "prog: " + dir + ": stage train is already done in this run");
+  EXPECT_HAS(msg, "pass --force");
+  EXPECT_HAS(error_of([&] { RunFolder run(resume(dir, "all")); }), "stage train is already done");
+  EXPECT_TRUE(fs::exists(dir + "/checkpoint.bin"));  // refused: nothing removed
+  {
+    RunFolder run(resume(dir, "train", /*force=*/true));
+    EXPECT_FALSE(fs::exists(dir + "/checkpoint.bin"));
+    EXPECT_FALSE(fs::exists(dir + "/alphas.json"));
+    EXPECT_FALSE(fs::exists(dir + "/scores.csv"));
+    EXPECT_TRUE(fs::exists(dir + "/run_all.json"));  // the settings echo of the first invocation stays
+    // Ends without finish(): run.json already says train is not done, and matches the folder.
+  }
+  auto j = nlohmann::json::parse(read_bytes(dir + "/run.json"));
+  EXPECT_EQ(j["failed_stage"], "train");
+  EXPECT_EQ(j["stages"], nlohmann::json::array());
+  RunFolder again(resume(dir, "train"));  // not done any more: no --force needed
 }

@@ -7,7 +7,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 namespace ad::test {
 
@@ -178,6 +181,28 @@ std::string source_dir() {
 std::string shared_data_dir() {
   if (const char* s = std::getenv("AD_SHARED_DATA")) return s;
   return source_dir() + "/../shared/data";
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  namespace fs = std::filesystem;
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = prefix + "_" + std::to_string(::getpid());
+  if (info) name += std::string("_") + info->test_suite_name() + "_" + info->name();
+  dir_ = (fs::temp_directory_path() / name).string();
+  fs::remove_all(dir_);
+  fs::create_directories(dir_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string TempDir::path(const std::string& name) const { return dir_ + "/" + name; }
+
+std::string TempDir::write(const std::string& name, const std::string& bytes) const {
+  std::ofstream(path(name), std::ios::binary) << bytes;
+  return path(name);
 }
 
 }  // namespace ad::test

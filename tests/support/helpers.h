@@ -75,6 +75,21 @@ std::string error_of(const std::function<void()>& f);
 // Success when f throws an ad::Error whose message contains `part`.
 ::testing::AssertionResult error_contains(const std::function<void()>& f, const std::string& part);
 
+// A fresh folder for the current test under the system temp folder ("<prefix>_<pid>_<suite>_<test>"),
+// removed with everything in it when the object goes.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "ad_test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string path(const std::string& name) const;                             // <dir>/<name>
+  std::string write(const std::string& name, const std::string& bytes) const;  // writes, returns path(name)
+
+ private:
+  std::string dir_;
+};
+
 // Directory with the repository (tests run from it; AD_SOURCE_DIR overrides).
 std::string source_dir();
 // ../shared/data relative to the repository, or AD_SHARED_DATA.
