@@ -22,7 +22,9 @@ sources=(runtime/checked.cpp runtime/csr.cpp runtime/fs_util.cpp runtime/json.cp
 objs=()
 for s in "${sources[@]}"; do
   o="$out/obj/$(echo "$s" | tr / _).o"
-  if [ ! -f "$o" ] || [ "$s" -nt "$o" ]; then
+  # Rebuilt when the source or any header it may include changed (a stale object against a changed struct
+  # layout crashes in ways that are not the loader's).
+  if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find runtime models/dcvae -name '*.h' -newer "$o" | head -1)" ]; then
     clang++ "${flags[@]}" -fsanitize=fuzzer-no-link -DAD_WITH_CUDA=0 -c "$s" -o "$o"
   fi
   objs+=("$o")
