@@ -60,6 +60,8 @@ nlohmann::json parse_json_checked(std::string_view text, const char* op, const s
     out = json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/true, options.allow_comments);
   } catch (const json::parse_error& e) {
     AD_FAIL(op, where, ": invalid JSON at byte ", e.byte, ": ", e.what());
+  } catch (const json::exception& e) {  // e.g. a number too large for a double (found by tools/fuzz.sh)
+    AD_FAIL(op, where, ": invalid JSON: ", e.what());
   }
   AD_CHECK(duplicate.empty(), op, where, ": key \"", duplicate, "\" appears twice in one object");
   return out;
