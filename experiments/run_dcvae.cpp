@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     if (seeds > 0) s.seeds = seeds;
     s.resolved["seeds"] = s.seeds;
     AD_CHECK(s.seeds == 1 || stage == "all", "run_dcvae", "--seeds ", s.seeds, " needs --stage all");
-    Device device = dcvae::choose_device(s);
+    Device device = choose_device(s.device, "dcvae");
     std::cerr << "DC-VAE on " << (device == Device::CUDA ? "cuda: " : "") << device_description(device)
               << ", seed " << s.seed << ", stage " << stage << "\n";
     AD_CHECK(!cli.run_dir.empty() || stage == "all" || stage == "train", "run_dcvae", "--stage ", stage,

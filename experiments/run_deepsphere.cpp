@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
       s.hypersphere = false;
       s.resolved["model"]["hypersphere"] = false;
     }
-    const Device device = deepsphere::choose_device(s);
+    const Device device = choose_device(s.device, "deepsphere");
     std::cerr << "DeepSphere on " << (device == Device::CUDA ? "cuda: " : "") << device_description(device)
               << ", mode " << s.mode << ", seed " << s.seed << "\n";
 

@@ -22,13 +22,7 @@ int main(int argc, char** argv) {
     AD_CHECK(cli.run_dir.empty(), "run_glead", "--run: GLEAD has one stage; start a new run instead");
     glead::Settings s = glead::load_settings(cli.settings_path);
     if (!cli.device_override.empty()) s.device = cli.device_override;
-    Device device = Device::CPU;
-    if (s.device == "cuda") {
-      AD_CHECK(cuda_available(), cli.settings_path.c_str(), "device: \"cuda\" requested but ", cuda_status());
-      device = Device::CUDA;
-    } else if (s.device == "auto" && cuda_available()) {
-      device = Device::CUDA;
-    }
+    const Device device = choose_device(s.device, cli.settings_path);
     std::cerr << "GLEAD on " << device_description(device) << ", seed " << s.seed << ", data " << s.format << "\n";
     RunFolder run(cli.run_options("run_glead", s.output_dir), &std::cerr);
     run.record_start(cli.settings_path, s.resolved, uint64_t(s.seed), device);

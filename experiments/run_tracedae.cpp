@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     if (!epochs_text.empty())
       s.epochs = s.resolved["epochs"] =
           parse_int_in_range(epochs_text, 1, anomalydae::kMaxEpochs, "run_tracedae", "--epochs");
-    Device device = anomalydae::choose_device(s);
+    Device device = choose_device(s.device, "anomalydae");
     std::cerr << "AnomalyDAE (" << s.mode << " mode, " << s.dataset_name << ") on "
               << (device == Device::CUDA ? "cuda: " : "") << device_description(device) << ", seed " << s.seed
               << ", stage " << stage << "\n";

@@ -239,4 +239,14 @@ void check_floating(const char* op, const Tensor& a) {
            a.describe());
 }
 
+Device choose_device(const std::string& requested, const std::string& where) {
+  if (requested == "cpu") return Device::CPU;
+  if (requested == "cuda") {
+    AD_CHECK(cuda_available(), where.c_str(), "device \"cuda\" requested but ", cuda_status());
+    return Device::CUDA;
+  }
+  AD_CHECK(requested == "auto", where.c_str(), "device \"", requested, "\" is not one of cpu, cuda, auto");
+  return cuda_available() ? Device::CUDA : Device::CPU;
+}
+
 }  // namespace ad

@@ -18,6 +18,9 @@ enum class Device : uint8_t { CPU, CUDA };
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);
+// The device a run asked for: "cpu"; "cuda" (an error naming `where` when no GPU is usable); "auto" (the GPU
+// when one is usable, else the CPU). Settings loaders check the spelling; run_<model> programs call this.
+Device choose_device(const std::string& requested, const std::string& where);
 const char* device_name(Device d);
 Device parse_device(const std::string& name);  // "cpu" or "cuda"
 

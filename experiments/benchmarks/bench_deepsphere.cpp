@@ -3,7 +3,7 @@
 //   synthetic:  300 cases, T 8,  N 10 (D 100)   = settings/deepsphere_synthetic.json's shipped data
 //   callgraph:  813 cases, T 5,  N 38 (D 1444)  = settings/deepsphere_callgraph.json on traces_tt_like
 // hidden 30, on the CPU and, when a GPU is usable, on CUDA. items_per_second = cases per second.
-// tools/sweeps/deepsphere_vs_torch.sh puts these next to tools/reference/deepsphere_bench.py.
+// tools/sweeps/model_vs_torch.sh deepsphere puts these next to tools/reference/deepsphere_bench.py.
 #include <benchmark/benchmark.h>
 
 #include <random>

@@ -4,7 +4,7 @@
 //             2,040 training windows (34 batches, the original's train set) and 2,000 test windows scored
 //             in batches of 1,000.
 // on the CPU and, when a GPU is usable, on CUDA (each CUDA iteration ends with cuda_synchronize()).
-// tools/sweeps/glead_vs_torch.sh puts these next to the PyTorch reference (tools/reference/glead_bench.py).
+// tools/sweeps/model_vs_torch.sh glead puts these next to the PyTorch reference (tools/reference/glead_bench.py).
 //   ./build/experiments/bench_glead --benchmark_filter=epoch
 #include <benchmark/benchmark.h>
 

@@ -1,7 +1,7 @@
 // MUAD model benchmark: one training epoch (per batch of 50 chunks: forward with sampled z + loss +
 // hand-written backward + Adam step, what a round's training runs) over 500 generated SocialNetwork chunks
 // (12 services, 10 s, 7 metrics, 15 log templates; hidden 64, 4 heads), on the CPU (the network runs on the
-// CPU only). items_per_second = chunks per second. tools/sweeps/muad_vs_torch.sh puts this next to
+// CPU only). items_per_second = chunks per second. tools/sweeps/model_vs_torch.sh muad puts this next to
 // tools/reference/muad_bench.py (the same network in eager PyTorch).
 #include <benchmark/benchmark.h>
 

@@ -187,15 +187,6 @@ void minmax_columns(Tensor& x) {
 
 }  // namespace
 
-Device choose_device(const Settings& s) {
-  if (s.device == "cpu") return Device::CPU;
-  if (s.device == "cuda") {
-    AD_CHECK(cuda_available(), "anomalydae", "device \"cuda\" requested but ", cuda_status());
-    return Device::CUDA;
-  }
-  return cuda_available() ? Device::CUDA : Device::CPU;
-}
-
 nlohmann::json run_graph(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
   AttributedGraph g = s.graph_source == "dir"             ? load_graph_dir(s.graph_dir)
                       : s.graph_source == "trace_vectors" ? load_trace_vectors(s.trace_vectors, uint64_t(s.seed))

@@ -16,7 +16,6 @@
 
 namespace ad::anomalydae {
 
-Device choose_device(const Settings& s);
 
 // Returns the metrics JSON it wrote (also printed as a summary by the caller).
 nlohmann::json run_graph(const Settings& s, Device device, const std::string& run_dir, std::ostream& log);

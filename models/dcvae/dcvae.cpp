@@ -194,15 +194,6 @@ void write_matrix_csv(const std::string& path, const std::vector<std::string>& s
 
 }  // namespace
 
-Device choose_device(const Settings& s) {
-  if (s.device == "cpu") return Device::CPU;
-  if (s.device == "cuda") {
-    AD_CHECK(cuda_available(), "dcvae", "device \"cuda\" requested but ", cuda_status());
-    return Device::CUDA;
-  }
-  return cuda_available() ? Device::CUDA : Device::CPU;
-}
-
 TrainReport fit_network(const Settings& s, Device device, const Series& x, WindowSplit windows, Network& net,
                         std::ostream& log, History* history) {
   AD_CHECK(!windows.train.empty(), "dcvae", x.path, ": no training window of length T = ", s.T, " in ", x.rows(),

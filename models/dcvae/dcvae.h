@@ -41,7 +41,6 @@ struct StageReport {
   std::vector<SummaryRow> rows;
 };
 
-Device choose_device(const Settings& s);
 
 TrainReport train_stage(const Settings& s, Device device, const std::string& run_dir, std::ostream& log);
 std::vector<ChannelScore> alpha_stage(const Settings& s, Device device, const std::string& run_dir, std::ostream& log);

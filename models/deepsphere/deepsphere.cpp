@@ -24,15 +24,6 @@
 
 namespace ad::deepsphere {
 
-Device choose_device(const Settings& s) {
-  if (s.device == "cpu") return Device::CPU;
-  if (s.device == "cuda") {
-    AD_CHECK(cuda_available(), "deepsphere", "device \"cuda\" requested but ", cuda_status());
-    return Device::CUDA;
-  }
-  return cuda_available() ? Device::CUDA : Device::CPU;
-}
-
 namespace {
 // Denormal floats (gradients and Adam moments that shrink towards 0 on inputs that are almost always 0, as
 // in sparse call-count matrices) make x86 arithmetic, OpenBLAS's GEMM included, tens of times slower: a

@@ -16,7 +16,6 @@
 
 namespace ad::deepsphere {
 
-Device choose_device(const Settings& s);
 
 class Trainer {
  public:

@@ -54,7 +54,7 @@ def time_epoch(shape, device, min_time):
         if spent >= min_time and n >= 3:
             break
     cpu = time.process_time() - cpu_start
-    return {"shape": name, "device": device, "seconds_per_epoch": spent / n, "cpu_seconds_per_epoch": cpu / n,
+    return {"what": "epoch", "shape": name, "device": device, "seconds": spent / n, "cpu_seconds": cpu / n,
             "cases_per_s": B * n / spent}
 
 

@@ -117,8 +117,8 @@ def main():
         wall += time.perf_counter() - t0
         cpu += time.process_time() - c0
         n += 1
-    print(json.dumps({"seconds_per_epoch": wall / n, "cpu_seconds_per_epoch": cpu / n, "threads": a.threads,
-                      "epochs": n}))
+    print(json.dumps({"what": "epoch", "shape": "sn500", "device": "cpu", "seconds": wall / n, "cpu_seconds": cpu / n,
+                      "threads": a.threads, "epochs": n}))
 
 
 if __name__ == "__main__":
