@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/gemm.h"
 #include "runtime/cpu_threads.h"
 #include "runtime/run_folder.h"
 
@@ -28,6 +29,7 @@ struct RunCli {
   // pool from --threads (runtime/cpu_threads.h; throws on a bad value) and records it in run_<stage>.json.
   RunOptions run_options(const std::string& program, const std::string& output_dir, bool settings_plots = true) const {
     const int cpu_threads = use_cpu_threads(threads, program.c_str());
+    if (const std::string note = blas_kernel_note(); !note.empty()) std::cerr << note << "\n";
     return {program, output_dir, run_dir, stage, remove_stale_partials, settings_plots && !no_plots, cpu_threads,
             stage_order, force};
   }

@@ -3,6 +3,7 @@
 // column-major storage. No hand-written kernel, so there is no emulated test, only a GPU parity test.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "runtime/tensor.h"
 
@@ -11,6 +12,13 @@ namespace ad {
 // A: [M, K] (or [K, M] when trans_a), B: [K, N] (or [N, K] when trans_b), C: [M, N].
 // With beta == 0, C is only written (its old contents may be NaN). C must not alias A or B.
 void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& A, const Tensor& B, double beta, Tensor& C);
+
+// One line for the user when OpenBLAS runs SSE-only kernels on a CPU with AVX2 or AVX-512, else empty. A
+// virtual machine that hides the CPU model makes OpenBLAS's run-time detection fall back to its "Prescott"
+// kernels; on our 2-core build machine that made GEMMs 2-3x slower (GLEAD's CPU epoch 1.41x PyTorch instead
+// of 2.09x). OPENBLAS_CORETYPE must be set before the program starts (OpenBLAS reads it when it loads), so we
+// say so rather than set it.
+std::string blas_kernel_note();
 
 namespace cpu {
 // Row-major: lda/ldb/ldc are the row strides of A, B and C as stored.
