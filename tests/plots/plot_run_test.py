@@ -110,7 +110,16 @@ def tiny_muad(data, out):
     return s, ["f1_vs_labels.png", "roc_pr.png"]
 
 
-TINY_RUNS = {"dcvae": tiny_dcvae, "tracedae": tiny_tracedae, "deepsphere": tiny_deepsphere, "muad": tiny_muad}
+def tiny_glead(data, out):
+    """8,000 generated log entries (about 800 windows), a small network, 10 epochs."""
+    s = settings_file("settings/glead_synthetic.json")
+    s["data"]["synthetic_entries"] = 8000
+    s["split"].update({"train_unlabelled_normal": 200, "val_normal": 50, "val_anomalous": 10})
+    s.update({"epochs": 10, "hidden_size": 16, "attention_size": 16, "device": "cpu", "output_dir": out})
+    return s, ["flagged_attention.png", "prototype_keys.png", "loss.png", "window_roc_pr.png", "window_scores.png"]
+
+
+TINY_RUNS = {"dcvae": tiny_dcvae, "glead": tiny_glead, "tracedae": tiny_tracedae, "deepsphere": tiny_deepsphere, "muad": tiny_muad}
 
 
 def main():
