@@ -11,9 +11,7 @@
 
 #include <string>
 
-#include "layers/optimizer.h"
-#include "models/anomalydae/graph_data.h"
-#include "models/anomalydae/network.h"
+#include "experiments/benchmarks/anomalydae_epoch.h"
 #include "runtime/cuda_context.h"
 #include "runtime/memory.h"
 
@@ -24,31 +22,12 @@ namespace {
 
 void epoch_bench(benchmark::State& state, Device device) {
   const int64_t n = state.range(0);
-  SyntheticGraphSettings y;
-  y.nodes = n;
-  y.attrs = 64;
-  y.communities = std::max<int64_t>(1, n / 100);
-  y.avg_degree = 8;
-  y.cliques = std::min<int64_t>(10, n / 100);
-  y.clique_size = 15;
-  y.attribute_anomalies = std::min<int64_t>(150, n / 10);
-  y.candidates = 50;
-  AttributedGraph g = make_synthetic_graph(y, 1);
-  Settings s;  // official defaults: hidden 256, embed 128, eta 5, theta 40, alpha 0.7, transposed encoder
+  AttributedGraph g = bench_graph(n);
   reset_peak_memory(device);
-  GraphInputs in = make_inputs(g.adjacency, g.features, Tensor(), device);
-  Network net(NetworkConfig::from(s, g.attrs(), g.nodes()), device);
-  AdamOptions ao;
-  ao.lr = s.lr;
-  Adam opt(net.parameters(), ao);
-  LossConfig lc = LossConfig::from(s);
+  BenchEpoch epoch(g, device);
   for (auto _ : state) {
-    opt.zero_grad();
-    NodeErrors e = net.forward(in, lc);
-    net.backward();
-    opt.step();
+    benchmark::DoNotOptimize(epoch.step());
     if (device == Device::CUDA) cuda_synchronize();
-    benchmark::DoNotOptimize(e.loss);
   }
   state.counters["nodes"] = double(n);
   state.counters["edges"] = double(g.adjacency.nnz() / 2);

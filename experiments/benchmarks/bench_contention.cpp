@@ -22,9 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "layers/optimizer.h"
-#include "models/anomalydae/graph_data.h"
-#include "models/anomalydae/network.h"
+#include "experiments/benchmarks/anomalydae_epoch.h"
 #include "runtime/cpu_threads.h"
 
 using namespace ad;
@@ -70,32 +68,11 @@ class CpuHogs {
 
 void epoch_beside_hogs(benchmark::State& state) {
   const int hogs = int(state.range(0));
-  SyntheticGraphSettings y;
-  y.nodes = 1000;
-  y.attrs = 64;
-  y.communities = 10;
-  y.avg_degree = 8;
-  y.cliques = 10;
-  y.clique_size = 15;
-  y.attribute_anomalies = 100;
-  y.candidates = 50;
-  AttributedGraph g = make_synthetic_graph(y, 1);
-  Settings s;  // official defaults: hidden 256, embed 128
-  GraphInputs in = make_inputs(g.adjacency, g.features, Tensor(), Device::CPU);
-  Network net(NetworkConfig::from(s, g.attrs(), g.nodes()), Device::CPU);
-  AdamOptions ao;
-  ao.lr = s.lr;
-  Adam opt(net.parameters(), ao);
-  LossConfig lc = LossConfig::from(s);
+  AttributedGraph g = bench_graph(1000);
+  BenchEpoch epoch(g, Device::CPU);
   const double cpu_before = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
   CpuHogs hog_threads(hogs, std::chrono::seconds(120));
-  for (auto _ : state) {
-    opt.zero_grad();
-    NodeErrors e = net.forward(in, lc);
-    net.backward();
-    opt.step();
-    benchmark::DoNotOptimize(e.loss);
-  }
+  for (auto _ : state) benchmark::DoNotOptimize(epoch.step());
   const double hog_cpu_s = hog_threads.stop();
   // CPU seconds the epoch itself burned (all its threads, hogs excluded): spinning at barriers shows here.
   state.counters["epoch_cpu_s"] =
