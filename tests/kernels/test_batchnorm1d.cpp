@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <vector>
+
 #include "kernels/batchnorm1d.cuh"
 #include "layers/parameter.h"
 #include "tests/support/gradcheck.h"
@@ -23,45 +26,113 @@ struct BnData {
 };
 }  // namespace
 
+namespace {
+// The three launches on the emulator, outputs in GuardedBuffers (compared between schedules by
+// for_each_schedule); the CPU reference's results beside them.
+struct EmulatedBn {
+  int64_t n, c;
+  BnData d;
+  Tensor y, yi, dx, sm, sv, rm, rv, dg, db;  // CPU reference
+  test::GuardedBuffer gx, gg, gb, gdy, grm, grv, gdg, gdb, grm0, grv0, gy, gyi, gdx, gsm, gsv, gws;
+  EmulatedBn(int64_t n_, int64_t c_, uint64_t seed, double lo = -2, double hi = 3)
+      : n(n_), c(c_), d(n_, c_, seed),
+        gx(test::random_tensor({n_, c_}, seed + 9, lo, hi)), gg(d.gamma), gb(d.beta), gdy(d.dy), grm(d.rm), grv(d.rv),
+        gdg(d.dgamma0), gdb(d.dbeta0), grm0(d.rm), grv0(d.rv), gy{size_t(n_ * c_)}, gyi{size_t(n_ * c_)},
+        gdx{size_t(n_ * c_)}, gsm{size_t(c_)}, gsv{size_t(c_)}, gws{size_t(batchnorm_workspace(n_, c_))} {
+    d.x = gx.tensor({n, c});
+    const BatchNormOptions opt;
+    y = Tensor::empty({n, c}), yi = Tensor::empty({n, c}), dx = Tensor::empty({n, c});
+    sm = Tensor::empty({c}), sv = Tensor::empty({c}), rm = d.rm.clone(), rv = d.rv.clone();
+    dg = d.dgamma0.clone(), db = d.dbeta0.clone();
+    batchnorm1d_train_forward(d.x, d.gamma, d.beta, y, sm, sv, rm, rv, opt);
+    batchnorm1d_inference_forward(d.x, d.gamma, d.beta, d.rm, d.rv, yi, opt);
+    batchnorm1d_train_backward(d.x, d.gamma, sm, sv, d.dy, dx, dg, db, opt);
+  }
+  void launch(unsigned rows, unsigned max_slots) {
+    const BatchNormOptions opt;
+    EmulatedLauncher l;
+    launch_batchnorm1d_train_forward(l, gx.data(), gg.data(), gb.data(), gy.data(), gsm.data(), gsv.data(), grm.data(),
+                                     grv.data(), gws.data(), n, c, opt.momentum, opt.eps, rows, max_slots);
+    launch_batchnorm1d_inference_forward(l, gx.data(), gg.data(), gb.data(), grm0.data(), grv0.data(), gyi.data(), n,
+                                         c, opt.eps);
+    launch_batchnorm1d_train_backward(l, gx.data(), gg.data(), gsm.data(), gsv.data(), gdy.data(), gdx.data(),
+                                      gdg.data(), gdb.data(), gws.data(), n, c, opt.eps, rows, max_slots);
+  }
+  // `normalized_atol`: of y and dx, whose f32 error is at least the mean's rounding over the spread.
+  void expect_close_to_reference(double normalized_atol = 1e-5) {
+    EXPECT_TRUE(test::all_close(gy.tensor({n, c}), y, normalized_atol, 1e-5));
+    EXPECT_TRUE(test::all_close(gsm.tensor({c}), sm, 1e-6, 1e-5));
+    EXPECT_TRUE(test::all_close(gsv.tensor({c}), sv, 1e-6, 1e-5));
+    EXPECT_TRUE(test::all_close(grm.tensor({c}), rm, 1e-6, 1e-5));
+    EXPECT_TRUE(test::all_close(grv.tensor({c}), rv, 1e-6, 1e-5));
+    EXPECT_TRUE(test::all_close(gyi.tensor({n, c}), yi, 1e-5, 1e-5));
+    EXPECT_TRUE(test::all_close(gdx.tensor({n, c}), dx, normalized_atol, 1e-4));
+    EXPECT_TRUE(test::all_close(gdg.tensor({c}), dg, 1e-5, 1e-5));
+    EXPECT_TRUE(test::all_close(gdb.tensor({c}), db, 1e-5, 1e-5));
+    for (auto* g : {&gx, &gg, &gb, &gdy, &grm, &grv, &gdg, &gdb, &grm0, &grv0, &gy, &gyi, &gdx, &gsm, &gsv, &gws})
+      EXPECT_TRUE(g->check_canaries());
+  }
+  // Every output, for bitwise comparison between launch shapes.
+  std::vector<float> outputs() const {
+    std::vector<float> all;
+    for (auto* g : {&gy, &gsm, &gsv, &grm, &grv, &gdx, &gdg, &gdb}) all.insert(all.end(), g->data(), g->data() + g->size());
+    return all;
+  }
+};
+}  // namespace
+
 TEST(EmulatedBatchNorm1d, TrainInferenceAndBackwardMatchCpuReference) {
   test::for_each_schedule([&] {
-    const BatchNormOptions opt;
-    // N = 1 (zero variance), N not a multiple of the thread rows, C not a multiple of 32.
-    // {2101, 40}: above 65536 elements, so the CPU reference's threaded row-split sums run.
+    // N = 1 (zero variance), N not a multiple of the thread rows, C not a multiple of 32; {2101, 40}: nine
+    // row chunks (the last partial), two channel groups, and above 65536 elements, so the CPU reference's
+    // threaded row-split sums run. max_slots 2: blocks loop over several chunks.
     for (auto [n, c] : {std::pair<int64_t, int64_t>{1, 3}, {7, 33}, {45, 5}, {130, 64}, {3 * 37, 1}, {2101, 40}})
-      for (unsigned rows : {8u, 32u}) {
-        SCOPED_TRACE("N=" + std::to_string(n) + " C=" + std::to_string(c) + " rows=" + std::to_string(rows));
-        BnData d(n, c, 30);
-        Tensor y = Tensor::empty({n, c}), yi = Tensor::empty({n, c}), dx = Tensor::empty({n, c});
-        Tensor sm = Tensor::empty({c}), sv = Tensor::empty({c}), rm = d.rm.clone(), rv = d.rv.clone();
-        Tensor dg = d.dgamma0.clone(), db = d.dbeta0.clone();
-        batchnorm1d_train_forward(d.x, d.gamma, d.beta, y, sm, sv, rm, rv, opt);
-        batchnorm1d_inference_forward(d.x, d.gamma, d.beta, d.rm, d.rv, yi, opt);
-        batchnorm1d_train_backward(d.x, d.gamma, sm, sv, d.dy, dx, dg, db, opt);
-
-        test::GuardedBuffer gx(d.x), gg(d.gamma), gb(d.beta), gdy(d.dy), grm(d.rm), grv(d.rv), gdg(d.dgamma0),
-            gdb(d.dbeta0), grm0(d.rm), grv0(d.rv);
-        test::GuardedBuffer gy{size_t(n * c)}, gyi{size_t(n * c)}, gdx{size_t(n * c)}, gsm{size_t(c)}, gsv{size_t(c)};
-        EmulatedLauncher l;
-        launch_batchnorm1d_train_forward(l, gx.data(), gg.data(), gb.data(), gy.data(), gsm.data(), gsv.data(),
-                                         grm.data(), grv.data(), n, c, opt.momentum, opt.eps, rows);
-        launch_batchnorm1d_inference_forward(l, gx.data(), gg.data(), gb.data(), grm0.data(), grv0.data(), gyi.data(),
-                                             n, c, opt.eps);
-        launch_batchnorm1d_train_backward(l, gx.data(), gg.data(), gsm.data(), gsv.data(), gdy.data(), gdx.data(),
-                                          gdg.data(), gdb.data(), n, c, opt.eps, rows);
-        EXPECT_TRUE(test::all_close(gy.tensor({n, c}), y, 1e-5, 1e-5));
-        EXPECT_TRUE(test::all_close(gsm.tensor({c}), sm, 1e-6, 1e-5));
-        EXPECT_TRUE(test::all_close(gsv.tensor({c}), sv, 1e-6, 1e-5));
-        EXPECT_TRUE(test::all_close(grm.tensor({c}), rm, 1e-6, 1e-5));
-        EXPECT_TRUE(test::all_close(grv.tensor({c}), rv, 1e-6, 1e-5));
-        EXPECT_TRUE(test::all_close(gyi.tensor({n, c}), yi, 1e-5, 1e-5));
-        EXPECT_TRUE(test::all_close(gdx.tensor({n, c}), dx, 1e-5, 1e-4));
-        EXPECT_TRUE(test::all_close(gdg.tensor({c}), dg, 1e-5, 1e-5));
-        EXPECT_TRUE(test::all_close(gdb.tensor({c}), db, 1e-5, 1e-5));
-        for (auto* g : {&gx, &gg, &gb, &gdy, &grm, &grv, &gdg, &gdb, &grm0, &grv0, &gy, &gyi, &gdx, &gsm, &gsv})
-          EXPECT_TRUE(g->check_canaries());
+      for (auto [rows, slots] : {std::pair<unsigned, unsigned>{8, 2}, {32, 0}}) {
+        SCOPED_TRACE("N=" + std::to_string(n) + " C=" + std::to_string(c) + " rows=" + std::to_string(rows) +
+                     " max_slots=" + std::to_string(slots));
+        EmulatedBn e(n, c, 30);
+        e.launch(rows, slots);
+        e.expect_close_to_reference();
       }
   });
+}
+
+// The statistics merge chunk summaries with Chan's formula: a mean far above the spread costs the mean and
+// variance no accuracy (a sum of squares would lose the variance entirely). y and dx get the tolerance any
+// f32 kernel needs here: the f32 mean's rounding (half an ulp of 1000, 3e-5) over the spread (0.29) times gamma.
+TEST(EmulatedBatchNorm1d, LargeMeanSmallSpreadAcrossChunks) {
+  test::for_each_schedule([&] {
+    EmulatedBn e(1000, 3, 41, 1000.0, 1001.0);
+    e.launch(32, 0);
+    e.expect_close_to_reference(3e-4);
+  });
+}
+
+// The chunking depends on N alone: any number of blocks along the chunks gives the same bits.
+TEST(EmulatedBatchNorm1d, SameBitsForAnyGridSize) {
+  const int64_t n = 1500, c = 37;
+  EmulatedBn ref(n, c, 52);
+  ref.launch(32, 0);
+  const std::vector<float> expected = ref.outputs();
+  for (unsigned slots : {1u, 2u, 5u}) {
+    SCOPED_TRACE("max_slots=" + std::to_string(slots));
+    EmulatedBn e(n, c, 52);
+    e.launch(32, slots);
+    const std::vector<float> got = e.outputs();
+    ASSERT_EQ(got.size(), expected.size());
+    EXPECT_EQ(0, std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)));
+  }
+}
+
+TEST(BatchNorm1dChunks, CoverEveryRowWithinTheWorkspaceBound) {
+  for (int64_t n : {int64_t(0), int64_t(1), int64_t(255), int64_t(256), int64_t(257), int64_t(524288),
+                    int64_t(524289), int64_t(100000000)}) {
+    SCOPED_TRACE("N=" + std::to_string(n));
+    const int64_t per = bn_detail::chunk_rows(n), k = bn_detail::chunks(n);
+    EXPECT_GE(per * k, n);
+    EXPECT_LT(per * (k - 1), n > 0 ? n : 1);
+    EXPECT_LE(k, bn_detail::kMaxChunks);
+  }
 }
 
 TEST(BatchNorm1dSemantics, KerasStatisticsAndRunningUpdate) {
