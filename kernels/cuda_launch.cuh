@@ -3,6 +3,7 @@
 #pragma once
 #include "kernels/launch.h"
 #include "runtime/cuda_context.h"
+#include "runtime/device_counters.h"
 
 namespace ad {
 
@@ -58,6 +59,7 @@ struct CudaLauncher {
     dim3 g(cfg.grid.x, cfg.grid.y, cfg.grid.z), b(cfg.block.x, cfg.block.y, cfg.block.z);
     kernel_entry<K, Args...><<<g, b, cfg.shared_bytes, cuda_stream()>>>(args...);
     AD_CUDA_CHECK(cudaGetLastError());
+    detail::count_launch();
   }
   static constexpr bool on_device = true;
 };

@@ -1,5 +1,6 @@
 #include "kernels/gemm.h"
 #include "runtime/cuda_context.h"
+#include "runtime/device_counters.h"
 
 namespace ad::cuda {
 
@@ -11,11 +12,13 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
   if (K == 0) {  // C = beta * C (ldc == N for the tensor front-end, so C is contiguous)
     if (beta == 0.0f) AD_CUDA_CHECK(cudaMemsetAsync(C, 0, size_t(M * ldc) * sizeof(float), cuda_stream()));
     else AD_CUBLAS_CHECK(cublasSscal(cublas_handle(), int(M * ldc), &beta, C, 1));
+    detail::count_launch();
     return;
   }
   cublasOperation_t ta = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   AD_CUBLAS_CHECK(cublasSgemm(cublas_handle(), tb, ta, int(N), int(M), int(K), &alpha, B, int(ldb), A, int(lda),
                               &beta, C, int(ldc)));
+  detail::count_launch();
 }
 
 }  // namespace ad::cuda

@@ -6,6 +6,7 @@
 
 #include "kernels/cuda_launch.cuh"
 #include "runtime/csr.h"
+#include "runtime/device_counters.h"
 #include "runtime/tensor.h"
 
 namespace ad {
@@ -46,12 +47,18 @@ void spmm(const CsrMatrix& a, const float* b, float* c, int64_t n, bool accumula
   const int64_t m = a.rows, k = a.cols, nnz = a.nnz();
   if (m == 0 || n == 0) return;
   if (nnz == 0) {  // A = 0: C = 0, or unchanged when accumulating
-    if (!accumulate) AD_CUDA_CHECK(cudaMemsetAsync(c, 0, size_t(m * n) * sizeof(float), cuda_stream()));
+    if (!accumulate) {
+      AD_CUDA_CHECK(cudaMemsetAsync(c, 0, size_t(m * n) * sizeof(float), cuda_stream()));
+      detail::count_launch();
+    }
     return;
   }
   // Without accumulation C starts from zero, so whatever the caller's buffer held (NaN included) cannot
   // leak in through beta * C, whatever cuSPARSE does with beta == 0.
-  if (!accumulate) AD_CUDA_CHECK(cudaMemsetAsync(c, 0, size_t(m * n) * sizeof(float), cuda_stream()));
+  if (!accumulate) {
+    AD_CUDA_CHECK(cudaMemsetAsync(c, 0, size_t(m * n) * sizeof(float), cuda_stream()));
+    detail::count_launch();
+  }
 
   Tensor row_ptr32, col64;
   void* offsets;
@@ -84,6 +91,7 @@ void spmm(const CsrMatrix& a, const float* b, float* c, int64_t n, bool accumula
   Tensor buffer = Tensor::empty({int64_t(bytes)}, DType::U8, Device::CUDA);
   AD_CUSPARSE_CHECK(cusparseSpMM(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, d.a,
                                  d.b, &beta, d.c, CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, buffer.raw()));
+  detail::count_launch();
   // The index copies and the buffer go back to the caching allocator here; all work is on the one
   // stream, so a later reuse of those blocks is ordered after this SpMM.
 }

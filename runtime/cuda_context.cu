@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "runtime/cuda_context.h"
+#include "runtime/device_counters.h"
 #include "runtime/memory.h"
 
 namespace ad {
@@ -66,6 +67,7 @@ class CachingAllocator {
       cudaError_t e = cudaMalloc(&p, size);
       if (e == cudaErrorMemoryAllocation) {  // give the cache back and try once more
         cudaGetLastError();
+        detail::count_host_sync();  // cudaFree waits for the device
         release_locked();
         e = cudaMalloc(&p, size);
       }
@@ -73,6 +75,7 @@ class CachingAllocator {
         AD_FAIL("allocate", "cudaMalloc of ", size, " bytes failed: ", cudaGetErrorString(e),
                 " (in use ", stats_.current, ", reserved ", stats_.reserved, ")");
       stats_.reserved += size;
+      detail::count_allocation();
     }
     sizes_[p] = size;
     stats_.current += size;
@@ -86,6 +89,7 @@ class CachingAllocator {
     stats_.current -= it->second;
     if (debug_) {  // no reuse: a later access through a stale pointer is a use after free
       cudaFree(p);
+      detail::count_host_sync();  // cudaFree waits for the device
       stats_.reserved -= it->second;
     } else {
       free_.emplace(it->second, p);
@@ -102,6 +106,7 @@ class CachingAllocator {
   void release_cached() {
     std::lock_guard<std::mutex> lock(mu_);
     cudaDeviceSynchronize();
+    detail::count_host_sync();
     release_locked();
   }
   MemoryStats stats() {
@@ -141,7 +146,9 @@ Handles& handles() {
 bool cuda_available() { return probe().ok; }
 std::string cuda_status() { return probe().status; }
 void cuda_synchronize() {
-  if (cuda_available()) AD_CUDA_CHECK(cudaDeviceSynchronize());
+  if (!cuda_available()) return;
+  AD_CUDA_CHECK(cudaDeviceSynchronize());
+  detail::count_host_sync();
 }
 
 cudaStream_t cuda_stream() { return nullptr; }  // the legacy default stream: ordered with cudaMemcpy
@@ -184,9 +191,11 @@ void cuda_memcpy(void* dst, const void* src, size_t bytes, int kind) {
                      : kind == 1 ? cudaMemcpyDeviceToHost
                                  : cudaMemcpyDeviceToDevice;
   AD_CUDA_CHECK(cudaMemcpy(dst, src, bytes, k));
+  detail::count_copy(kind != 0, kind != 1);
 }
 void cuda_memset_zero(void* dst, size_t bytes) {
   AD_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, cuda_stream()));
+  detail::count_launch();
 }
 }  // namespace detail
 
