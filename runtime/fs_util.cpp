@@ -1,5 +1,6 @@
 #include "runtime/fs_util.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -64,15 +65,33 @@ StagingDir::~StagingDir() {
 
 void StagingDir::commit() {
   AD_CHECK(!committed_, "StagingDir::commit", "\"", final_, "\" already committed");
-  std::error_code ec;
-  if (fs::exists(final_, ec)) {
-    kept_ = true;  // the finished results must not be thrown away because of a name clash
-    AD_FAIL("StagingDir::commit", "\"", final_, "\" already exists; the results stay in \"", partial_,
-            "\" (remove or rename one of them)");
+  // Another process may finish a folder of the same name at the same moment (two runs started in the same
+  // second): take the first free name of final, final-2, final-3, ... The rename itself refuses to replace
+  // (RENAME_NOREPLACE), so two processes can never both take one name.
+  for (int k = 1; k <= kMaxNameTries; ++k) {
+    const std::string target = k == 1 ? final_ : final_ + "-" + std::to_string(k);
+    int rc = ::renameat2(AT_FDCWD, partial_.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+      // A file system without RENAME_NOREPLACE: rename(2) still refuses a non-empty folder, and a finished
+      // run folder is never empty; an existing plain file or empty folder is skipped here.
+      std::error_code ec;
+      if (fs::exists(target, ec)) {
+        errno = EEXIST;
+      } else {
+        rc = ::rename(partial_.c_str(), target.c_str());
+      }
+    }
+    if (rc == 0) {
+      final_ = target;
+      committed_ = true;
+      return;
+    }
+    if (errno != EEXIST && errno != ENOTEMPTY)
+      AD_FAIL("StagingDir::commit", "cannot rename \"", partial_, "\" to \"", target, "\": ", std::strerror(errno));
   }
-  fs::rename(partial_, final_, ec);
-  AD_CHECK(!ec, "StagingDir::commit", "cannot rename \"", partial_, "\" to \"", final_, "\": ", ec.message());
-  committed_ = true;
+  kept_ = true;  // the finished results must not be thrown away because of name clashes
+  AD_FAIL("StagingDir::commit", "\"", final_, "\" and ", kMaxNameTries - 1,
+          " numbered names after it already exist; the results stay in \"", partial_, "\"");
 }
 
 }  // namespace ad

@@ -14,8 +14,10 @@ std::string read_file_bytes(const std::string& path, const char* op);
 
 // A folder filled under "<final>.partial-<pid>" and renamed to `final_path` by commit().
 // Without commit() (an exception, an early return) the destructor removes the partial folder.
-// commit() refuses to replace an existing `final_path` (the partial folder is then kept, with a message
-// naming it); nothing but the partial folder is ever removed.
+// commit() never replaces an existing folder: when `final_path` exists (another run finished under the same
+// name, e.g. started in the same second) it takes "<final_path>-2", "-3", ... (final_path() then says which);
+// only past kMaxNameTries names does it fail, keeping the partial folder. Nothing but the partial folder is
+// ever removed.
 class StagingDir {
  public:
   explicit StagingDir(std::string final_path);
@@ -24,7 +26,8 @@ class StagingDir {
   StagingDir& operator=(const StagingDir&) = delete;
 
   const std::string& path() const { return partial_; }  // write here
-  const std::string& final_path() const { return final_; }
+  const std::string& final_path() const { return final_; }  // after commit(): the name it took
+  static constexpr int kMaxNameTries = 1000;
   std::string file(const std::string& name) const { return partial_ + "/" + name; }
   void commit();
   bool committed() const { return committed_; }

@@ -1,10 +1,7 @@
 // TraceDAE data side: span readers, labels, featurizer and the batched trace graph.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <cmath>
-#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -15,28 +12,14 @@
 namespace ad::tracedae {
 namespace {
 
-namespace fs = std::filesystem;
-
-// A per-process scratch folder, removed at exit.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    path = (fs::temp_directory_path() / ("ad_test_traces_" + std::to_string(::getpid()))).string();
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string temp_dir() {
-  static TempDir dir;
-  return dir.path;
+// One scratch folder for the whole file (test::TempDir: removed with everything in it at exit).
+std::string scratch_path(const std::string& name) {
+  static const test::TempDir dir("ad_test_traces");
+  return dir.path(name);
 }
 
 std::string write_file(const std::string& name, const std::string& text) {
-  std::string path = temp_dir() + "/" + name;
+  std::string path = scratch_path(name);
   std::ofstream(path, std::ios::binary) << text;
   return path;
 }
@@ -269,7 +252,7 @@ TEST(Traces, OperationModeMerging) {
 TEST(Traces, FeaturizerJsonRoundTrip) {
   for (NodeKind kind : {NodeKind::Span, NodeKind::Operation}) {
     TraceFeaturizer f = fitted(kind);
-    std::string path = temp_dir() + "/featurizer.json";
+    std::string path = scratch_path("featurizer.json");
     f.save_json(path);
     TraceFeaturizer g = TraceFeaturizer::load_json(path);
     EXPECT_EQ(g.to_json(), f.to_json());
@@ -294,11 +277,11 @@ TEST(Traces, FeaturizerJsonRoundTrip) {
                {"operations[1]", "sorted"});
   expect_error([&] { TraceFeaturizer::from_json(corrupt("\"count\": 1", "\"count\": \"1\""), "f.json"); },
                {"operations[0]", "count"});
-  expect_error([&] { TraceFeaturizer::load_json(temp_dir() + "/nope.json"); }, {"nope.json"});
+  expect_error([&] { TraceFeaturizer::load_json(scratch_path("nope.json")); }, {"nope.json"});
 }
 
 TEST(Traces, CsvReaderErrors) {
-  expect_error([] { read_spans_csv(temp_dir() + "/missing.csv"); }, {"read_spans_csv", "missing.csv"});
+  expect_error([] { read_spans_csv(scratch_path("missing.csv")); }, {"read_spans_csv", "missing.csv"});
   std::string bad_num = std::string(kHeader) + "t,r,,ui,home,0,10,200\nt,a,r,A,get,1,12ms,200\n";
   expect_error([&] { read_spans_csv(write_file("bad_num.csv", bad_num)); },
                {"bad_num.csv", "line 3", "column 7", "duration_us", "12ms"});
@@ -423,7 +406,7 @@ TEST(Traces, JaegerReaderTagsAndErrors) {
   EXPECT_EQ(s[2].service, "svc");
   EXPECT_EQ(s[2].trace_id, "T");
 
-  expect_error([] { read_jaeger_json(temp_dir() + "/nope.json"); }, {"read_jaeger_json", "nope.json"});
+  expect_error([] { read_jaeger_json(scratch_path("nope.json")); }, {"read_jaeger_json", "nope.json"});
   expect_error([&] { read_jaeger_json(write_file("broken.json", "{\"data\":[")); }, {"broken.json", "invalid JSON"});
   expect_error([&] { read_jaeger_json(write_file("nodata.json", "{}")); }, {"nodata.json", "missing field \"data\""});
   std::string no_dur = R"({"data":[{"traceID":"T9","spans":[{"spanID":"s7","operationName":"o","startTime":1,"processID":"p"}],

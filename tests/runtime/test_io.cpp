@@ -473,16 +473,25 @@ TEST(IoErrors, StagingDirRemovesPartialDirOnFailure) {
   EXPECT_FALSE(fs::exists(partial));
   EXPECT_FALSE(fs::exists(final_dir));
   EXPECT_EQ(read_bytes(d.path("neighbour.txt")), "keep me");  // nothing else is removed
-  // Committing onto an existing result is refused; both folders are kept.
+}
+
+// Another run finished under the same name first (two runs started in the same second): commit takes the
+// next free numbered name and never touches the existing folders.
+TEST(Io, StagingDirCommitTakesTheNextFreeName) {
+  TempDir d;
+  const std::string final_dir = d.path("20261201-052000");
   fs::create_directories(final_dir);
   write_text_atomic(final_dir + "/old.txt", "old");
+  fs::create_directories(final_dir + "-2");  // an empty folder of the next name is skipped too
   {
     StagingDir s(final_dir);
-    partial = s.path();
     write_text_atomic(s.file("new.txt"), "new");
-    std::string msg = error_of([&] { s.commit(); });
-    EXPECT_HAS(msg, "StagingDir::commit: \"" + final_dir + "\" already exists; the results stay in \"" + partial);
+    s.commit();
+    EXPECT_TRUE(s.committed());
+    EXPECT_EQ(s.final_path(), final_dir + "-3");
   }
   EXPECT_EQ(read_bytes(final_dir + "/old.txt"), "old");
-  EXPECT_EQ(read_bytes(partial + "/new.txt"), "new");
+  EXPECT_TRUE(fs::is_empty(final_dir + "-2"));
+  EXPECT_EQ(read_bytes(final_dir + "-3/new.txt"), "new");
+  EXPECT_FALSE(fs::exists(final_dir + ".partial-" + std::to_string(::getpid())));
 }

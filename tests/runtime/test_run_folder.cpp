@@ -165,6 +165,24 @@ TEST(RunFolderErrors, FailedStageRemovesNewRunAndMarksResumedRun) {
   EXPECT_TRUE(again.stages_done().empty());
 }
 
+// Two runs started in the same second stage under one timestamp (different pids): the one that finishes
+// second takes "<timestamp>-2" instead of failing, and the first is untouched.
+TEST(RunFolder, RunsStartedInTheSameSecondGetDistinctFolders) {
+  TempDir d;
+  RunFolder run({"test", d.path("runs"), "", "all"});
+  const std::string partial = run.path();
+  const std::string name = partial.substr(0, partial.rfind(".partial-"));
+  fs::create_directories(name);  // the other run finished first under the same name
+  write_text_atomic(name + "/run.json", "{\"other\": 1}");
+  write_text_atomic(run.file("scores.csv"), "id,s\n");
+  const std::string final_dir = run.finish();
+  EXPECT_EQ(final_dir, name + "-2");
+  EXPECT_EQ(read_bytes(final_dir + "/scores.csv"), "id,s\n");
+  EXPECT_EQ(read_bytes(name + "/run.json"), "{\"other\": 1}");
+  EXPECT_FALSE(fs::exists(partial));
+  verify_run_folder(final_dir, "test");  // its run.json was written before the rename, under either name
+}
+
 TEST(RunFolder, StalePartialsAreReportedAndRemovedOnRequest) {
   TempDir d;
   const std::string runs = d.path("runs");
