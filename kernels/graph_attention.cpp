@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "kernels/dispatch.h"
@@ -11,7 +12,50 @@
 namespace ad {
 
 // ---- AttentionGraph ----------------------------------------------------------
-AttentionGraph AttentionGraph::build(const CsrMatrix& adj) {
+GatSplitPlan GatSplitPlan::build(const CsrMatrix& m, const GatSplitOptions& opt) {
+  const char* op = "GatSplitPlan::build";
+  AD_CHECK(m.device() == Device::CPU, op, "builds on the CPU, got ", m.describe());
+  AD_CHECK(opt.light_degree >= 0 && opt.segment_edges >= 1, op, "light_degree >= 0 and segment_edges >= 1, got ",
+           opt.light_degree, " and ", opt.segment_edges);
+  const int64_t* rp = m.row_ptr.data<int64_t>();
+  std::vector<int32_t> light, heavy, seg_heavy;
+  std::vector<int64_t> seg_ptr{0};
+  for (int64_t i = 0; i < m.rows; ++i) {
+    const int64_t deg = rp[i + 1] - rp[i];
+    if (deg <= opt.light_degree) {
+      light.push_back(int32_t(i));
+      continue;
+    }
+    const int64_t segs = (deg + opt.segment_edges - 1) / opt.segment_edges;
+    for (int64_t s = 0; s < segs; ++s) seg_heavy.push_back(int32_t(heavy.size()));
+    heavy.push_back(int32_t(i));
+    seg_ptr.push_back(seg_ptr.back() + segs);
+  }
+  auto tensor_of = [](const auto& v, DType dt) {
+    Tensor t = Tensor::empty({int64_t(v.size())}, dt);
+    if (!v.empty()) std::memcpy(t.raw(), v.data(), v.size() * sizeof(v[0]));
+    return t;
+  };
+  GatSplitPlan p;
+  p.light_degree = opt.light_degree;
+  p.segment_edges = opt.segment_edges;
+  p.light_rows = tensor_of(light, DType::I32);
+  p.heavy_rows = tensor_of(heavy, DType::I32);
+  p.heavy_seg_ptr = tensor_of(seg_ptr, DType::I64);
+  p.seg_heavy = tensor_of(seg_heavy, DType::I32);
+  return p;
+}
+
+GatSplitPlan GatSplitPlan::to(Device device) const {
+  GatSplitPlan p = *this;
+  p.light_rows = light_rows.to(device);
+  p.heavy_rows = heavy_rows.to(device);
+  p.heavy_seg_ptr = heavy_seg_ptr.to(device);
+  p.seg_heavy = seg_heavy.to(device);
+  return p;
+}
+
+AttentionGraph AttentionGraph::build(const CsrMatrix& adj, const GatSplitOptions& split) {
   const char* op = "AttentionGraph::build";
   AD_CHECK(adj.device() == Device::CPU, op, "builds on the CPU, got ", adj.describe());
   AD_CHECK(adj.rows == adj.cols, op, "adjacency must be square, got ", adj.describe());
@@ -24,6 +68,8 @@ AttentionGraph AttentionGraph::build(const CsrMatrix& adj) {
   g.adj_t = csr_transpose(adj, &edge_of);
   g.edge_of = Tensor::empty({int64_t(edge_of.size())}, DType::I64);
   std::copy(edge_of.begin(), edge_of.end(), g.edge_of.data<int64_t>());
+  g.row_split = GatSplitPlan::build(g.adj, split);
+  g.col_split = GatSplitPlan::build(g.adj_t, split);
   return g;
 }
 
@@ -32,6 +78,8 @@ AttentionGraph AttentionGraph::to(Device device) const {
   g.adj = adj.to(device);
   g.adj_t = adj_t.to(device);
   g.edge_of = edge_of.to(device);
+  g.row_split = row_split.to(device);
+  g.col_split = col_split.to(device);
   return g;
 }
 
@@ -245,8 +293,13 @@ void check_graph(const char* op, const AttentionGraph& g, const GraphAttentionOp
                g.edge_of.numel() == nnz,
            op, "graph not built with AttentionGraph::build: adj ", g.adj.describe(), ", adj_t ", g.adj_t.describe(),
            ", edge_of ", g.edge_of.defined() ? g.edge_of.describe() : std::string("undefined"));
+  auto split_ok = [n](const GatSplitPlan& p) {
+    return p.light_rows.defined() && p.heavy_rows.defined() && p.lights() + p.heavies() == n;
+  };
+  AD_CHECK(split_ok(g.row_split) && split_ok(g.col_split), op,
+           "graph not built with AttentionGraph::build: its row splits do not cover its ", n, " nodes");
   AD_CHECK(g.adj.device() == feat.device() && g.adj_t.device() == feat.device() &&
-               g.edge_of.device() == feat.device(),
+               g.edge_of.device() == feat.device() && g.row_split.light_rows.device() == feat.device(),
            op, "graph ", g.adj.describe(), " and feat ", feat.describe(), " are on different devices");
   if (opt.scale_logits_by_adj) {
     AD_CHECK(g.adj.has_values(), op, "scale_logits_by_adj needs adjacency values, got ", g.adj.describe());

@@ -1,19 +1,23 @@
 #include "kernels/cuda_launch.cuh"
 #include "kernels/graph_attention.cuh"
+#include "runtime/tensor.h"
 
 namespace ad::cuda {
 
 void graph_attention_forward(const GatGraphView& g, const GatParams& p, const float* feat, const float* f_src,
                              const float* f_dst, float* attn, float* out) {
+  Tensor ws = Tensor::empty({gat_workspace(g, p.channels) + 1}, DType::F32, Device::CUDA);
   CudaLauncher l;
-  launch_graph_attention_forward(l, g, p, feat, f_src, f_dst, attn, out);
+  launch_graph_attention_forward(l, g, p, feat, f_src, f_dst, attn, out, ws.data<float>());
 }
 
 void graph_attention_backward(const GatGraphView& g, const GatParams& p, const float* feat, const float* f_src,
                               const float* f_dst, const float* attn, const float* dout, float* edge_grad,
                               float* dfeat, float* df_src, float* df_dst) {
+  Tensor ws = Tensor::empty({gat_workspace(g, p.channels) + 1}, DType::F32, Device::CUDA);
   CudaLauncher l;
-  launch_graph_attention_backward(l, g, p, feat, f_src, f_dst, attn, dout, edge_grad, dfeat, df_src, df_dst);
+  launch_graph_attention_backward(l, g, p, feat, f_src, f_dst, attn, dout, edge_grad, dfeat, df_src, df_dst,
+                                  ws.data<float>());
 }
 
 void gatv2_forward(const GatGraphView& g, const Gatv2Params& p, const float* src, const float* dst, const float* att,

@@ -35,14 +35,39 @@ struct GraphAttentionOptions {
   bool scale_logits_by_adj = true;
 };
 
+// How the GPU kernels share one CSR's rows out (graph_attention.cuh), computed once per graph from the row
+// lengths: rows of at most `light_degree` nonzeros (empty rows included) go to a group of lanes inside a
+// warp each; longer rows are cut into segments of at most `segment_edges` nonzeros, a block per segment,
+// whose partials are merged per row in segment order (so a hub row with 10^5 edges spreads over hundreds of
+// blocks and the result is still the same bits every run).
+struct GatSplitOptions {
+  int64_t light_degree = 32;
+  int64_t segment_edges = 256;
+};
+struct GatSplitPlan {
+  int64_t light_degree = 0, segment_edges = 0;
+  Tensor light_rows;     // I32 [L]: rows with degree <= light_degree, ascending
+  Tensor heavy_rows;     // I32 [H]: the others, ascending
+  Tensor heavy_seg_ptr;  // I64 [H + 1]: heavy row h owns segments [ptr[h], ptr[h+1])
+  Tensor seg_heavy;      // I32 [S]: for each segment, its heavy row's index h
+  static GatSplitPlan build(const CsrMatrix& m, const GatSplitOptions& opt);
+  GatSplitPlan to(Device device) const;
+  int64_t lights() const { return light_rows.numel(); }
+  int64_t heavies() const { return heavy_rows.numel(); }
+  int64_t segments() const { return seg_heavy.numel(); }
+};
+
 // The adjacency plus what the backward's column gathers need: the transpose's pattern and, for each of
-// its nonzeros, the index of the same edge in `adj` (edge_of, I64 [nnz]). Build once per graph (CPU),
-// then move with to(Device).
+// its nonzeros, the index of the same edge in `adj` (edge_of, I64 [nnz]), and the GPU kernels' row splits of
+// both (the graph's natural cache: they depend on the pattern alone, so they are built here once and move
+// with the graph; a graph whose pattern changes is a new AttentionGraph). Build once per graph (CPU), then
+// move with to(Device).
 struct AttentionGraph {
   CsrMatrix adj;    // N x N with values (f32; f64 allowed on the CPU)
   CsrMatrix adj_t;  // transpose pattern (row j lists the i with j in N(i))
   Tensor edge_of;   // I64 [nnz]
-  static AttentionGraph build(const CsrMatrix& adj);
+  GatSplitPlan row_split, col_split;  // of adj's rows and of adj_t's rows
+  static AttentionGraph build(const CsrMatrix& adj, const GatSplitOptions& split = {});
   AttentionGraph to(Device device) const;
   int64_t nodes() const { return adj.rows; }
   int64_t edges() const { return adj.nnz(); }

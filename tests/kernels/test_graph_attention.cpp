@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -48,26 +49,70 @@ struct GatCase {
   std::string name;
   CsrMatrix adj;
   int64_t channels;
-  unsigned threads;  // 0: the launcher's default block
+  unsigned threads;  // 0: the launcher's default segment block
+  GatSplitOptions split;
 };
 
+// A trace-like graph: every node has out-degree 0..3 (n % 4), targets spread; no hubs.
+CsrMatrix low_degree_graph(int64_t n) {
+  std::vector<int64_t> r, c;
+  std::vector<double> v;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t d = 0; d < i % 4; ++d) {
+      r.push_back(i);
+      c.push_back((i * 7 + d * 13 + 1) % n);
+      v.push_back(0.5 + 0.1 * double(d));
+    }
+  return csr_from_triplets(n, n, r, c, v);
+}
+
 std::vector<GatCase> gat_cases() {
+  // Small splits (light rows of <= 2 edges, segments of 5 edges) reach the heavy path's multi-segment
+  // merges on small graphs; the default split covers the rest.
+  const GatSplitOptions tiny{2, 5}, none{0, 3}, dflt{};
   std::vector<GatCase> cs;
-  cs.push_back({"random n=60 C=5", random_graph(60, 6, 11), 5, 0});
-  cs.push_back({"random n=45 C=37", random_graph(45, 8, 12), 37, 0});
-  cs.push_back({"random n=30 C=1", random_graph(30, 5, 13), 1, 0});
+  cs.push_back({"random n=60 C=5", random_graph(60, 6, 11), 5, 0, dflt});
+  cs.push_back({"random n=60 C=5 tiny split", random_graph(60, 6, 11), 5, 0, tiny});
+  cs.push_back({"random n=45 C=37 tiny split", random_graph(45, 8, 12), 37, 0, tiny});
+  cs.push_back({"random n=30 C=1 all heavy", random_graph(30, 5, 13), 1, 0, none});
   // C above the 32-thread block: several column chunks; lanes == block, one group.
-  cs.push_back({"random n=25 C=70 threads=32", random_graph(25, 9, 14), 70, 32});
-  // C = 300 > 256: the default block of 256 and two column chunks.
-  cs.push_back({"random n=12 C=300", random_graph(12, 5, 15), 300, 0});
-  // A hub with out- and in-degree 300, above the largest block (256).
-  cs.push_back({"hub n=300 C=3", random_graph(300, 2, 16, 7), 3, 0});
-  cs.push_back({"hub n=300 C=40 threads=64", random_graph(300, 1, 17, 123), 40, 64});
-  cs.push_back({"single node self loop", csr_from_triplets(1, 1, {0}, {0}, {1.0}), 4, 0});
-  cs.push_back({"single node no edges", csr_from_triplets(1, 1, {}, {}, {}), 3, 0});
-  cs.push_back({"no nodes", csr_from_triplets(0, 0, {}, {}, {}), 3, 0});
+  cs.push_back({"random n=25 C=70 threads=32 tiny split", random_graph(25, 9, 14), 70, 32, tiny});
+  // C = 300 > 256: the default block of 256 and two column chunks; light groups loop over channels.
+  cs.push_back({"random n=12 C=300", random_graph(12, 5, 15), 300, 0, dflt});
+  cs.push_back({"random n=12 C=300 tiny split", random_graph(12, 5, 15), 300, 0, tiny});
+  // Degrees 0-3 only: every row a light row, lane groups of 8 (C = 7) and 32 (C = 33).
+  cs.push_back({"degrees 0-3 n=97 C=7", low_degree_graph(97), 7, 0, dflt});
+  cs.push_back({"degrees 0-3 n=50 C=33", low_degree_graph(50), 33, 0, dflt});
+  // A hub with out- and in-degree 300: two segments of the default split, many of the tiny one.
+  cs.push_back({"hub n=300 C=3", random_graph(300, 2, 16, 7), 3, 0, dflt});
+  cs.push_back({"hub n=300 C=40 threads=64 tiny split", random_graph(300, 1, 17, 123), 40, 64, tiny});
+  // A hub row and column of 2500 edges: ten segments of the default split.
+  cs.push_back({"hub n=2500 C=4", random_graph(2500, 1, 18, 1234), 4, 0, dflt});
+  cs.push_back({"single node self loop", csr_from_triplets(1, 1, {0}, {0}, {1.0}), 4, 0, dflt});
+  cs.push_back({"single node self loop all heavy", csr_from_triplets(1, 1, {0}, {0}, {1.0}), 4, 0, none});
+  cs.push_back({"single node no edges", csr_from_triplets(1, 1, {}, {}, {}), 3, 0, dflt});
+  cs.push_back({"no nodes", csr_from_triplets(0, 0, {}, {}, {}), 3, 0, dflt});
   return cs;
 }
+
+// Registers every index array of an AttentionGraph (and its splits) with the emulation.
+struct RegisteredGraph {
+  std::vector<std::unique_ptr<test::RegisteredMemory>> parts;
+  explicit RegisteredGraph(const AttentionGraph& g) {
+    auto add = [&](const Tensor& t, const char* name) { parts.push_back(std::make_unique<test::RegisteredMemory>(t, name)); };
+    add(g.adj.row_ptr, "adj.row_ptr");
+    add(g.adj.col, "adj.col");
+    add(g.adj_t.row_ptr, "adj_t.row_ptr");
+    add(g.adj_t.col, "adj_t.col");
+    add(g.edge_of, "edge_of");
+    for (const GatSplitPlan* p : {&g.row_split, &g.col_split}) {
+      add(p->light_rows, "split.light_rows");
+      add(p->heavy_rows, "split.heavy_rows");
+      add(p->heavy_seg_ptr, "split.heavy_seg_ptr");
+      add(p->seg_heavy, "split.seg_heavy");
+    }
+  }
+};
 
 // Adjacency values are needed when scaling; a pattern-only matrix (no triplets) gets an empty value array.
 CsrMatrix with_values(CsrMatrix m) {
@@ -97,9 +142,8 @@ TEST(EmulatedGraphAttention, ForwardAndBackwardMatchCpuReference) {
     for (const GatCase& gc : gat_cases()) {
       for (bool scale : {true, false}) {
         SCOPED_TRACE(gc.name + (scale ? " scaled" : " plain"));
-        AttentionGraph g = AttentionGraph::build(with_values(gc.adj));
-        test::RegisteredMemory r_rows(g.adj.row_ptr, "adj.row_ptr"), r_cols(g.adj.col, "adj.col"),
-            r_trows(g.adj_t.row_ptr, "adj_t.row_ptr"), r_tcols(g.adj_t.col, "adj_t.col"), r_edge(g.edge_of, "edge_of");
+        AttentionGraph g = AttentionGraph::build(with_values(gc.adj), gc.split);
+        RegisteredGraph registered(g);
         const int64_t n = g.nodes(), C = gc.channels, nnz = g.edges();
         GraphAttentionOptions opt;
         opt.scale_logits_by_adj = scale;
@@ -110,9 +154,9 @@ TEST(EmulatedGraphAttention, ForwardAndBackwardMatchCpuReference) {
         GatRef ref = cpu_reference(g, feat, fs, fd, dout, opt);
 
         test::GuardedBuffer gval(g.adj.val), gfeat(feat), gfs(fs), gfd(fd), gdout(dout);
-        test::GuardedBuffer gattn{size_t(nnz)}, gout{size_t(n * C)}, gedge{size_t(nnz)}, gdfeat{size_t(n * C)},
-            gdfs{size_t(n)}, gdfd{size_t(n)};
         GatGraphView v = gat_view(g, false);
+        test::GuardedBuffer gattn{size_t(nnz)}, gout{size_t(n * C)}, gedge{size_t(nnz)}, gdfeat{size_t(n * C)},
+            gdfs{size_t(n)}, gdfd{size_t(n)}, gws{size_t(gat_workspace(v, C))};
         if (scale) v.val = gval.data();
         GatParams p;
         p.channels = C;
@@ -120,19 +164,42 @@ TEST(EmulatedGraphAttention, ForwardAndBackwardMatchCpuReference) {
         p.scale = scale;
         EmulatedLauncher l;
         launch_graph_attention_forward(l, v, p, gfeat.data(), gfs.data(), gfd.data(), gattn.data(), gout.data(),
-                                       gc.threads);
+                                       gws.data(), gc.threads);
         launch_graph_attention_backward(l, v, p, gfeat.data(), gfs.data(), gfd.data(), gattn.data(), gdout.data(),
-                                        gedge.data(), gdfeat.data(), gdfs.data(), gdfd.data(), gc.threads);
+                                        gedge.data(), gdfeat.data(), gdfs.data(), gdfd.data(), gws.data(), gc.threads);
         EXPECT_TRUE(test::all_close(gattn.tensor({nnz}), ref.attn, 1e-6, 1e-4));
         EXPECT_TRUE(test::all_close(gout.tensor({n, C}), ref.out, 1e-5, 1e-4));
         EXPECT_TRUE(test::all_close(gedge.tensor({nnz}), ref.edge_grad, 1e-5, 1e-4));
         EXPECT_TRUE(test::all_close(gdfeat.tensor({n, C}), ref.dfeat, 1e-5, 1e-4));
         EXPECT_TRUE(test::all_close(gdfs.tensor({n}), ref.df_src, 1e-5, 1e-4));
         EXPECT_TRUE(test::all_close(gdfd.tensor({n}), ref.df_dst, 1e-5, 1e-4));
-        for (auto* b : {&gattn, &gout, &gedge, &gdfeat, &gdfs, &gdfd}) EXPECT_TRUE(b->check_canaries());
+        for (auto* b : {&gattn, &gout, &gedge, &gdfeat, &gdfs, &gdfd, &gws}) EXPECT_TRUE(b->check_canaries());
       }
     }
   });
+}
+
+// The split follows the row lengths: empty and short rows are light, a row of 12 edges with segments of 5
+// gets three segments (5, 5, 2), and every row lands in exactly one list.
+TEST(GatSplitPlan, RowsByDegree) {
+  std::vector<int64_t> r, c;
+  for (int64_t j = 0; j < 12; ++j) r.push_back(1), c.push_back(j);  // row 1: 12 edges
+  for (int64_t j = 0; j < 2; ++j) r.push_back(3), c.push_back(j);   // row 3: 2 edges
+  r.push_back(4), c.push_back(0);                                   // row 4: 1 edge; rows 0, 2 empty
+  CsrMatrix m = csr_from_triplets(12, 12, r, c, {});
+  GatSplitPlan p = GatSplitPlan::build(m, GatSplitOptions{2, 5});
+  EXPECT_EQ(p.lights(), 11);
+  ASSERT_EQ(p.heavies(), 1);
+  EXPECT_EQ(p.heavy_rows.data<int32_t>()[0], 1);
+  EXPECT_EQ(p.segments(), 3);
+  EXPECT_EQ(p.heavy_seg_ptr.data<int64_t>()[1], 3);
+  EXPECT_TRUE(test::error_contains([&] { GatSplitPlan::build(m, GatSplitOptions{2, 0}); }, "segment_edges >= 1"));
+  // Built with every AttentionGraph, for the rows and for the columns.
+  AttentionGraph g = AttentionGraph::build(m, GatSplitOptions{2, 5});
+  EXPECT_EQ(g.row_split.segments(), 3);
+  ASSERT_EQ(g.col_split.heavies(), 1);  // column 0: edges from rows 1, 3 and 4
+  EXPECT_EQ(g.col_split.heavy_rows.data<int32_t>()[0], 0);
+  EXPECT_EQ(g.col_split.segments(), 1);
 }
 
 // Rows without nonzeros give zero output and zero df_src; columns nobody points to give zero dfeat/df_dst.
