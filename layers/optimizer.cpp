@@ -27,12 +27,24 @@ double clip_grad_norm(const std::vector<Parameter*>& params, double max_norm) {
   return norm;
 }
 
+Optimizer::Optimizer(std::vector<Parameter*> params)
+    : params_(std::move(params)), buffer_(ParameterBuffer::adopt(params_)) {}
+
+void Optimizer::check_buffer(const char* op) const {
+  for (Parameter* p : params_)
+    AD_CHECK(p->buffer == buffer_, op, "parameter '", p->name, "' left the optimizer's flat buffer after the ",
+             "optimizer was built (moved to another device, or adopted by another optimizer)");
+}
+
 double Optimizer::clip_scale(double max_norm) {
   if (max_norm <= 0) {
     last_grad_norm_ = 0;
     return 1.0;
   }
-  last_grad_norm_ = global_grad_norm(params_);
+  // The gaps between segments hold zero gradients, so the buffer's norm is the parameters' norm.
+  Tensor out = Tensor::empty({1}, buffer_->dtype(), buffer_->device());
+  sum_squares(buffer_->grads(), out);
+  last_grad_norm_ = std::sqrt(out.item());
   double coef = max_norm / (last_grad_norm_ + 1e-6);
   return coef < 1.0 ? coef : 1.0;
 }
@@ -42,13 +54,12 @@ Adam::Adam(std::vector<Parameter*> params, AdamOptions opts) : Optimizer(std::mo
                opts_.beta2 < 1 && opts_.weight_decay >= 0,
            "Adam", "invalid options: lr ", opts_.lr, ", betas (", opts_.beta1, ", ", opts_.beta2, "), eps ", opts_.eps,
            ", weight_decay ", opts_.weight_decay);
-  for (Parameter* p : params_) {
-    m_.push_back(Tensor::zeros(p->value.shape(), p->value.dtype(), p->value.device()));
-    v_.push_back(Tensor::zeros(p->value.shape(), p->value.dtype(), p->value.device()));
-  }
+  m_ = Tensor::zeros({buffer_->numel()}, buffer_->dtype(), buffer_->device());
+  v_ = Tensor::zeros({buffer_->numel()}, buffer_->dtype(), buffer_->device());
 }
 
 void Adam::step() {
+  check_buffer("Adam::step");
   double gscale = clip_scale(opts_.max_grad_norm);
   ++step_;
   AdamStepArgs a;
@@ -60,14 +71,8 @@ void Adam::step() {
   a.bias_correction1 = 1.0 - std::pow(opts_.beta1, double(step_));
   a.bias_correction2 = 1.0 - std::pow(opts_.beta2, double(step_));
   a.grad_scale = gscale;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    Parameter* p = params_[i];
-    if (m_[i].device() != p->value.device()) {  // the parameter moved since construction
-      m_[i] = m_[i].to(p->value.device());
-      v_[i] = v_[i].to(p->value.device());
-    }
-    adam_step(p->value, p->grad, m_[i], v_[i], a);
-  }
+  Tensor values = buffer_->values();
+  adam_step(values, buffer_->grads(), m_, v_, a);  // one launch over every parameter
 }
 
 SGD::SGD(std::vector<Parameter*> params, SgdOptions opts) : Optimizer(std::move(params)), opts_(opts) {
@@ -75,12 +80,11 @@ SGD::SGD(std::vector<Parameter*> params, SgdOptions opts) : Optimizer(std::move(
            ", momentum ", opts_.momentum, ", weight_decay ", opts_.weight_decay);
   AD_CHECK(!opts_.nesterov || (opts_.momentum > 0 && opts_.dampening == 0), "SGD",
            "Nesterov momentum requires a momentum and zero dampening");
-  for (Parameter* p : params_)
-    buf_.push_back(opts_.momentum != 0 ? Tensor::zeros(p->value.shape(), p->value.dtype(), p->value.device())
-                                       : Tensor());
+  if (opts_.momentum != 0) buf_ = Tensor::zeros({buffer_->numel()}, buffer_->dtype(), buffer_->device());
 }
 
 void SGD::step() {
+  check_buffer("SGD::step");
   double gscale = clip_scale(opts_.max_grad_norm);
   SgdStepArgs a;
   a.lr = opts_.lr;
@@ -91,11 +95,8 @@ void SGD::step() {
   a.grad_scale = gscale;
   a.first_step = step_ == 0;
   ++step_;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    Parameter* p = params_[i];
-    if (buf_[i].defined() && buf_[i].device() != p->value.device()) buf_[i] = buf_[i].to(p->value.device());
-    sgd_step(p->value, p->grad, buf_[i], a);
-  }
+  Tensor values = buffer_->values();
+  sgd_step(values, buffer_->grads(), buf_, a);  // one launch over every parameter
 }
 
 }  // namespace ad

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "kernels/adam.cuh"
@@ -19,7 +20,178 @@ AdamStepArgs adam_args(int step, double wd = 0.01, double gscale = 0.7) {
   a.bias_correction2 = 1 - std::pow(a.beta2, step);
   return a;
 }
+
+// Awkward parameter sizes: none a multiple of the 256-byte segment alignment or of a block.
+const std::vector<Shape> kShapes{{3, 5}, {257}, {1}, {0}, {7, 11, 13}, {70}};
+
+// A fresh list of parameters with fixed values and gradients (seeded by index).
+struct ParamSet {
+  std::vector<std::unique_ptr<Parameter>> owned;
+  std::vector<Parameter*> list;
+  explicit ParamSet(DType dt = DType::F32, Device dev = Device::CPU) {
+    for (size_t i = 0; i < kShapes.size(); ++i) {
+      owned.push_back(std::make_unique<Parameter>(
+          "p" + std::to_string(i), test::random_tensor(kShapes[i], 100 + i, -1, 1, dt, dev)));
+      list.push_back(owned.back().get());
+    }
+  }
+  void set_grads(int step) {
+    for (size_t i = 0; i < list.size(); ++i)
+      list[i]->grad.copy_from(
+          test::random_tensor(kShapes[i], 1000 * uint64_t(step) + i, -1, 1, list[i]->value.dtype(), Device::CPU)
+              .to(list[i]->value.device()));
+  }
+};
+
+bool bitwise_equal(const Tensor& a, const Tensor& b) {
+  Tensor ha = a.to(Device::CPU), hb = b.to(Device::CPU);
+  return ha.shape() == hb.shape() && std::memcmp(ha.raw(), hb.raw(), ha.nbytes()) == 0;
+}
 }  // namespace
+
+TEST(ParameterBuffer, ParametersBecomeAlignedViewsOfOneBuffer) {
+  ParamSet s;
+  std::vector<Tensor> before;
+  for (Parameter* p : s.list) before.push_back(p->value.clone());
+  s.list[1]->grad.fill_(0.5);
+  auto b = ParameterBuffer::adopt(s.list);
+  ASSERT_TRUE(b->holds(s.list));
+  const char* base = static_cast<const char*>(b->values().raw());
+  for (size_t i = 0; i < s.list.size(); ++i) {
+    Parameter* p = s.list[i];
+    EXPECT_EQ(p->buffer, b);
+    EXPECT_EQ(p->value.shape(), kShapes[i]);
+    EXPECT_TRUE(bitwise_equal(p->value, before[i])) << p->name;  // values copied in
+    size_t off = size_t(static_cast<const char*>(p->value.raw()) - base);
+    EXPECT_EQ(off % 256, 0u) << p->name;
+    EXPECT_EQ(off, size_t(b->offset(i)) * 4);
+    EXPECT_EQ(static_cast<const char*>(p->grad.raw()) - static_cast<const char*>(b->grads().raw()), ptrdiff_t(off));
+  }
+  EXPECT_EQ(s.list[1]->grad.to_vector()[256], 0.5);  // gradients copied in too
+  // Writing through a parameter writes the buffer; the gaps hold zeros.
+  s.list[2]->value.fill_(7.0);
+  EXPECT_EQ(b->values().to_vector()[size_t(b->offset(2))], 7.0);
+  double gap_sum = 0;
+  auto all = b->values().to_vector();
+  for (size_t i = 0; i < s.list.size(); ++i) {
+    size_t end = i + 1 < s.list.size() ? size_t(b->offset(i + 1)) : all.size();
+    for (size_t k = size_t(b->offset(i) + s.list[i]->value.numel()); k < end; ++k) gap_sum += std::fabs(all[k]);
+  }
+  EXPECT_EQ(gap_sum, 0.0);
+  // The same list again: the same buffer. A sub-list: a new one.
+  EXPECT_EQ(ParameterBuffer::adopt(s.list), b);
+  auto c = ParameterBuffer::adopt({s.list[0]});
+  EXPECT_NE(c, b);
+  EXPECT_FALSE(b->holds(s.list));
+}
+
+TEST(ParameterBuffer, ZeroGradIsOneMemsetOverEveryGradient) {
+  ParamSet s;
+  Adam adam(s.list);
+  s.set_grads(1);
+  adam.zero_grad();
+  for (Parameter* p : s.list)
+    for (double g : p->grad.to_vector()) ASSERT_EQ(g, 0.0) << p->name;
+  for (double g : adam.buffer().grads().to_vector()) ASSERT_EQ(g, 0.0);
+}
+
+TEST(ParameterBuffer, MovingAParameterAfterwardsIsRefusedAtTheNextStep) {
+  ParamSet s;
+  Adam adam(s.list);
+  adam.step();
+  s.list[3]->to(Device::CPU);
+  EXPECT_TRUE(test::error_contains([&] { adam.step(); }, "'p3' left the optimizer's flat buffer"));
+  ParamSet mixed;
+  mixed.list[2]->value = mixed.list[2]->value.to_dtype(DType::F64);
+  mixed.list[2]->grad = mixed.list[2]->grad.to_dtype(DType::F64);
+  EXPECT_TRUE(test::error_contains([&] { Adam a(mixed.list); }, "one buffer holds one dtype on one device"));
+}
+
+// The flat update against the per-parameter update it replaces (the optimizer of the previous version: one
+// adam_step / sgd_step per parameter with per-parameter moments): the same arithmetic per element, so the
+// values and moments agree bitwise, in f32 and f64, with weight decay and with clipping off.
+TEST(Adam, FlatBufferStepMatchesPerParameterStepsBitwise) {
+  for (DType dt : {DType::F32, DType::F64}) {
+    SCOPED_TRACE(dtype_name(dt));
+    ParamSet flat(dt), ref(dt);
+    AdamOptions o{.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-6, .weight_decay = 0.05};
+    Adam adam(flat.list, o);
+    std::vector<Tensor> m, v;
+    for (Parameter* p : ref.list) {
+      m.push_back(Tensor::zeros(p->value.shape(), dt));
+      v.push_back(Tensor::zeros(p->value.shape(), dt));
+    }
+    for (int step = 1; step <= 4; ++step) {
+      flat.set_grads(step);
+      ref.set_grads(step);
+      adam.step();
+      AdamStepArgs a;
+      a.lr = o.lr;
+      a.beta1 = o.beta1;
+      a.beta2 = o.beta2;
+      a.eps = o.eps;
+      a.weight_decay = o.weight_decay;
+      a.bias_correction1 = 1 - std::pow(o.beta1, double(step));
+      a.bias_correction2 = 1 - std::pow(o.beta2, double(step));
+      for (size_t i = 0; i < ref.list.size(); ++i) adam_step(ref.list[i]->value, ref.list[i]->grad, m[i], v[i], a);
+    }
+    for (size_t i = 0; i < ref.list.size(); ++i) {
+      EXPECT_TRUE(bitwise_equal(flat.list[i]->value, ref.list[i]->value)) << ref.list[i]->name;
+      EXPECT_TRUE(bitwise_equal(adam.exp_avg(i), m[i])) << ref.list[i]->name;
+      EXPECT_TRUE(bitwise_equal(adam.exp_avg_sq(i), v[i])) << ref.list[i]->name;
+    }
+  }
+}
+
+TEST(Sgd, FlatBufferStepMatchesPerParameterStepsBitwise) {
+  ParamSet flat, ref;
+  SgdOptions o{.lr = 0.05, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true};
+  SGD sgd(flat.list, o);
+  std::vector<Tensor> buf;
+  for (Parameter* p : ref.list) buf.push_back(Tensor::zeros(p->value.shape()));
+  for (int step = 0; step < 3; ++step) {
+    flat.set_grads(step);
+    ref.set_grads(step);
+    sgd.step();
+    SgdStepArgs a;
+    a.lr = o.lr;
+    a.momentum = o.momentum;
+    a.weight_decay = o.weight_decay;
+    a.nesterov = true;
+    a.first_step = step == 0;
+    for (size_t i = 0; i < ref.list.size(); ++i) sgd_step(ref.list[i]->value, ref.list[i]->grad, buf[i], a);
+  }
+  for (size_t i = 0; i < ref.list.size(); ++i)
+    EXPECT_TRUE(bitwise_equal(flat.list[i]->value, ref.list[i]->value)) << ref.list[i]->name;
+}
+
+// The kernel over a flat buffer with awkward segments, emulated, against the CPU reference per parameter.
+TEST(EmulatedAdam, OneLaunchOverAFlatBufferMatchesPerParameterReference) {
+  test::for_each_schedule([&] {
+    ParamSet flat, ref;
+    auto buffer = ParameterBuffer::adopt(flat.list);
+    const int64_t n = buffer->numel();
+    test::GuardedBuffer gp(buffer->values()), gm{size_t(n)}, gv{size_t(n)};
+    std::vector<Tensor> m, v;
+    for (Parameter* p : ref.list) {
+      m.push_back(Tensor::zeros(p->value.shape()));
+      v.push_back(Tensor::zeros(p->value.shape()));
+    }
+    EmulatedLauncher l;
+    for (int step = 1; step <= 3; ++step) {
+      flat.set_grads(step);
+      ref.set_grads(step);
+      test::GuardedBuffer gg(buffer->grads());
+      AdamStepArgs a = adam_args(step);
+      launch_adam_step(l, gp.data(), gg.data(), gm.data(), gv.data(), n, adam_kernel_params(a));
+      for (size_t i = 0; i < ref.list.size(); ++i) adam_step(ref.list[i]->value, ref.list[i]->grad, m[i], v[i], a);
+    }
+    Tensor got = gp.tensor({n});
+    for (size_t i = 0; i < ref.list.size(); ++i)
+      EXPECT_TRUE(test::all_close(buffer->segment(got, i), ref.list[i]->value, 1e-6, 1e-5)) << ref.list[i]->name;
+    for (auto* b : {&gp, &gm, &gv}) EXPECT_TRUE(b->check_canaries());
+  });
+}
 
 TEST(EmulatedAdam, FusedUpdateMatchesCpuReferenceOverSteps) {
   test::for_each_schedule([&] {
@@ -189,4 +361,21 @@ TEST(GpuParityAdam, OptimizersMatchCpuReferenceOnFreshInputs) {
     }
     EXPECT_TRUE(test::all_close(gp.value, cp.value, 1e-5, 1e-4));
   }
+}
+
+TEST(GpuParityAdam, FlatBufferOverManyParametersMatchesCpu) {
+  AD_REQUIRE_GPU();
+  ParamSet cpu_set, gpu_set(DType::F32, Device::CUDA);
+  AdamOptions o{.lr = 0.01, .weight_decay = 0.01};
+  Adam co(cpu_set.list, o), go(gpu_set.list, o);
+  for (int step = 1; step <= 5; ++step) {
+    cpu_set.set_grads(step);
+    gpu_set.set_grads(step);
+    co.step();
+    go.step();
+    go.zero_grad();
+  }
+  for (size_t i = 0; i < cpu_set.list.size(); ++i)
+    EXPECT_TRUE(test::all_close(gpu_set.list[i]->value, cpu_set.list[i]->value, 1e-6, 1e-5)) << cpu_set.list[i]->name;
+  for (double g : go.buffer().grads().to_vector()) ASSERT_EQ(g, 0.0);
 }
