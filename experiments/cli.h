@@ -37,7 +37,9 @@ struct RunCli {
 
 // Parses the command line. Returns -1 to go on, or the exit code: 0 after --help, 1 after a bad option,
 // printed as the one "error: <program>: ..." line every input error gives.
+// First re-executes the program once with the CPU environment set (runtime/cpu_threads.h).
 inline int parse_command_line(CLI::App& app, const char* program, int argc, char** argv) {
+  restart_with_cpu_environment(argv);
   try {
     app.parse(argc, argv);
     return -1;

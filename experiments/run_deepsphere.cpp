@@ -11,10 +11,12 @@
 #include "models/deepsphere/callgraph_cases.h"
 #include "models/deepsphere/deepsphere.h"
 #include "runtime/run_folder.h"
+#include "runtime/cpu_threads.h"
 
 using namespace ad;
 
 int main(int argc, char** argv) {
+  ad::restart_with_cpu_environment(argv);  // OpenMP wait policy and OpenBLAS kernels (runtime/cpu_threads.h)
   CLI::App app{"DeepSphere: anomalous cases and nested anomalies in dynamic networks"};
   RunCli cli;
   add_run_options(app, cli, {"all"}, "all (train, then score the test cases)");

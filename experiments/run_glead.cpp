@@ -10,10 +10,12 @@
 #include "models/glead/glead.h"
 #include "runtime/cuda_context.h"
 #include "runtime/run_folder.h"
+#include "runtime/cpu_threads.h"
 
 using namespace ad;
 
 int main(int argc, char** argv) {
+  ad::restart_with_cpu_environment(argv);  // OpenMP wait policy and OpenBLAS kernels (runtime/cpu_threads.h)
   CLI::App app{"GLEAD: log anomaly detection with prototypes, attention and explanations"};
   RunCli cli;
   add_run_options(app, cli, {"all"}, "all (GLEAD trains, selects and tests in one stage)");

@@ -11,10 +11,12 @@
 #include "experiments/cli.h"
 #include "models/muad/muad.h"
 #include "runtime/run_folder.h"
+#include "runtime/cpu_threads.h"
 
 using namespace ad;
 
 int main(int argc, char** argv) {
+  ad::restart_with_cpu_environment(argv);  // OpenMP wait policy and OpenBLAS kernels (runtime/cpu_threads.h)
   CLI::App app{"MUAD: multimodal anomaly detection for microservices with active learning"};
   RunCli cli;
   add_run_options(app, cli, {"all"}, "all (MUAD's loop is one stage)");

@@ -11,7 +11,9 @@
 
 namespace ad {
 
-inline float fast_expf(float x) {
+// always_inline: so that the AVX-512 / AVX2 clones of the CPU loops (kernels/activation.cpp) inline it too
+// (GCC does not inline a plain function into one built for another -march).
+[[gnu::always_inline]] inline float fast_expf(float x) {
   x = std::min(88.0f, std::max(-87.0f, x));
   // n = round(x / ln 2) by the 1.5 * 2^23 trick (round-to-nearest, vectorisable without SSE4.1's roundps).
   const float shifter = 12582912.0f;
@@ -32,7 +34,7 @@ inline float fast_expf(float x) {
 
 // exp for the CPU loops of the ops: the vectorisable fast_expf in f32, libm in f64 (the reference precision
 // of the gradient checks).
-template <class T> inline T exp_of(T v) {
+template <class T> [[gnu::always_inline]] inline T exp_of(T v) {
   if constexpr (std::is_same_v<T, float>)
     return fast_expf(v);
   else
@@ -40,7 +42,7 @@ template <class T> inline T exp_of(T v) {
 }
 
 // tanh(v) = sign(v) (1 - 2 / (exp(2|v|) + 1)) through exp_of: no overflow, ~1e-7 absolute near 0, vectorises.
-template <class T> inline T tanh_of(T v) {
+template <class T> [[gnu::always_inline]] inline T tanh_of(T v) {
   const T t = T(1) - T(2) / (exp_of(T(2) * std::abs(v)) + T(1));
   return v < T(0) ? -t : t;
 }

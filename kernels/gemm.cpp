@@ -2,29 +2,20 @@
 
 #include <cblas.h>
 #include <omp.h>
-#include <strings.h>
 
 #include <algorithm>
 
 #include "kernels/dispatch.h"
+#include "runtime/cpu_threads.h"
 
 namespace ad {
 
 std::string blas_kernel_note() {
-  std::string wide;
-  if (__builtin_cpu_supports("avx512f")) wide = "SkylakeX";
-  else if (__builtin_cpu_supports("avx2")) wide = "Haswell";
+  const std::string wide = wider_blas_coretype();
   if (wide.empty()) return "";
-  const char* name = openblas_get_corename();
-  const std::string core = name ? name : "";
-  static const char* kSseOnly[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai",
-                                   "Coppermine", "Northwood", "Banias", "Opteron", "Opteron_SSE3", "Barcelona"};
-  for (const char* s : kSseOnly)
-    if (strcasecmp(core.c_str(), s) == 0)
-      return "note: OpenBLAS chose its " + core + " (SSE) kernels on a CPU with " +
-             (wide == "SkylakeX" ? "AVX-512" : "AVX2") + " (the CPU model is probably hidden); CPU matrix products " +
-             "are usually 2-3x faster with OPENBLAS_CORETYPE=" + wide + " set before the command";
-  return "";
+  return "note: OpenBLAS chose its " + blas_coretype() + " (SSE) kernels on a CPU with " +
+         (wide == "SkylakeX" ? "AVX-512" : "AVX2") + " (the CPU model is probably hidden); CPU matrix products " +
+         "are usually 2-3x faster with OPENBLAS_CORETYPE=" + wide + " set before the command";
 }
 
 namespace cpu {

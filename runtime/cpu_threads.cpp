@@ -1,10 +1,14 @@
 #include "runtime/cpu_threads.h"
 
+#include <cblas.h>
 #include <omp.h>
 #include <sched.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <algorithm>
 #include <fstream>
@@ -15,19 +19,17 @@
 
 namespace {
 
-// Whether choose_passive_wait set OMP_WAIT_POLICY. glibc's own initialiser runs after the .preinit_array and
-// resets environ to the process's original environment, so libgomp (initialised later still) sees the
-// variable but getenv() in main() no longer does (OMP_DISPLAY_ENV=true shows what libgomp read).
-bool passive_set_at_start = false;
+// Set in the environment of the re-executed program (restart_with_cpu_environment), so that it runs once.
+constexpr const char* kRestartedMarker = "AD_CPU_ENVIRONMENT_SET";
 
-// Runs from the executable's .preinit_array: before libgomp's initialiser reads the environment (see the
-// header). Only environment work here: no C++ runtime, no allocation of ours.
-void choose_passive_wait(int, char**, char**) {
-  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
-  passive_set_at_start = setenv("OMP_WAIT_POLICY", "passive", 0) == 0;
+// OpenBLAS core types whose GEMM kernels use SSE only.
+bool sse_only_core(const std::string& core) {
+  static const char* kSseOnly[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai",
+                                   "Coppermine", "Northwood", "Banias", "Opteron", "Opteron_SSE3", "Barcelona"};
+  for (const char* s : kSseOnly)
+    if (strcasecmp(core.c_str(), s) == 0) return true;
+  return false;
 }
-[[gnu::section(".preinit_array"), gnu::used]] void (*const preinit_passive_wait)(int, char**, char**) =
-    &choose_passive_wait;
 
 int affinity_cores() {
   // The mask may be wider than cpu_set_t on machines with more than 1024 CPUs: grow until it fits.
@@ -101,7 +103,38 @@ int use_cpu_threads(const std::string& text, const char* op) {
 std::string omp_wait_policy() {
   if (const char* spin = std::getenv("GOMP_SPINCOUNT")) return std::string("GOMP_SPINCOUNT=") + spin;
   if (const char* policy = std::getenv("OMP_WAIT_POLICY")) return policy;
-  return passive_set_at_start ? "passive" : "default";
+  return "default";
+}
+
+std::string wider_blas_coretype() {
+  const char* name = openblas_get_corename();
+  if (!sse_only_core(name ? name : "")) return "";
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return "";
+}
+
+std::string blas_coretype() {
+  const char* name = openblas_get_corename();
+  return name ? name : "?";
+}
+
+void restart_with_cpu_environment(char** argv) {
+  if (std::getenv(kRestartedMarker) || !argv || !argv[0]) return;
+  bool change = false;
+  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT"))
+    change = setenv("OMP_WAIT_POLICY", "passive", 1) == 0 || change;
+  if (!std::getenv("OPENBLAS_CORETYPE"))
+    if (const std::string core = wider_blas_coretype(); !core.empty())
+      change = setenv("OPENBLAS_CORETYPE", core.c_str(), 1) == 0 || change;
+  if (!change) return;
+  setenv(kRestartedMarker, "1", 1);
+  std::fflush(nullptr);
+  execv("/proc/self/exe", argv);
+  // exec failed (no /proc, binary replaced): carry on with the libraries' own choices; the child environment
+  // keeps the variables, which is harmless.
 }
 
 }  // namespace ad

@@ -14,6 +14,7 @@
 #include "experiments/benchmarks/anomalydae_epoch.h"
 #include "runtime/cuda_context.h"
 #include "runtime/memory.h"
+#include "runtime/cpu_threads.h"
 
 using namespace ad;
 using namespace ad::anomalydae;
@@ -37,6 +38,7 @@ void epoch_bench(benchmark::State& state, Device device) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ad::restart_with_cpu_environment(argv);  // OpenMP wait policy and OpenBLAS kernels (runtime/cpu_threads.h)
   for (int64_t n : {1000, 3000, 10000, 30000, 100000})
     benchmark::RegisterBenchmark("anomalydae_epoch/cpu", [](benchmark::State& st) { epoch_bench(st, Device::CPU); })
         ->Arg(n)

@@ -85,6 +85,7 @@ void epoch_beside_hogs(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ad::restart_with_cpu_environment(argv);  // OpenMP wait policy and OpenBLAS kernels (runtime/cpu_threads.h)
   const int threads = use_cpu_threads("", "bench_contention");
   std::fprintf(stderr, "bench_contention: %d OpenMP threads on %d available cores, wait policy %s\n", threads,
                cpu_cores_available(), omp_wait_policy().c_str());

@@ -15,6 +15,7 @@
 #include "runtime/memory.h"
 #define AD_CUDA_HOST_CODE 1
 #include "runtime/cuda_context.h"
+#include "runtime/cpu_threads.h"
 #if AD_WITH_CUDA
 #include <cudnn.h>
 #endif
@@ -146,6 +147,7 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ad::restart_with_cpu_environment(argv);  // OpenMP wait policy and OpenBLAS kernels (runtime/cpu_threads.h)
   benchmark::Initialize(&argc, argv);
   register_all();
   benchmark::RunSpecifiedBenchmarks();

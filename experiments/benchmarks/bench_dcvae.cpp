@@ -24,6 +24,7 @@
 #include "runtime/cuda_context.h"
 #include "runtime/memory.h"
 #include "runtime/tensor.h"
+#include "runtime/cpu_threads.h"
 
 using namespace ad;
 
@@ -154,6 +155,7 @@ void register_all(const std::vector<Config>& configs, Device d) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ad::restart_with_cpu_environment(argv);  // OpenMP wait policy and OpenBLAS kernels (runtime/cpu_threads.h)
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   const std::vector<Config> configs{load_config("demo", "model_settings.json", false),

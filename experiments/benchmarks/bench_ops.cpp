@@ -14,6 +14,7 @@
 #include "runtime/cuda_context.h"
 #include "runtime/memory.h"
 #include "runtime/tensor.h"
+#include "runtime/cpu_threads.h"
 
 using namespace ad;
 
@@ -107,6 +108,7 @@ void register_all(Device d) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ad::restart_with_cpu_environment(argv);  // OpenMP wait policy and OpenBLAS kernels (runtime/cpu_threads.h)
   register_all(Device::CPU);
   if (cuda_available()) register_all(Device::CUDA);
   benchmark::Initialize(&argc, argv);

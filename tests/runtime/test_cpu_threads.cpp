@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 #include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -108,11 +112,38 @@ TEST(CpuThreads, BadThreadsAreOneErrorLine) {
   EXPECT_EQ(run_options_error({}), "");
 }
 
-TEST(CpuThreads, PassiveWaitUnlessTheUserChose) {
-  // Set from .preinit_array when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT was in the environment.
-  const std::string policy = omp_wait_policy();
-  if (std::getenv("GOMP_SPINCOUNT"))
-    EXPECT_HAS(policy, "GOMP_SPINCOUNT=");
-  else if (!std::getenv("OMP_WAIT_POLICY"))
-    EXPECT_EQ(policy, "passive");
+// restart_with_cpu_environment re-executes the program with OMP_WAIT_POLICY and OPENBLAS_CORETYPE set, and
+// the libraries read them as they load: the re-executed copy of this test reports what OpenBLAS chose.
+// (An earlier version set them from .preinit_array, where glibc's start-up dropped them again: OpenBLAS kept
+// its SSE kernels, libgomp spun.)
+TEST(CpuThreads, RestartSetsTheEnvironmentTheLibrariesRead) {
+  if (const char* out = std::getenv("AD_TEST_CPU_ENV_OUT")) {  // the re-executed copy: report and stop
+    std::ofstream(out) << omp_wait_policy() << "\n" << blas_coretype() << "\n" << wider_blas_coretype() << "\n";
+    return;
+  }
+  ad::test::TempDir dir("cpu_env");
+  const std::string out = dir.path("child.txt");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    for (const char* v : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_CORETYPE", "AD_CPU_ENVIRONMENT_SET"})
+      unsetenv(v);
+    setenv("AD_TEST_CPU_ENV_OUT", out.c_str(), 1);
+    std::string filter = "--gtest_filter=CpuThreads.RestartSetsTheEnvironmentTheLibrariesRead";
+    std::string self = "test_cpu_threads";
+    char* argv[] = {self.data(), filter.data(), nullptr};
+    restart_with_cpu_environment(argv);
+    _exit(3);  // only reached when it did not re-execute
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  std::ifstream in(out);
+  std::string policy, core, wider;
+  std::getline(in, policy);
+  std::getline(in, core);
+  std::getline(in, wider);
+  EXPECT_EQ(policy, "passive");
+  EXPECT_NE(core, "");
+  EXPECT_EQ(wider, "") << "OpenBLAS still runs " << core << " kernels after the restart";
 }
