@@ -73,19 +73,25 @@ TrainResult train(Network& net, const GraphInputs& in, const Settings& s, const 
   auto t0 = std::chrono::steady_clock::now();
   bool has_labels = !labels.empty() && std::count(labels.begin(), labels.end(), 1) > 0 &&
                     std::count(labels.begin(), labels.end(), 0) > 0;
+  // The training log (loss, mean attribute error, mean structure error) is written on the device, one row per
+  // epoch, and read to the host every log_every epochs, at evaluations and at the end: a step itself never waits
+  // for the device. The log still has every epoch's row.
+  Tensor log_rows;            // [log_every, 3] on the device: the epochs since the last read
+  int64_t read_through = 0;   // epochs whose rows are on the host
+  auto read_log = [&](int64_t through) {
+    std::vector<double> v = log_rows.narrow0(0, through - read_through).to_vector();
+    for (int64_t k = 0; k < through - read_through; ++k) {
+      const int64_t epoch = read_through + k + 1;
+      AD_CHECK(std::isfinite(v[size_t(3 * k)]), "anomalydae::train", "loss is not finite at epoch ", epoch,
+               " (lr too high, or NaN in the inputs?)");
+      for (int c = 0; c < 3; ++c) cols[size_t(c)].push_back(v[size_t(3 * k + c)]);
+    }
+    read_through = through;
+  };
   for (int64_t epoch = 1; epoch <= s.epochs; ++epoch) {
-    opt.zero_grad();
-    NodeErrors e = net.forward(in, lc);
-    AD_CHECK(std::isfinite(e.loss), "anomalydae::train", "loss is not finite at epoch ", epoch,
-             " (lr too high, or NaN in the inputs?)");
-    net.backward();
-    opt.step();
-    std::vector<double> att = host(e.attribute), st = host(e.structure);
-    double ma = 0, ms = 0;
-    for (double v : att) ma += v;
-    for (double v : st) ms += v;
-    ma /= double(att.size());
-    ms /= double(st.size());
+    if (!log_rows.defined()) log_rows = Tensor::empty({s.log_every, 3}, in.x_dense.dtype(), in.x_dense.device());
+    Tensor row = log_rows.narrow0(epoch - 1 - read_through, 1).view({3});
+    NodeErrors e = train_step(net, opt, in, lc, row);
     double auc = NAN;
     bool eval = has_labels && s.eval_every > 0 && (epoch % s.eval_every == 0 || epoch == s.epochs);
     if (eval || epoch == s.epochs) {
@@ -94,16 +100,17 @@ TrainResult train(Network& net, const GraphInputs& in, const Settings& s, const 
       if (epoch == s.epochs) r.last_step_scores = sc;
     }
     rows.push_back(std::to_string(epoch));
-    cols[0].push_back(e.loss);
-    cols[1].push_back(ma);
-    cols[2].push_back(ms);
     cols[3].push_back(auc);
-    std::ostringstream extra;
-    extra << std::setprecision(5) << "loss=" << e.loss << " attr=" << ma << " struct=" << ms;
-    if (!std::isnan(auc)) extra << " auc=" << std::setprecision(4) << auc;
-    bar.update(epoch, extra.str());
-    r.final_loss = e.loss;
+    if (eval || epoch == s.epochs || epoch - read_through == s.log_every) {
+      read_log(epoch);
+      std::ostringstream extra;
+      extra << std::setprecision(5) << "loss=" << cols[0].back() << " attr=" << cols[1].back()
+            << " struct=" << cols[2].back();
+      if (!std::isnan(auc)) extra << " auc=" << std::setprecision(4) << auc;
+      bar.update(epoch, extra.str());
+    }
   }
+  r.final_loss = cols[0].back();
   bar.finish();
   r.seconds = seconds_since(t0);
   write_csv_atomic(run_dir + "/train_log.csv", {"epoch", "loss", "attribute_error", "structure_error", "roc_auc"},

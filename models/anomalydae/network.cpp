@@ -92,16 +92,15 @@ NodeErrors Network::forward(const GraphInputs& in, const LossConfig& loss) {
   dense_recon_error_forward(x_hat_, in.x_dense, loss.attribute, e.attribute);
   structure_recon_error_forward(z_v_, in.target, in.ranges, loss.structure, e.structure);
   add(e.attribute, e.structure, e.score, loss.attribute_weight, loss.structure_weight);
-  Tensor m = Tensor::empty({1}, z_v_.dtype(), z_v_.device());
-  mean_all(e.score, m);
-  e.loss = m.item();
+  e.loss = Tensor::empty({1}, z_v_.dtype(), z_v_.device());
+  mean_all(e.score, e.loss);
   err_ = e;
   return e;
 }
 
 void Network::backward() {
   AD_CHECK(in_ != nullptr, "anomalydae::Network::backward", "backward before forward");
-  backward(Tensor::full({in_->nodes}, 1.0 / double(in_->nodes), z_v_.dtype(), z_v_.device()));
+  backward(constants_.full({in_->nodes}, 1.0 / double(in_->nodes), z_v_.dtype(), z_v_.device()));
 }
 
 void Network::backward(const Tensor& dscore) {
@@ -131,6 +130,19 @@ void Network::backward(const Tensor& dscore) {
     attr_in_.backward(relu_attr_.backward(attr_out_.backward(dz_a)));
   }
   in_proj_.backward(relu_in_.backward(attention_.backward(dz_v)));
+}
+
+NodeErrors train_step(Network& net, Optimizer& opt, const GraphInputs& in, const LossConfig& loss, Tensor& log_row) {
+  AD_CHECK(log_row.numel() == 3, "anomalydae::train_step", "log row ", log_row.describe(), ", expected 3 elements");
+  opt.zero_grad();
+  NodeErrors e = net.forward(in, loss);
+  net.backward();
+  opt.step();
+  Tensor loss_slot = log_row.narrow0(0, 1), attribute_slot = log_row.narrow0(1, 1), structure_slot = log_row.narrow0(2, 1);
+  loss_slot.copy_from(e.loss);
+  mean_all(e.attribute, attribute_slot);
+  mean_all(e.structure, structure_slot);
+  return e;
 }
 
 }  // namespace ad::anomalydae

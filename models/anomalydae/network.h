@@ -21,6 +21,8 @@
 #include "layers/activation_layer.h"
 #include "layers/graph_attention.h"
 #include "layers/linear.h"
+#include "layers/optimizer.h"
+#include "layers/resident_constants.h"
 #include "layers/sparse_linear.h"
 #include "models/anomalydae/graph_data.h"
 #include "models/anomalydae/settings.h"
@@ -45,7 +47,7 @@ struct LossConfig {
 
 struct NodeErrors {
   Tensor attribute, structure, score;  // [N] each, on the network's device
-  double loss = 0;                     // mean score
+  Tensor loss;                         // [1], the mean score, on the network's device (.item() reads it: a host sync)
 };
 
 class Network : public Module {
@@ -78,6 +80,12 @@ class Network : public Module {
   LossConfig loss_;
   Tensor z_v_, z_a_, x_hat_;
   NodeErrors err_;
+  ResidentConstants constants_;  // backward()'s 1/N, kept on the device
 };
+
+// One full-batch training step: zero-grad (one memset), forward, backward, the optimizer's update (one launch),
+// and the step's row of the training log written on the device (log_row [3]: loss, mean attribute error, mean
+// structure error). Nothing in it waits for the device; the caller reads the log once per logging interval.
+NodeErrors train_step(Network& net, Optimizer& opt, const GraphInputs& in, const LossConfig& loss, Tensor& log_row);
 
 }  // namespace ad::anomalydae

@@ -68,6 +68,7 @@ Settings load_settings(const std::string& path) {
   s.output_dir = r.get_string("output_dir", s.output_dir);
   s.plots = r.get_bool("plots", s.plots);
   s.eval_every = r.get_int_in("eval_every", s.eval_every, 0, kMaxEpochs);
+  s.log_every = r.get_int_in("log_every", s.log_every, 1, kMaxEpochs);
   r.finish();
   s.resolved = r.resolved();
 

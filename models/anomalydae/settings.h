@@ -55,6 +55,7 @@ struct Settings {
   std::string device = "auto";
   std::string output_dir = "runs/tracedae";
   bool plots = true;  // end-of-run PNGs and report.html (tools/plot_tracedae.py); --no-plots also turns them off
+  int64_t log_every = 10;   // epochs between host reads of the training log (each read waits for the device)
   int64_t eval_every = 10;  // epochs between progress lines with the current AUC (labels only; never used to train)
 
   nlohmann::json resolved;  // every value used, defaults included

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernels/accumulate.h"
 #include "layers/optimizer.h"
 #include "models/dcvae/data.h"
 #include "models/dcvae/network.h"
@@ -22,6 +23,7 @@
 #include "runtime/json.h"
 #include "runtime/progress.h"
 #include "runtime/safetensors.h"
+#include "runtime/staging.h"
 
 namespace ad::dcvae {
 
@@ -120,14 +122,23 @@ void load_checkpoint(Network& net, const std::string& run_dir) {
   }
 }
 
+// An epoch's summed loss terms, accumulated on the training device (no host synchronisation per step) and
+// read once, at the end of the epoch. Same arithmetic as summing LossParts on the host: the same bits.
 struct EpochLoss {
   double total = 0, reconstruction = 0, kl = 0;
   int64_t batches = 0;
-  void add(const LossParts& l) {
-    total += l.total;
-    reconstruction += l.reconstruction;
-    kl += l.kl;
+  Tensor sums;  // f64 [3] on the device: reconstruction, KL, total
+
+  explicit EpochLoss(Device device) : sums(Tensor::zeros({3}, DType::F64, device)) {}
+  void add(const Network& net, const Tensor& xb, const Outputs& o) {
+    accumulate_terms(net.loss_terms(xb, o), net.loss_term_scale(xb), sums, /*with_total=*/true);
     ++batches;
+  }
+  void read() {  // the logging interval's one host synchronisation
+    std::vector<double> v = sums.to_vector();
+    reconstruction = v[0];
+    kl = v[1];
+    total = v[2];
   }
   double mean() const { return batches ? total / double(batches) : NAN; }
 };
@@ -208,6 +219,7 @@ TrainReport fit_network(const Settings& s, Device device, const Series& x, Windo
   ao.beta2 = 0.999;
   ao.eps = s.adam_epsilon;
   Adam adam(params, ao);
+  BatchUploader uploader(device);  // pinned, asynchronous batch copies
   PhiloxStream rng(uint64_t(s.seed));
   std::mt19937_64 shuffle_gen(uint64_t(s.seed));
 
@@ -219,38 +231,35 @@ TrainReport fit_network(const Settings& s, Device device, const Series& x, Windo
   for (int64_t epoch = 1; epoch <= s.epochs; ++epoch) {
     auto te = std::chrono::steady_clock::now();
     std::shuffle(train_starts.begin(), train_starts.end(), shuffle_gen);
-    EpochLoss tr, va;
+    EpochLoss tr(device), va(device);
     int64_t nbatches = (int64_t(train_starts.size()) + s.batch_size - 1) / s.batch_size;
     ProgressBar bar("  epoch " + std::to_string(epoch), nbatches, log);
     for (int64_t b = 0; b < nbatches; ++b) {
       auto first = train_starts.begin() + b * s.batch_size;
       std::vector<int64_t> starts(first, first + std::min<int64_t>(s.batch_size, int64_t(train_starts.size()) - b * s.batch_size));
-      Tensor xb = gather_windows(x, starts, T);
-      if (device != Device::CPU) xb = xb.to(device);
+      Tensor xb = uploader.upload(gather_windows(x, starts, T));
       if (s.lr_decay) adam.set_lr(s.lr * std::pow(s.decay_rate, double(step / s.decay_step)));  // staircase
-      net.zero_grad();
-      Outputs o = net.forward(xb, true, true, rng);
-      LossParts l = net.loss(xb, o);
-      AD_CHECK(std::isfinite(l.total), "dcvae", "training loss became ", l.total, " at epoch ", epoch, " batch ", b + 1,
-               " (try a smaller lr)");
-      net.backward(xb, o);
-      adam.step();
+      train_step(net, adam, xb, rng, tr.sums);
+      ++tr.batches;
       ++step;
-      tr.add(l);
-      std::ostringstream extra;
-      extra << "loss " << std::setprecision(4) << tr.mean();
-      bar.update(b + 1, extra.str());
+      bar.update(b + 1);
     }
+    tr.read();
+    AD_CHECK(std::isfinite(tr.total), "dcvae", "training loss became ", tr.total, " during epoch ", epoch,
+             " (try a smaller lr)");
+    std::ostringstream extra;
+    extra << "loss " << std::setprecision(4) << tr.mean();
+    bar.update(nbatches, extra.str());
     bar.finish();
     for (size_t b0 = 0; s.early_stopping && b0 < val_starts.size(); b0 += size_t(s.batch_size)) {
       std::vector<int64_t> starts(val_starts.begin() + long(b0),
                                   val_starts.begin() + long(std::min(val_starts.size(), b0 + size_t(s.batch_size))));
-      Tensor xb = gather_windows(x, starts, T);
-      if (device != Device::CPU) xb = xb.to(device);
+      Tensor xb = uploader.upload(gather_windows(x, starts, T));
       // Keras validates with BN in inference mode; its Sampling layer samples z in every mode.
       Outputs o = net.forward(xb, false, true, rng);
-      va.add(net.loss(xb, o));
+      va.add(net, xb, o);
     }
+    if (va.batches > 0) va.read();
     double val = val_starts.empty() || !s.early_stopping ? tr.mean() : va.mean();
     double secs = seconds_since(te), total = seconds_since(t0);
     if (history) {

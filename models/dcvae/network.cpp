@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "kernels/accumulate.h"
 #include "kernels/elementwise.h"
 #include "kernels/gaussian.h"
 #include "kernels/loss.h"
@@ -82,22 +83,32 @@ Outputs Network::forward(const Tensor& x, bool train, bool sample, PhiloxStream&
   return o;
 }
 
-LossParts Network::loss(const Tensor& x, const Outputs& o) const {
+Tensor Network::loss_terms(const Tensor& x, const Outputs& o) const {
   Reduction r = s_.loss_reduction == "sum" ? Reduction::Sum : Reduction::Mean;
-  double per_batch = s_.loss_reduction == "sum" ? 1.0 / double(x.size(0)) : 1.0;
-  Tensor rec = Tensor::empty({1}, x.dtype(), x.device()), kl = Tensor::empty({1}, x.dtype(), x.device());
+  Tensor terms = Tensor::empty({2}, x.dtype(), x.device());
+  Tensor rec = terms.narrow0(0, 1), kl = terms.narrow0(1, 1);
   gaussian_nll_loss(x, o.x_mean, o.x_log_var, rec, r);
   kl_std_normal_loss(o.z_mean, o.z_log_var, kl, r);
+  return terms;
+}
+
+double Network::loss_term_scale(const Tensor& x) const {
+  return s_.loss_reduction == "sum" ? 1.0 / double(x.size(0)) : 1.0;
+}
+
+LossParts Network::loss(const Tensor& x, const Outputs& o) const {
+  std::vector<double> t = loss_terms(x, o).to_vector();
+  double per_batch = loss_term_scale(x);
   LossParts p;
-  p.reconstruction = rec.item() * per_batch;
-  p.kl = kl.item() * per_batch;
+  p.reconstruction = t[0] * per_batch;
+  p.kl = t[1] * per_batch;
   p.total = p.reconstruction + p.kl;
   return p;
 }
 
 void Network::backward(const Tensor& x, const Outputs& o) {
   Reduction r = s_.loss_reduction == "sum" ? Reduction::Sum : Reduction::Mean;
-  Tensor dout = Tensor::full({1}, s_.loss_reduction == "sum" ? 1.0 / double(x.size(0)) : 1.0, x.dtype(), x.device());
+  const Tensor& dout = constants_.full({1}, loss_term_scale(x), x.dtype(), x.device());
   // reconstruction term -> decoder outputs
   Tensor dxm = like(o.x_mean), dxlv = like(o.x_log_var);
   gaussian_nll_loss_backward(x, o.x_mean, o.x_log_var, dout, nullptr, &dxm, &dxlv, r);
@@ -150,6 +161,14 @@ std::string Network::summary() const {
   for (const Block& b : encoder_) receptive += b.conv->receptive_field() - 1;
   os << "  encoder receptive field: " << receptive + z_mean_->receptive_field() - 1 << " steps\n";
   return os.str();
+}
+
+void train_step(Network& net, Optimizer& opt, const Tensor& xb, PhiloxStream& rng, Tensor& loss_sums) {
+  opt.zero_grad();
+  Outputs o = net.forward(xb, true, true, rng);
+  accumulate_terms(net.loss_terms(xb, o), net.loss_term_scale(xb), loss_sums, /*with_total=*/true);
+  net.backward(xb, o);
+  opt.step();
 }
 
 }  // namespace ad::dcvae

@@ -17,6 +17,8 @@
 #include "layers/activation_layer.h"
 #include "layers/batchnorm1d.h"
 #include "layers/conv1d.h"
+#include "layers/optimizer.h"
+#include "layers/resident_constants.h"
 #include "models/dcvae/settings.h"
 #include "runtime/philox.h"
 
@@ -38,8 +40,14 @@ class Network : public Module {
   // train: batch statistics in BN (and running-stat updates) and sampled z.
   // sample: whether z is sampled (always in training; at inference per settings).
   Outputs forward(const Tensor& x, bool train, bool sample, PhiloxStream& rng);
-  // Loss of the original (mean over batch, time and channels; or summed with loss_reduction "sum").
+  // Loss of the original (mean over batch, time and channels; or summed with loss_reduction "sum"), read to
+  // the host (one host synchronisation on a device).
   LossParts loss(const Tensor& x, const Outputs& o) const;
+  // The same two terms left on x's device, [2] = (reconstruction, KL), before the per-batch scale
+  // loss_term_scale(x): a training step accumulates them there (kernels/accumulate.h) and reads them once
+  // per logging interval.
+  Tensor loss_terms(const Tensor& x, const Outputs& o) const;
+  double loss_term_scale(const Tensor& x) const;
   // Gradients of loss() with respect to every parameter, accumulated into Parameter::grad.
   void backward(const Tensor& x, const Outputs& o);
 
@@ -67,6 +75,13 @@ class Network : public Module {
   // kept from forward for backward
   uint64_t eps_seed_ = 0, eps_offset_ = 0;
   bool sampled_ = false;
+  ResidentConstants constants_;  // backward's upstream gradient, kept on the device
 };
+
+// One training step on a batch already on the network's device: zero-grad (one memset), forward, the two
+// loss terms and their total added to loss_sums on the device (f64 [3]: reconstruction, KL, total, each
+// times loss_term_scale), backward, and the optimizer's update (one launch). Nothing in it waits for the
+// device; the caller reads loss_sums once per logging interval.
+void train_step(Network& net, Optimizer& opt, const Tensor& xb, PhiloxStream& rng, Tensor& loss_sums);
 
 }  // namespace ad::dcvae

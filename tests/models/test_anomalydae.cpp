@@ -175,7 +175,7 @@ TEST(AnomalyDae, TrainingLowersTheLoss) {
   double first = 0, last = 0;
   for (int epoch = 0; epoch < 150; ++epoch) {
     opt.zero_grad();
-    last = net.forward(in, lc).loss;
+    last = net.forward(in, lc).loss.item();
     if (epoch == 0) first = last;
     net.backward();
     opt.step();
@@ -257,7 +257,7 @@ TEST(GpuParityAnomalyDae, TrainingStepMatchesCpu) {
     LossConfig lc = LossConfig::from(st);
     NodeErrors ce = cn.forward(cin, lc), ge = gn.forward(gin, lc);
     EXPECT_TRUE(test::all_close(ge.score, ce.score, 1e-5, 1e-4)) << enc;
-    EXPECT_NEAR(ge.loss, ce.loss, 1e-4 * std::abs(ce.loss));
+    EXPECT_NEAR(ge.loss.item(), ce.loss.item(), 1e-4 * std::abs(ce.loss.item()));
     cn.zero_grad();
     gn.zero_grad();
     cn.backward();

@@ -86,7 +86,7 @@ void run_case(const std::string& name, DType dt, double tol) {
   EXPECT_TRUE(close("attribute_error", e.attribute, ref("attribute_error"), tol, tol));
   EXPECT_TRUE(close("structure_error", e.structure, ref("structure_error"), tol, tol));
   EXPECT_TRUE(close("score", e.score, ref("score"), tol, tol));
-  EXPECT_NEAR(e.loss, ref("loss").item(), tol * std::abs(ref("loss").item()));
+  EXPECT_NEAR(e.loss.item(), ref("loss").item(), tol * std::abs(ref("loss").item()));
   net.zero_grad();
   net.backward();
   for (Parameter* p : params) EXPECT_TRUE(close("grad " + p->name, p->grad, ref("grad." + p->name), tol, tol));

@@ -1,0 +1,219 @@
+// The training steps of DC-VAE and AnomalyDAE as the training loops run them (models/*/network.h train_step):
+// the losses they accumulate on the device equal what the loops summed on the host before (bitwise), and,
+// on a device, what a step costs: no host synchronisation, no allocation through the driver after warm-up,
+// one launch for the optimizer and one memset for zero-grad, and a steady launch count.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "layers/optimizer.h"
+#include "models/anomalydae/graph_data.h"
+#include "models/anomalydae/network.h"
+#include "models/dcvae/network.h"
+#include "runtime/device_counters.h"
+#include "runtime/staging.h"
+#include "tests/support/helpers.h"
+
+using namespace ad;
+
+namespace {
+
+dcvae::Settings dcvae_settings() {
+  dcvae::Settings s;
+  s.T = 12;
+  s.M = 3;
+  s.J = 2;
+  s.cnn_units = {6, 5, 4};
+  s.dil_rate = {1, 2, 4};
+  s.kernel = 2;
+  s.seed = 11;
+  return s;
+}
+
+anomalydae::AttributedGraph small_graph() {
+  anomalydae::SyntheticGraphSettings y;
+  y.nodes = 37;
+  y.attrs = 9;
+  y.communities = 3;
+  y.avg_degree = 4;
+  y.cliques = 1;
+  y.clique_size = 4;
+  y.attribute_anomalies = 2;
+  y.candidates = 8;
+  return anomalydae::make_synthetic_graph(y, 5);
+}
+
+anomalydae::Settings anomalydae_settings() {
+  anomalydae::Settings s;
+  s.hidden_dim = 10;
+  s.embed_dim = 6;
+  s.eta = 3;
+  s.theta = 5;
+  return s;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  Tensor ha = a.to(Device::CPU), hb = b.to(Device::CPU);
+  return ha.shape() == hb.shape() && std::memcmp(ha.raw(), hb.raw(), ha.nbytes()) == 0;
+}
+
+std::string describe(const DeviceCounters& c) {
+  return "launches " + std::to_string(c.launches) + ", allocations " + std::to_string(c.allocations) +
+         ", host syncs " + std::to_string(c.host_syncs) + ", host-to-device " + std::to_string(c.host_to_device) +
+         ", device-to-host " + std::to_string(c.device_to_host);
+}
+
+// The device the cost tests run on: the GPU when there is one.
+#define REQUIRE_STEP_DEVICE() AD_REQUIRE_GPU()
+Device step_device() { return Device::CUDA; }
+
+}  // namespace
+
+// The step with its losses summed on the device against the loop it replaced (zero-grad, forward, loss read to
+// the host, backward, Adam; LossParts summed in double on the host): same parameters, same sums, bit for bit.
+TEST(DcvaeTrainStep, DeviceLossSumsEqualTheHostLoopBitwise) {
+  for (const char* reduction : {"mean", "sum"}) {
+    SCOPED_TRACE(reduction);
+    dcvae::Settings s = dcvae_settings();
+    s.loss_reduction = reduction;
+    dcvae::Network a(s, Device::CPU), b(s, Device::CPU);
+    Adam oa(a.parameters()), ob(b.parameters());
+    PhiloxStream ra(3), rb(3);
+    Tensor sums = Tensor::zeros({3}, DType::F64);
+    double rec = 0, kl = 0, total = 0;
+    for (int step = 0; step < 3; ++step) {
+      Tensor x = test::random_tensor({5 - step, s.T, s.M}, 70 + step);  // a smaller last batch, as in an epoch
+      oa.zero_grad();
+      dcvae::Outputs o = a.forward(x, true, true, ra);
+      dcvae::LossParts l = a.loss(x, o);
+      a.backward(x, o);
+      oa.step();
+      rec += l.reconstruction;
+      kl += l.kl;
+      total += l.total;
+      dcvae::train_step(b, ob, x, rb, sums);
+    }
+    EXPECT_EQ(sums.to_vector(), (std::vector<double>{rec, kl, total}));
+    auto pa = a.parameters(), pb = b.parameters();
+    for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(same_bits(pa[i]->value, pb[i]->value)) << pa[i]->name;
+  }
+}
+
+// The log row a step writes on the device against what the loop read before (the loss item, error means
+// summed on the host in double): the loss bit for bit, the means within float rounding (summed in f32 now).
+TEST(AnomalyDaeTrainStep, DeviceLogRowMatchesTheHostLoop) {
+  anomalydae::AttributedGraph g = small_graph();
+  anomalydae::Settings st = anomalydae_settings();
+  anomalydae::GraphInputs in = anomalydae::make_inputs(g.adjacency, g.features, Tensor(), Device::CPU);
+  auto cfg = anomalydae::NetworkConfig::from(st, g.attrs(), g.nodes());
+  anomalydae::Network a(cfg, Device::CPU), b(cfg, Device::CPU);
+  Adam oa(a.parameters()), ob(b.parameters());
+  anomalydae::LossConfig lc = anomalydae::LossConfig::from(st);
+  for (int step = 0; step < 3; ++step) {
+    oa.zero_grad();
+    anomalydae::NodeErrors e = a.forward(in, lc);
+    a.backward();
+    oa.step();
+    double ma = 0, ms = 0;
+    for (double v : e.attribute.to_vector()) ma += v;
+    for (double v : e.structure.to_vector()) ms += v;
+    ma /= double(g.nodes());
+    ms /= double(g.nodes());
+    Tensor row = Tensor::empty({3});
+    anomalydae::train_step(b, ob, in, lc, row);
+    std::vector<double> r = row.to_vector();
+    EXPECT_EQ(r[0], e.loss.item()) << "step " << step;
+    EXPECT_NEAR(r[1], ma, 1e-6 * std::abs(ma)) << "step " << step;
+    EXPECT_NEAR(r[2], ms, 1e-6 * std::abs(ms)) << "step " << step;
+  }
+  auto pa = a.parameters(), pb = b.parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(same_bits(pa[i]->value, pb[i]->value)) << pa[i]->name;
+}
+
+// What one DC-VAE step costs on the device, counted between two steps (after two warm-up steps, so the
+// caching allocator holds every block a step needs): the batch's asynchronous upload and the step itself.
+TEST(StepCost, DcvaeStepHasNoHostSyncNoAllocationAndOneOptimizerLaunch) {
+  REQUIRE_STEP_DEVICE();
+  const Device dev = step_device();
+  dcvae::Settings s = dcvae_settings();
+  dcvae::Network net(s, dev);
+  Adam adam(net.parameters());
+  BatchUploader uploader(dev);
+  PhiloxStream rng(3);
+  Tensor sums = Tensor::zeros({3}, DType::F64, dev);
+  auto step = [&](int k) {
+    Tensor xb = uploader.upload(test::random_tensor({4, s.T, s.M}, 90 + uint64_t(k)));
+    dcvae::train_step(net, adam, xb, rng, sums);
+  };
+  step(0);
+  step(1);
+  reset_device_counters();
+  step(2);
+  const DeviceCounters one = device_counters();
+  reset_device_counters();
+  step(3);
+  const DeviceCounters two = device_counters();
+  SCOPED_TRACE("one step: " + describe(one));
+  std::cout << "DC-VAE step on " << device_name(dev) << ": " << describe(one) << "\n";
+  EXPECT_EQ(one.host_syncs, 0);
+  EXPECT_EQ(one.allocations, 0);
+  EXPECT_EQ(one.device_to_host, 0);
+  EXPECT_EQ(one.host_to_device, 1);  // the batch
+  EXPECT_EQ(two.launches, one.launches);  // nothing depends on the step's data or count
+  EXPECT_GT(one.launches, 0);
+  // The optimizer's share: one memset and one fused update, whatever the number of parameters.
+  reset_device_counters();
+  adam.zero_grad();
+  EXPECT_EQ(device_counters().launches, 1);
+  reset_device_counters();
+  adam.step();
+  EXPECT_EQ(device_counters().launches, 1);
+  EXPECT_GT(net.parameters().size(), 20u);
+  // The logging read: one copy back, one wait.
+  reset_device_counters();
+  std::vector<double> v = sums.to_vector();
+  EXPECT_EQ(device_counters().host_syncs, 1);
+  EXPECT_TRUE(std::isfinite(v[2]));
+}
+
+TEST(StepCost, AnomalyDaeStepHasNoHostSyncNoAllocationAndOneOptimizerLaunch) {
+  REQUIRE_STEP_DEVICE();
+  const Device dev = step_device();
+  anomalydae::AttributedGraph g = small_graph();
+  anomalydae::Settings st = anomalydae_settings();
+  anomalydae::GraphInputs in = anomalydae::make_inputs(g.adjacency, g.features, Tensor(), dev);
+  anomalydae::Network net(anomalydae::NetworkConfig::from(st, g.attrs(), g.nodes()), dev);
+  Adam adam(net.parameters());
+  anomalydae::LossConfig lc = anomalydae::LossConfig::from(st);
+  Tensor log_rows = Tensor::zeros({4, 3}, DType::F32, dev);
+  auto step = [&](int k) {
+    Tensor row = log_rows.narrow0(k, 1).view({3});
+    anomalydae::train_step(net, adam, in, lc, row);
+  };
+  step(0);
+  step(1);
+  reset_device_counters();
+  step(2);
+  const DeviceCounters one = device_counters();
+  reset_device_counters();
+  step(3);
+  const DeviceCounters two = device_counters();
+  SCOPED_TRACE("one step: " + describe(one));
+  std::cout << "AnomalyDAE step on " << device_name(dev) << ": " << describe(one) << "\n";
+  EXPECT_EQ(one.host_syncs, 0);
+  EXPECT_EQ(one.allocations, 0);
+  EXPECT_EQ(one.device_to_host, 0);
+  EXPECT_EQ(one.host_to_device, 0);  // full batch: the graph stays on the device
+  EXPECT_EQ(two.launches, one.launches);
+  EXPECT_GT(one.launches, 0);
+  reset_device_counters();
+  adam.zero_grad();
+  EXPECT_EQ(device_counters().launches, 1);
+  reset_device_counters();
+  adam.step();
+  EXPECT_EQ(device_counters().launches, 1);
+  reset_device_counters();
+  std::vector<double> v = log_rows.to_vector();
+  EXPECT_EQ(device_counters().host_syncs, 1);
+  for (double x : v) EXPECT_TRUE(std::isfinite(x));
+}
