@@ -13,20 +13,27 @@ def main():
     runs = {k: json.load(open(os.path.join(v, "metrics.json"))) for k, v in pairs}
     any_run = next(iter(runs.values()))
     trivial = any_run["trivial_all_anomalous_f1"]
-    lines = ["| labels used | MUAD (entropy + pseudo-labels) | random querying | pseudo-labels (MUAD) |",
-             "|---|---|---|---|"]
+    # F1 (and, where the run recorded it, the final model's test ROC-AUC) per variant; the trivial
+    # all-anomalous F1 beside every row.
+    def cell(r):
+        return f'{r["test_f1"]:.4f}' + (f' ({r["test_roc_auc"]:.3f})' if "test_roc_auc" in r else "")
+
+    lines = ["| labels used | MUAD (entropy + pseudo-labels) F1 (ROC-AUC) | random querying F1 (ROC-AUC) | "
+             "trivial F1 | pseudo-labels (MUAD) |",
+             "|---|---|---|---|---|"]
     by_labels = {}
     for k in ("entropy", "random"):
         for r in runs.get(k, {}).get("rounds", []):
             by_labels.setdefault(r["labels"], {})[k] = r
     for n in sorted(by_labels):
         e, r = by_labels[n].get("entropy"), by_labels[n].get("random")
-        lines.append(f'| {n} | {e["test_f1"]:.4f} | ' if e else f"| {n} | - | ")
-        lines[-1] += f'{r["test_f1"]:.4f} | ' if r else "- | "
+        lines.append(f"| {n} | {cell(e)} | " if e else f"| {n} | - | ")
+        lines[-1] += f"{cell(r)} | " if r else "- | "
+        lines[-1] += f"{trivial:.4f} | "
         lines[-1] += f'{e["pseudo_labels"]} ({e["pseudo_labels_wrong"]} wrong) |' if e else "- |"
     if "full" in runs:
         f = runs["full"]["rounds"][-1]
-        lines.append(f'| {f["labels"]} (all training labels) | {f["test_f1"]:.4f} (full) | | |')
+        lines.append(f'| {f["labels"]} (all training labels, one round) | {cell(f)} | | {trivial:.4f} | |')
     w = any_run["windows"]
     text = "\n".join(lines) + (f"\n\nTest windows: {w['test']} (anomalous fraction {any_run['test_positive_ratio']:.3f}); "
                                f"trivial all-anomalous F1 {trivial:.4f}. Pool {w['pool']}, validation {w['validation']}.\n")

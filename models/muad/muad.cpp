@@ -97,9 +97,13 @@ Settings load_settings(const std::string& path) {
   s.epochs = t.get_int("epochs", s.epochs);
   s.batch_size = t.get_int("batch_size", s.batch_size);
   s.learning_rate = t.get_number("learning_rate", s.learning_rate);
+  s.min_steps = t.get_int("min_steps", s.min_steps);
+  s.threshold = t.get_choice("threshold", s.threshold, {"argmax", "validation"});
   AD_CHECK(s.epochs >= 1 && s.epochs <= 100000, p, "training.epochs: must be in [1, 1e5], got ", s.epochs);
   AD_CHECK(s.batch_size >= 1 && s.batch_size <= 100000, p, "training.batch_size: must be in [1, 1e5]");
   AD_CHECK(s.learning_rate > 0 && s.learning_rate < 10, p, "training.learning_rate: must be in (0, 10)");
+  AD_CHECK(s.min_steps >= 0 && s.min_steps <= 10000000, p, "training.min_steps: must be in [0, 1e7], got ",
+           s.min_steps);
 
   SettingsReader a = r.section("active");
   s.mode = a.get_choice("mode", s.mode, {"active", "full"});
@@ -110,6 +114,7 @@ Settings load_settings(const std::string& path) {
   s.passes = a.get_int("passes", s.passes);
   s.pseudo_threshold = a.get_number("pseudo_threshold", s.pseudo_threshold);
   s.pseudo_labels = a.get_bool("pseudo_labels", s.pseudo_labels);
+  s.warm_start = a.get_bool("warm_start", s.warm_start);
   AD_CHECK(s.initial_fraction > 0 && s.initial_fraction <= 1, p, "active.initial_fraction: must be in (0, 1]");
   AD_CHECK(s.query_size >= 1, p, "active.query_size: must be >= 1, got ", s.query_size);
   AD_CHECK(s.label_budget >= 1, p, "active.label_budget: must be >= 1, got ", s.label_budget);
@@ -188,17 +193,33 @@ std::vector<int> labels_of(const ChunkSet& d, const std::vector<int64_t>& rows) 
 
 struct Trained {
   std::unique_ptr<Network> net;
-  int best_epoch = 0;
+  int best_epoch = 0, epochs = 0;
   double val_f1 = -1;
+  double threshold = 0.5;  // anomalous when P(anomalous) >= threshold ("argmax": the logits' argmax instead)
+  std::vector<int> classify(const Output& o) const {
+    if (!use_threshold) return o.predicted;
+    std::vector<int> pred;
+    for (float p : o.prob_anomalous) pred.push_back(p >= threshold ? 1 : 0);
+    return pred;
+  }
+  bool use_threshold = false;
 };
 
-// A fresh network trained on (rows, y); the epoch with the best validation F1 is kept (ties: the earlier).
+// Epochs for a round on n training windows: `epochs`, or more where that gives fewer than min_steps steps.
+int epochs_for(const Settings& s, size_t n) {
+  const int64_t per_epoch = (int64_t(n) + s.batch_size - 1) / s.batch_size;
+  return int(std::max<int64_t>(s.epochs, (s.min_steps + per_epoch - 1) / std::max<int64_t>(per_epoch, 1)));
+}
+
+// Trains on (rows, y) a fresh network, or `warm` (the previous round's) when given; the epoch with the best
+// validation F1 is kept (ties: the earlier), with its threshold when thresholds are chosen on validation.
 Trained train(Context& cx, const std::vector<int64_t>& rows, const std::vector<int>& y,
-              const std::vector<int64_t>& val, int round) {
+              const std::vector<int64_t>& val, int round, std::unique_ptr<Network> warm) {
   NetworkConfig cfg = cx.s.net;
   cfg.seed = cx.s.seed * 1000003ULL + uint64_t(round) * 7919ULL;
   Trained t;
-  t.net = std::make_unique<Network>(cfg);
+  t.net = warm ? std::move(warm) : std::make_unique<Network>(cfg);
+  t.use_threshold = cx.s.threshold == "validation";
   std::vector<Parameter*> params = t.net->parameters();
   AdamOptions ao;
   ao.lr = cx.s.learning_rate;
@@ -208,7 +229,9 @@ Trained train(Context& cx, const std::vector<int64_t>& rows, const std::vector<i
   std::iota(order.begin(), order.end(), 0);
   const std::vector<int> yval = labels_of(cx.d, val);
   std::vector<Tensor> best;
-  for (int epoch = 1; epoch <= int(cx.s.epochs); ++epoch) {
+  t.epochs = epochs_for(cx.s, rows.size());
+  size_t steps_since_check = 0;
+  for (int epoch = 1; epoch <= t.epochs; ++epoch) {
     std::shuffle(order.begin(), order.end(), gen);
     for (size_t a = 0; a < order.size(); a += size_t(cx.s.batch_size)) {
       std::vector<int64_t> part;
@@ -223,9 +246,22 @@ Trained train(Context& cx, const std::vector<int64_t>& rows, const std::vector<i
       t.net->backward();
       opt.step();
     }
-    const double f1 = prf(predict(cx, *t.net, val, false).predicted, yval).f1;
+    // Small labelled sets run many short epochs: validate once at least 10 steps have passed (and last).
+    steps_since_check += (order.size() + size_t(cx.s.batch_size) - 1) / size_t(cx.s.batch_size);
+    if (steps_since_check < 10 && epoch < t.epochs) continue;
+    steps_since_check = 0;
+    const Output o = predict(cx, *t.net, val, false);
+    double f1 = 0, threshold = 0.5;
+    if (t.use_threshold) {
+      const BestF1 b = best_f1_threshold(std::vector<double>(o.prob_anomalous.begin(), o.prob_anomalous.end()), yval);
+      f1 = b.prf.f1;
+      threshold = b.threshold;
+    } else {
+      f1 = prf(o.predicted, yval).f1;
+    }
     if (f1 > t.val_f1) {
       t.val_f1 = f1;
+      t.threshold = threshold;
       t.best_epoch = epoch;
       best.clear();
       for (Parameter* p : params) best.push_back(p->value.clone());
@@ -299,15 +335,17 @@ RunResult run(const Settings& s, std::ostream& log) {
     pool.erase(pool.begin(), pool.begin() + long(n0));
   }
   Context cx{st, d, graph, {}, 0};
+  std::unique_ptr<Network> previous;
   for (int round = 1;; ++round) {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<int64_t> rows = labelled;
     std::vector<int> y = labels_of(d, labelled);
     rows.insert(rows.end(), pseudo_rows.begin(), pseudo_rows.end());
     y.insert(y.end(), pseudo_y.begin(), pseudo_y.end());
-    Trained tr = train(cx, rows, y, val, round);
+    Trained tr = train(cx, rows, y, val, round, s.warm_start ? std::move(previous) : nullptr);
     Output test = predict(cx, *tr.net, test_rows, false);
-    const PRF pt = prf(test.predicted, ytest);
+    const std::vector<int> test_pred = tr.classify(test);
+    const PRF pt = prf(test_pred, ytest);
     RoundResult rr;
     rr.round = round;
     rr.labels = int64_t(labelled.size());
@@ -315,16 +353,21 @@ RunResult run(const Settings& s, std::ostream& log) {
     for (size_t i = 0; i < pseudo_rows.size(); ++i) rr.pseudo_wrong += pseudo_y[i] != d.label[size_t(pseudo_rows[i])];
     rr.train_size = int64_t(rows.size());
     rr.best_epoch = tr.best_epoch;
+    rr.epochs = tr.epochs;
+    rr.threshold = tr.use_threshold ? tr.threshold : 0.5;
+    res.test_scores.assign(test.prob_anomalous.begin(), test.prob_anomalous.end());
+    const bool both_classes = std::count(ytest.begin(), ytest.end(), 1) > 0 && std::count(ytest.begin(), ytest.end(), 0) > 0;
+    rr.test_auc = both_classes ? roc_auc(res.test_scores, ytest) : 0.0;
     rr.val_f1 = tr.val_f1;
     rr.test_f1 = pt.f1;
     rr.test_precision = pt.precision;
     rr.test_recall = pt.recall;
-    res.test_scores.assign(test.prob_anomalous.begin(), test.prob_anomalous.end());
-    res.test_pred = test.predicted;
+    res.test_pred = test_pred;
     const bool last = s.mode == "full" || int64_t(labelled.size()) >= s.label_budget || pool.empty();
     // Pseudo-labels and queries for the next round, from this round's model.
     if (!last) {
       Output mean = predict(cx, *tr.net, pool, false);
+      const std::vector<int> mean_pred = tr.classify(mean);
       std::vector<double> score(pool.size(), 0.0);
       if (s.query == "entropy") {
         for (int64_t pass = 0; pass < s.passes; ++pass) {
@@ -356,22 +399,24 @@ RunResult run(const Settings& s, std::ostream& log) {
       for (size_t i = 0; i < pool.size(); ++i) {
         if (confident[i]) {
           pseudo_rows.push_back(pool[i]);
-          pseudo_y.push_back(mean.predicted[i]);
+          pseudo_y.push_back(mean_pred[i]);
         } else if (!taken[i]) {
           rest.push_back(pool[i]);
         }
       }
       pool = rest;
     }
+    if (s.warm_start) previous = std::move(tr.net);
     rr.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.rounds.push_back(rr);
-    char line[320];
+    char line[400];
     std::snprintf(line, sizeof line,
-                  "round %d: labels %lld, pseudo-labels %lld (%lld wrong), trained on %lld, best epoch %d, val F1 "
-                  "%.4f, test F1 %.4f (P %.4f R %.4f; trivial all-anomalous F1 %.4f), %.1f s",
+                  "round %d: labels %lld, pseudo-labels %lld (%lld wrong), trained on %lld, best epoch %d of %d, "
+                  "threshold %.3f, val F1 %.4f, test F1 %.4f (P %.4f R %.4f; trivial all-anomalous F1 %.4f), "
+                  "test ROC-AUC %.3f, %.1f s",
                   rr.round, (long long)rr.labels, (long long)rr.pseudo, (long long)rr.pseudo_wrong,
-                  (long long)rr.train_size, rr.best_epoch, rr.val_f1, rr.test_f1, rr.test_precision, rr.test_recall,
-                  res.trivial_f1, rr.seconds);
+                  (long long)rr.train_size, rr.best_epoch, rr.epochs, rr.threshold, rr.val_f1, rr.test_f1,
+                  rr.test_precision, rr.test_recall, res.trivial_f1, rr.test_auc, rr.seconds);
     log << line << "\n" << std::flush;
     if (last) break;
   }
@@ -383,7 +428,8 @@ void write_results(const std::string& dir, const Settings& s, const RunResult& r
   for (const RoundResult& x : r.rounds)
     rounds.push_back({{"round", x.round}, {"labels", x.labels}, {"pseudo_labels", x.pseudo},
                       {"pseudo_labels_wrong", x.pseudo_wrong}, {"train_size", x.train_size},
-                      {"best_epoch", x.best_epoch}, {"val_f1", x.val_f1}, {"test_f1", x.test_f1},
+                      {"best_epoch", x.best_epoch}, {"epochs", x.epochs}, {"threshold", x.threshold},
+                      {"test_roc_auc", x.test_auc}, {"val_f1", x.val_f1}, {"test_f1", x.test_f1},
                       {"test_precision", x.test_precision}, {"test_recall", x.test_recall}, {"seconds", x.seconds}});
   const RoundResult& f = r.rounds.back();
   nlohmann::json m = {{"mode", s.mode},

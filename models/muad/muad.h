@@ -28,6 +28,12 @@ struct Settings {
   // training
   int64_t epochs = 15, batch_size = 50;
   double learning_rate = 1e-3;
+  // At least this many Adam steps per round (more epochs when the labelled set is small): a round on 142
+  // labels is 3 batches an epoch, and `epochs` alone would give it a tenth of the all-label run's steps.
+  int64_t min_steps = 0;
+  // "argmax" (the code: anomalous when P(anomalous) > 0.5) or "validation" (the threshold on P(anomalous)
+  // with the best validation F1, chosen per epoch with the epoch itself; test never seen).
+  std::string threshold = "validation";
   // active learning
   std::string mode = "active";   // "active" or "full" (every training label, one round)
   std::string query = "entropy";  // "entropy" or "random"
@@ -35,6 +41,7 @@ struct Settings {
   int64_t query_size = 200, label_budget = 600, passes = 5;
   double pseudo_threshold = 0.9;
   bool pseudo_labels = true;
+  bool warm_start = false;  // true: each round continues from the previous round's kept network
   nlohmann::json resolved;
   std::string path;
 };
@@ -44,7 +51,8 @@ Settings load_settings(const std::string& path);
 struct RoundResult {
   int round = 0;
   int64_t labels = 0, pseudo = 0, pseudo_wrong = 0, train_size = 0;
-  int best_epoch = 0;
+  int best_epoch = 0, epochs = 0;
+  double threshold = 0.5, test_auc = 0;
   double val_f1 = 0, test_f1 = 0, test_precision = 0, test_recall = 0, seconds = 0;
 };
 

@@ -4,6 +4,7 @@
 // the chunk files and the bad inputs the issue lists.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -305,5 +306,44 @@ TEST(MuadRun, ActiveLearningLoopRunsToTheBudget) {
   }
   EXPECT_EQ(r.test_scores.size(), size_t(r.test_windows));
   EXPECT_NE(log.str().find("trivial all-anomalous F1"), std::string::npos);
+  std::filesystem::remove_all(d);
+}
+
+// Thresholds chosen on validation are what the test predictions use; min_steps lengthens rounds on small
+// labelled sets; warm_start continues from the previous round's network (with a new optimizer).
+TEST(MuadRun, ValidationThresholdMinStepsAndWarmStart) {
+  const std::string d = temp_dir("threshold");
+  Settings s = settings_with_graph(d, R"("seconds": 500, "anomaly_ratio": 0.3}, "seed": 3,
+             "model": {"hidden": 8, "heads": 2},
+             "training": {"epochs": 1, "batch_size": 16, "min_steps": 7, "threshold": "validation"},
+             "active": {"initial_fraction": 0.1, "query_size": 10, "label_budget": 40, "passes": 1,
+                        "warm_start": true}})");
+  std::ostringstream log;
+  RunResult r = run(s, log);
+  ASSERT_GE(r.rounds.size(), 2u);
+  for (const RoundResult& x : r.rounds) {
+    const int64_t per_epoch = (x.train_size + 15) / 16;
+    EXPECT_EQ(x.epochs, std::max<int64_t>(1, (7 + per_epoch - 1) / per_epoch)) << "round " << x.round;
+    EXPECT_GE(x.threshold, 0.0);
+    EXPECT_LE(x.threshold, 1.0);
+  }
+  const double t = r.rounds.back().threshold;
+  ASSERT_EQ(r.test_pred.size(), r.test_scores.size());
+  for (size_t i = 0; i < r.test_pred.size(); ++i) EXPECT_EQ(r.test_pred[i], r.test_scores[i] >= t ? 1 : 0) << i;
+  std::filesystem::remove_all(d);
+}
+
+// "argmax" is the code's rule: the fused classifier's argmax, threshold reported as 0.5.
+TEST(MuadRun, ArgmaxThresholdPredictsTheLargerClass) {
+  const std::string d = temp_dir("argmax");
+  Settings s = settings_with_graph(d, R"("seconds": 400, "anomaly_ratio": 0.3}, "seed": 4,
+             "model": {"hidden": 8, "heads": 2}, "training": {"epochs": 1, "batch_size": 16, "threshold": "argmax"},
+             "active": {"mode": "full"}})");
+  std::ostringstream log;
+  RunResult r = run(s, log);
+  ASSERT_EQ(r.rounds.size(), 1u);
+  EXPECT_EQ(r.rounds[0].threshold, 0.5);
+  for (size_t i = 0; i < r.test_pred.size(); ++i)
+    if (std::abs(r.test_scores[i] - 0.5) > 1e-6) EXPECT_EQ(r.test_pred[i], r.test_scores[i] > 0.5 ? 1 : 0) << i;
   std::filesystem::remove_all(d);
 }
