@@ -39,13 +39,15 @@ int main(int argc, char** argv) {
     const std::string& run_dir = run.path();
     run.record_start(cli.settings_path, s.resolved, s.seed, device);
 
-    // The pipeline runs its stages itself: everything a stage "all" writes is recorded under "train", so a
-    // forced rerun of train removes it all (alphas and test results included).
-    run.begin_stage(stage == "all" ? "train" : stage);
-    if (s.seeds == 1)
-      dcvae::run_pipeline(s, device, stage, run_dir, std::cout, std::cerr);
-    else
+    // The pipeline says when each stage begins, so every file is recorded under the stage that wrote it and a
+    // rerun of one stage removes exactly the results that depended on it. Several seeds run as one stage.
+    if (s.seeds == 1) {
+      dcvae::run_pipeline(s, device, stage, run_dir, std::cout, std::cerr,
+                          [&](const std::string& name) { run.begin_stage(name); });
+    } else {
+      run.begin_stage("train");
       dcvae::run_seeds(s, device, s.seeds, run_dir, std::cout, std::cerr);
+    }
     std::string final_dir = run.finish();  // draws the plots (stderr) first
     std::cout << "\nrun folder: " << final_dir << "\n";
     return 0;

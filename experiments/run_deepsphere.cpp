@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   bool no_hypersphere = false;
   app.add_option("--output-dir", output_override, "parent folder of the run folder (overrides output_dir)");
   app.add_flag("--lstm-ae", no_hypersphere, "the LSTM autoencoder ablation (hypersphere off)");
-  CLI11_PARSE(app, argc, argv);
+  if (int rc = parse_command_line(app, "run_deepsphere", argc, argv); rc >= 0) return rc;
 
   try {
     AD_CHECK(cli.run_dir.empty(), "run_deepsphere", "--run: DeepSphere has one stage; start a new run");
@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
       test = std::move(cases.second);
     }
 
+    deepsphere::check_training_memory(s, train.C, train.T, train.N, train.source);
     RunFolder run(cli.run_options("run_deepsphere", s.output_dir, s.plots), &std::cerr);
     run.record_start(cli.settings_path, s.resolved, s.seed, device);
     nlohmann::json m = deepsphere::run(s, train, test, device, run.path(), std::cerr);

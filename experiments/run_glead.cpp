@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   CLI::App app{"GLEAD: log anomaly detection with prototypes, attention and explanations"};
   RunCli cli;
   add_run_options(app, cli, {"all"}, "all (GLEAD trains, selects and tests in one stage)");
-  CLI11_PARSE(app, argc, argv);
+  if (int rc = parse_command_line(app, "run_glead", argc, argv); rc >= 0) return rc;
   try {
     AD_CHECK(cli.run_dir.empty(), "run_glead", "--run: GLEAD has one stage; start a new run instead");
     glead::Settings s = glead::load_settings(cli.settings_path);

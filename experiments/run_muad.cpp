@@ -10,6 +10,7 @@
 
 #include "experiments/cli.h"
 #include "models/muad/muad.h"
+#include "runtime/checked.h"
 #include "runtime/run_folder.h"
 #include "runtime/cpu_threads.h"
 
@@ -20,15 +21,16 @@ int main(int argc, char** argv) {
   CLI::App app{"MUAD: multimodal anomaly detection for microservices with active learning"};
   RunCli cli;
   add_run_options(app, cli, {"all"}, "all (MUAD's loop is one stage)");
-  int64_t epochs_override = 0;
-  app.add_option("--epochs", epochs_override, "override the settings' epochs (quick trials)")->check(CLI::PositiveNumber);
-  CLI11_PARSE(app, argc, argv);
+  std::string epochs_text;  // checked like the settings' training.epochs (one error line, exit 1)
+  app.add_option("--epochs", epochs_text, "override the settings' epochs (quick trials)");
+  if (int rc = parse_command_line(app, "run_muad", argc, argv); rc >= 0) return rc;
   try {
     AD_CHECK(cli.device_override != "cuda", "run_muad", "--device cuda: MUAD's network runs on the CPU only (see "
              "models/muad/README.md)");
     AD_CHECK(cli.run_dir.empty(), "run_muad", "--run: MUAD's loop is one stage; start a new run");
     muad::Settings s = muad::load_settings(cli.settings_path);
-    if (epochs_override > 0) s.epochs = s.resolved["training"]["epochs"] = epochs_override;
+    if (!epochs_text.empty())
+      s.epochs = s.resolved["training"]["epochs"] = parse_int_in_range(epochs_text, 1, 100000, "run_muad", "--epochs");
     RunFolder run(cli.run_options("run_muad", s.output_dir, s.plots), &std::cerr);
     run.record_start(cli.settings_path, s.resolved, s.seed, Device::CPU);
     std::cerr << "MUAD (" << s.mode << ", query " << s.query << ") on cpu, seed " << s.seed << "\n";

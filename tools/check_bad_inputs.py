@@ -8,7 +8,8 @@ must give and a fragment of the one "error:" line it must print.
 Each case runs in a fresh copy of its folder (so nothing in the repository is touched) and fails when:
 the exit code differs (a crash is a negative code), it runs past its time limit (a hang), stderr holds a
 sanitizer report, the output holds no or more than one "error:" line or lacks the fragment, or a file
-is left behind that was not there before (nothing half-written). Prints one line per case and a summary.
+is left behind that was not there before (nothing half-written), or a file case.json lists under "absent"
+exists afterwards (or one under "present" does not). Prints one line per case and a summary.
 """
 import argparse
 import json
@@ -67,6 +68,13 @@ def run_case(case_dir, programs, default_timeout):
         left = sorted(files_under(work) - before)
         if left:
             problems.append("left behind: " + ", ".join(left[:5]))
+        # Optional: files the command must have removed (stale results) or kept.
+        for rel in case.get("absent", []):
+            if os.path.exists(os.path.join(work, rel)):
+                problems.append("still there: " + rel)
+        for rel in case.get("present", []):
+            if not os.path.exists(os.path.join(work, rel)):
+                problems.append("removed: " + rel)
         detail = errors[0] if errors else (p.stderr.strip().splitlines() or [""])[-1]
         if problems:
             return False, "; ".join(problems) + "\n      output: " + (p.stdout + p.stderr).strip()[-800:]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes each binary-format loader with libFuzzer (Debian's clang), seeded from the bad-input corpus.
-#   tools/fuzz.sh [seconds per loader (default 600)] [loaders...]   # loaders: npy safetensors zip csr json_settings
+#   tools/fuzz.sh [seconds per loader (default 600)] [loaders...]
+#   loaders: npy safetensors zip csr json_settings glead_log deepsphere muad
 # Builds build-fuzz/fuzz_<loader> (address + undefined sanitizers), runs each for the given time with one
 # worker, and leaves findings in build-fuzz/findings/<loader>/ (crash-*, timeout-*, oom-*). Turn each finding
 # into a case folder tests/bad_inputs/fuzz_<loader>_<n>/ (case.json + the input) once it is fixed.
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
 loaders=("$@")
-[ ${#loaders[@]} -eq 0 ] && loaders=(npy safetensors zip csr json_settings)
+[ ${#loaders[@]} -eq 0 ] && loaders=(npy safetensors zip csr json_settings glead_log deepsphere muad)
 command -v clang++ >/dev/null || { echo "clang++ not found: apt-get install clang" >&2; exit 1; }
 
 out=build-fuzz
@@ -18,13 +19,14 @@ mkdir -p "$out/obj"
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -I.)
 sources=(runtime/checked.cpp runtime/csr.cpp runtime/fs_util.cpp runtime/json.cpp runtime/memory.cpp
          runtime/npy.cpp runtime/safetensors.cpp runtime/settings.cpp runtime/tensor.cpp runtime/zip.cpp
-         models/dcvae/settings.cpp)
+         runtime/csv.cpp models/dcvae/settings.cpp models/glead/data.cpp models/glead/synthetic.cpp
+         models/deepsphere/data.cpp models/muad/data.cpp)
 objs=()
 for s in "${sources[@]}"; do
   o="$out/obj/$(echo "$s" | tr / _).o"
   # Rebuilt when the source or any header it may include changed (a stale object against a changed struct
   # layout crashes in ways that are not the loader's).
-  if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find runtime models/dcvae -name '*.h' -newer "$o" | head -1)" ]; then
+  if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find runtime models -name '*.h' -newer "$o" | head -1)" ]; then
     clang++ "${flags[@]}" -fsanitize=fuzzer-no-link -DAD_WITH_CUDA=0 -c "$s" -o "$o"
   fi
   objs+=("$o")
@@ -49,6 +51,21 @@ def s(b): return b.replace(b"\\", b"\\\\") + b"\\x"
 open(out, "wb").write(s(parts[0]) + s(parts[1]) + parts[2] + bytes([3, 2]))
 PY
            i=$((i + 1)); done ;;
+    glead_log) i=0  # the loghub CSVs (mode byte 0) and sessions files (mode byte 1) of the corpus
+           for f in $(find tests/bad_inputs -path '*glead*' \( -name '*structured*.csv' -o -name '*.log_structured.csv' \)); do
+             t=$(dirname "$f")/templates.csv; [ -f "$t" ] || t=-
+             python3 tools/fuzz/pack_seed.py "$dir/seed_$i" 0a14c800 "$f" "$t"; i=$((i + 1)); done
+           for f in $(find tests/bad_inputs -path '*glead*' -name '*sessions*'); do
+             python3 tools/fuzz/pack_seed.py "$dir/seed_$i" 0a14c801 "$f"; i=$((i + 1)); done ;;
+    deepsphere) i=0
+           for c in $(find tests/bad_inputs -path '*deepsphere*' -name 'data.npy' -printf '%h\n' | sort -u); do
+             l=$c/labels.csv; [ -f "$l" ] || l=-; v=$c/deviations.csv; [ -f "$v" ] || v=-
+             python3 tools/fuzz/pack_seed.py "$dir/seed_$i" "" "$c/data.npy" "$l" "$v"; i=$((i + 1)); done ;;
+    muad) i=0
+           for c in $(find tests/bad_inputs -path '*muad*' -name 'chunks.csv' -printf '%h\n' | sort -u); do
+             args=(); for n in services.csv edges.csv chunks.csv metrics.npy traces.npy logs.npy; do
+               if [ -f "$c/$n" ]; then args+=("$c/$n"); else args+=(-); fi; done
+             python3 tools/fuzz/pack_seed.py "$dir/seed_$i" "" "${args[@]}"; i=$((i + 1)); done ;;
     json_settings) find tests/bad_inputs settings -name '*.json' -size -64k ! -name case.json -exec cp --backup=numbered {} "$dir/" \; ;;
   esac
   echo "$dir"

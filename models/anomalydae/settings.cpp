@@ -29,6 +29,10 @@ Settings load_settings(const std::string& path) {
       v.normal_count = t.get_int_in("normal_count", v.normal_count, 0, kMaxCount);
       v.abnormal_count = t.get_int_in("abnormal_count", v.abnormal_count, 0, kMaxCount);
       v.knn = t.get_int_in("knn", v.knn, 1, 1000);
+      // The archive caps (runtime/zip.h): raise them for a larger archive you trust, never past 64 GiB.
+      v.zip.max_member_bytes = uint64_t(
+          t.get_int_in("zip_max_member_bytes", int64_t(v.zip.max_member_bytes), 1024, int64_t(1) << 36));
+      v.zip.max_ratio = uint64_t(t.get_int_in("zip_max_ratio", int64_t(v.zip.max_ratio), 1, 100000));
     } else {
       SettingsReader g = r.section("synthetic");
       SyntheticGraphSettings& y = s.synthetic;

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/zip.h"
+
 namespace ad::anomalydae {
 
 struct SyntheticGraphSettings {
@@ -22,6 +24,7 @@ struct TraceVectorGraphSettings {
   std::string normal, abnormal;                       // text files or .zip archives holding one
   int64_t normal_count = 3000, abnormal_count = 300;  // sampled with the seed; 0 = every trace
   int64_t knn = 10;
+  ZipLimits zip;  // caps on a .zip member's inflated size and ratio (zip_max_member_bytes, zip_max_ratio)
 };
 
 struct Settings {

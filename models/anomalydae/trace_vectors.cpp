@@ -12,9 +12,9 @@
 
 namespace ad::anomalydae {
 
-TraceVectors read_trace_vectors(const std::string& path) {
+TraceVectors read_trace_vectors(const std::string& path, const ZipLimits& zip) {
   const char* op = "read_trace_vectors";
-  const std::string text = read_maybe_zipped(path, op);
+  const std::string text = read_maybe_zipped(path, op, zip);
   TraceVectors tv;
   size_t at = 0;
   int64_t lineno = 0;
@@ -72,7 +72,7 @@ AttributedGraph load_trace_vectors(const TraceVectorGraphSettings& s, uint64_t s
   const char* op = "load_trace_vectors";
   AD_CHECK(s.knn >= 1, op, "knn must be >= 1, got ", s.knn);
   AD_CHECK(s.normal_count >= 0 && s.abnormal_count >= 0, op, "trace counts must be >= 0");
-  TraceVectors normal = read_trace_vectors(s.normal), abnormal = read_trace_vectors(s.abnormal);
+  TraceVectors normal = read_trace_vectors(s.normal, s.zip), abnormal = read_trace_vectors(s.abnormal, s.zip);
   AD_CHECK(normal.width == abnormal.width, op, s.normal, " has ", normal.width, " call paths per trace, ",
            s.abnormal, " has ", abnormal.width);
 

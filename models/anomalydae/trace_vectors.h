@@ -27,7 +27,8 @@ struct TraceVectors {
 
 // Strict: a line without ':', a value that is not a non-negative finite number, or a line whose width
 // differs from the first is an ad::Error naming file and line.
-TraceVectors read_trace_vectors(const std::string& path);
+// A .zip is read through read_zip_member under `zip` (its inflated-size and ratio caps).
+TraceVectors read_trace_vectors(const std::string& path, const ZipLimits& zip = {});
 
 // The graph above; labels 1 for traces from `abnormal`, names = trace ids, kinds empty.
 AttributedGraph load_trace_vectors(const TraceVectorGraphSettings& s, uint64_t seed);

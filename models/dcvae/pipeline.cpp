@@ -15,9 +15,14 @@
 namespace ad::dcvae {
 
 std::vector<SummaryRow> run_pipeline(const Settings& s, Device device, const std::string& stage,
-                                     const std::string& run_dir, std::ostream& out, std::ostream& log) {
+                                     const std::string& run_dir, std::ostream& out, std::ostream& log,
+                                     const std::function<void(const std::string&)>& begin_stage) {
+  auto begin = [&](const char* name) {
+    if (begin_stage) begin_stage(name);
+  };
   if (s.protocol == "skab_leaderboard") {
     AD_CHECK(stage == "all", "run_dcvae", "protocol \"skab_leaderboard\" runs as one stage: use --stage all");
+    begin("train");
     LeaderboardReport rep = run_leaderboard(s, device, run_dir, log);
     out << "\nSKAB leaderboard protocol on " << s.test_data << " (one model per experiment on its first "
         << s.train_rows << " rows; rows " << s.train_rows << ".. scored; counts summed over experiments)\n"
@@ -29,15 +34,18 @@ std::vector<SummaryRow> run_pipeline(const Settings& s, Device device, const std
     return j.at("channels").get<std::vector<std::string>>();
   };
   if (stage == "all" || stage == "train") {
+    begin("train");
     log << "[train] " << s.train_data << "\n";
     train_stage(s, device, run_dir, log);
   }
   if (stage == "all" || stage == "alpha") {
+    begin("alpha");
     log << "[alpha] " << s.alpha_data << "\n";
     auto sc = alpha_stage(s, device, run_dir, log);
     out << "\nAlpha selection on " << s.alpha_data << "\n" << channel_table(channel_names(), sc);
   }
   if (stage == "all" || stage == "test") {
+    begin("test");
     log << "[test] " << s.test_data << "\n";
     StageReport rep = test_stage(s, device, run_dir, log);
     out << "\nTest on " << s.test_data << " (range-based: prts alpha 0, reciprocal, front; point-wise)\n"

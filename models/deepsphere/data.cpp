@@ -11,8 +11,9 @@ namespace ad::deepsphere {
 
 namespace {
 int64_t integer_cell(const std::string& file, size_t row, const std::string& column, double v) {
-  AD_CHECK(std::isfinite(v) && v == std::floor(v), file.c_str(), "line ", row + 2, ": ", column, " ", v,
-           " is not an integer");
+  // |v| <= 2^53 before the conversion: a double past int64's range converts to nothing defined.
+  AD_CHECK(std::isfinite(v) && v == std::floor(v) && std::fabs(v) <= 9007199254740992.0, file.c_str(), "line ",
+           row + 2, ": ", column, " ", v, " is not an integer (or is past 2^53)");
   return int64_t(v);
 }
 int64_t integer_key(const std::string& file, size_t row, const std::string& text) {

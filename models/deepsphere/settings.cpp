@@ -1,5 +1,6 @@
 #include "models/deepsphere/settings.h"
 
+#include "runtime/checked.h"
 #include "runtime/error.h"
 #include "runtime/settings.h"
 
@@ -33,7 +34,7 @@ Settings load_settings(const std::string& path) {
   s.callgraph.log1p = cg.get_bool("log1p", s.callgraph.log1p);
 
   SettingsReader m = r.section("model");
-  s.hidden = int(m.get_int("hidden", s.hidden));
+  const int64_t hidden = m.get_int("hidden", s.hidden);  // checked before it narrows to int
   s.gamma = m.get_number("gamma", s.gamma);
   s.lambda = m.get_number("lambda", s.lambda);
   s.radius_init = m.get_number("radius_init", s.radius_init);
@@ -45,7 +46,9 @@ Settings load_settings(const std::string& path) {
   SettingsReader t = r.section("train");
   s.epochs = t.get_int("epochs", s.epochs);
   s.learning_rate = t.get_number("learning_rate", s.learning_rate);
-  s.seed = uint64_t(t.get_int("seed", int64_t(s.seed)));
+  const int64_t seed = t.get_int("seed", int64_t(s.seed));
+  in_range(path, "train.seed", double(seed), 0, 9.007199254740992e15);
+  s.seed = uint64_t(seed);
   s.progress_every = t.get_int("progress_every", s.progress_every);
   s.flush_denormals = t.get_bool("flush_denormals", s.flush_denormals);
   SettingsReader n = r.section("nested");
@@ -57,13 +60,14 @@ Settings load_settings(const std::string& path) {
   s.plots = r.get_bool("plots", s.plots);
   r.finish();
 
-  in_range(path, "model.hidden", s.hidden, 1, 4096);
+  in_range(path, "model.hidden", double(hidden), 1, 4096);
+  s.hidden = int(hidden);
   in_range(path, "model.gamma", s.gamma, 0, 1e6);
   in_range(path, "model.lambda", s.lambda, 0, 1e6);
   in_range(path, "model.radius_init", s.radius_init, -1e3, 1e3);
   in_range(path, "model.tolerance", s.tolerance, 0, 1e3);
   in_range(path, "model.keep_prob", s.keep_prob, 0, 1, /*lo_open=*/true);
-  in_range(path, "train.epochs", double(s.epochs), 0, 1e7);
+  in_range(path, "train.epochs", double(s.epochs), 1, 1e7);
   in_range(path, "train.learning_rate", s.learning_rate, 0, 10, true);
   in_range(path, "train.progress_every", double(s.progress_every), 1, 1e9);
   in_range(path, "nested.k_sigma", s.nested_k, 0, 1e3);
@@ -80,6 +84,23 @@ Settings load_settings(const std::string& path) {
   }
   s.resolved = r.resolved();
   return s;
+}
+
+void check_training_memory(const Settings& s, int64_t cases, int64_t T, int64_t N, const std::string& source) {
+  // Every case is in every step (the original's full-batch training): per case and time step the LSTM
+  // encoder's and decoder's gates and states (about 10 x hidden) and the input, reconstruction and
+  // residual (3 x N^2), kept for the backward pass with their gradients; the weights with gradients and
+  // two Adam moments.
+  const char* op = source.c_str();
+  const int64_t H = s.hidden;
+  const int64_t D = checked_mul(N, N, op, "N x N");
+  const int64_t per_step = checked_add(checked_mul(10, H, op, "hidden"), checked_mul(3, D, op, "N x N"), op, "widths");
+  const int64_t act = checked_mul(checked_mul(checked_mul(cases, T, op, "cases x T"), per_step, op, "activations"), 2,
+                                  op, "activations");
+  const int64_t params = checked_mul(checked_mul(8, H, op, "hidden"), checked_add(D, H, op, "widths"), op, "weights");
+  const int64_t floats = checked_add(act, checked_mul(params, 4, op, "weights"), op, "training memory");
+  check_fits_in_memory(uint64_t(checked_mul(floats, 4, op, "training bytes")), op,
+                       "cases x T x (N^2 and model.hidden) of the training data");
 }
 
 }  // namespace ad::deepsphere

@@ -47,4 +47,8 @@ struct Settings {
 
 Settings load_settings(const std::string& path);
 
+// Refuses training data that cannot fit in memory with these settings, before anything is allocated
+// (cases, T, N: the training set's (cases, T, N, N)); the error names `source` (the data file).
+void check_training_memory(const Settings& s, int64_t cases, int64_t T, int64_t N, const std::string& source);
+
 }  // namespace ad::deepsphere

@@ -20,19 +20,6 @@ namespace {
 
 const char* kOp = "muad data";
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream f(path);
-  AD_CHECK(f.good(), path.c_str(), "cannot open");
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(f, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(line);
-  }
-  while (!lines.empty() && lines.back().empty()) lines.pop_back();
-  return lines;
-}
-
 int64_t parse_int(const std::string& path, size_t line, const std::string& text) {
   size_t used = 0;
   int64_t v = 0;
@@ -50,17 +37,16 @@ int64_t parse_int(const std::string& path, size_t line, const std::string& text)
 ServiceGraph read_service_graph(const std::string& dir) {
   ServiceGraph g;
   const std::string sp = dir + "/services.csv";
-  auto lines = read_lines(sp);
-  AD_CHECK(!lines.empty() && lines[0] == "node_id,service", sp.c_str(), "line 1: header must be \"node_id,service\"");
-  for (size_t i = 1; i < lines.size(); ++i) {
-    const size_t comma = lines[i].find(',');
-    AD_CHECK(comma != std::string::npos && lines[i].find(',', comma + 1) == std::string::npos, sp.c_str(), "line ",
-             i + 1, ": expected \"node_id,service\"");
-    const int64_t id = parse_int(sp, i + 1, lines[i].substr(0, comma));
-    AD_CHECK(id == int64_t(g.services.size()), sp.c_str(), "line ", i + 1, ": node ids must run 0, 1, ... in order, got ",
+  // RFC 4180 (runtime/csv.h): a service name may hold commas, quotes or newlines when quoted.
+  const CsvText st = read_csv_text(sp);
+  AD_CHECK(st.header == std::vector<std::string>({"node_id", "service"}), sp.c_str(),
+           "line 1: header must be \"node_id,service\"");
+  for (size_t i = 0; i < st.rows.size(); ++i) {
+    const int64_t id = parse_int(sp, i + 2, st.rows[i][0]);
+    AD_CHECK(id == int64_t(g.services.size()), sp.c_str(), "line ", i + 2, ": node ids must run 0, 1, ... in order, got ",
              id);
-    const std::string name = lines[i].substr(comma + 1);
-    AD_CHECK(!name.empty(), sp.c_str(), "line ", i + 1, ": empty service name");
+    const std::string& name = st.rows[i][1];
+    AD_CHECK(!name.empty(), sp.c_str(), "line ", i + 2, ": empty service name");
     g.services.push_back(name);
   }
   AD_CHECK(!g.services.empty(), sp.c_str(), "no services");
@@ -72,6 +58,8 @@ ServiceGraph read_service_graph(const std::string& dir) {
     const int64_t a = parse_int(ep, r + 2, t.first_column[r]);
     const double bd = t.columns[0][r];
     AD_CHECK(bd == std::floor(bd), ep.c_str(), "line ", r + 2, ": dst ", bd, " is not an integer");
+    AD_CHECK(bd >= 0 && bd < double(g.size()), ep.c_str(), "line ", r + 2, ": edge names unknown service ", bd, " (",
+             g.size(), " services in services.csv)");  // before the conversion: 1e300 has no int64 value
     const int64_t b = int64_t(bd);
     for (int64_t v : {a, b})
       AD_CHECK(v >= 0 && v < g.size(), ep.c_str(), "line ", r + 2, ": edge names unknown service ", v, " (",
@@ -84,7 +72,7 @@ ServiceGraph read_service_graph(const std::string& dir) {
 void write_service_graph(const std::string& dir, const ServiceGraph& g) {
   std::ostringstream s, e;
   s << "node_id,service\n";
-  for (int i = 0; i < g.size(); ++i) s << i << "," << g.services[size_t(i)] << "\n";
+  for (int i = 0; i < g.size(); ++i) s << i << "," << csv_quote(g.services[size_t(i)]) << "\n";
   e << "src,dst\n";
   for (auto [a, b] : g.edges) e << a << "," << b << "\n";
   write_text_atomic(dir + "/services.csv", s.str());
@@ -131,6 +119,9 @@ ChunkSet read_chunks(const std::string& dir, const ServiceGraph& graph) {
   c.steps = m.size(2);
   c.metric_channels = m.size(3);
   c.log_templates = lg.size(2);
+  AD_CHECK(c.steps >= 1 && c.metric_channels >= 1, (dir + "/metrics.npy").c_str(), "shape: ", m.shape().str(),
+           " has no steps or no metric channels");
+  AD_CHECK(c.log_templates >= 1, (dir + "/logs.npy").c_str(), "shape: ", lg.shape().str(), " has no log templates");
   AD_CHECK(tr.size(2) == c.steps, (dir + "/traces.npy").c_str(), "shape: ", tr.size(2), " steps, metrics.npy has ", c.steps);
   c.metrics.assign(m.data<float>(), m.data<float>() + m.numel());
   c.traces.assign(tr.data<float>(), tr.data<float>() + tr.numel());

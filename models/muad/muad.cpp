@@ -75,8 +75,9 @@ Settings load_settings(const std::string& path) {
 
   SettingsReader m = r.section("model");
   NetworkConfig& n = s.net;
-  n.hidden = int(m.get_int("hidden", n.hidden));
-  n.heads = int(m.get_int("heads", n.heads));
+  // Checked before they narrow to int (2^32 + 64 must not become 64).
+  n.hidden = int(m.get_int_in("hidden", n.hidden, 1, 4096));
+  n.heads = int(m.get_int_in("heads", n.heads, 1, 64));
   n.negative_slope = m.get_number("negative_slope", n.negative_slope);
   n.sum_fusion = m.get_choice("fusion", "concat", {"concat", "sum"}) == "sum";
   n.variance = m.get_choice("variance", "logvar", {"logvar", "official"}) == "official" ? VarianceForm::OfficialMuad

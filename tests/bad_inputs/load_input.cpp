@@ -2,7 +2,9 @@
 // (tests/bad_inputs/, run by tools/check_bad_inputs.py) and for reproducing fuzzer findings.
 //   load_input <kind> <path> [more paths]
 // kinds: npy, safetensors, zip, csr <indptr> <indices> <data> <rows> <cols>, json, csv,
-//        settings_dcvae, settings_anomalydae, graph_dir, run_folder
+//        settings_dcvae, settings_anomalydae, settings_glead, settings_deepsphere, settings_muad, graph_dir,
+//        run_folder, glead_log <structured.csv> [templates.csv], glead_sessions <file>,
+//        deepsphere_data <data.npy> [labels.csv] [deviations.csv], muad_dir <folder>
 // Exit 0 when the input loads, 1 with one "error: ..." line when it is refused. Anything else (a crash,
 // a sanitizer report, a hang) is a bug in the loader.
 #include <iostream>
@@ -12,6 +14,12 @@
 #include "models/anomalydae/graph_data.h"
 #include "models/anomalydae/settings.h"
 #include "models/dcvae/settings.h"
+#include "models/deepsphere/data.h"
+#include "models/deepsphere/settings.h"
+#include "models/glead/data.h"
+#include "models/glead/settings.h"
+#include "models/muad/data.h"
+#include "models/muad/muad.h"
 #include "runtime/checked.h"
 #include "runtime/csr.h"
 #include "runtime/csv.h"
@@ -51,6 +59,20 @@ int main(int argc, char** argv) {
       dcvae::load_settings(a[1]);
     } else if (kind == "settings_anomalydae") {
       anomalydae::load_settings(a[1]);
+    } else if (kind == "settings_glead") {
+      glead::load_settings(a[1]);
+    } else if (kind == "settings_deepsphere") {
+      deepsphere::load_settings(a[1]);
+    } else if (kind == "settings_muad") {
+      muad::load_settings(a[1]);
+    } else if (kind == "glead_log") {
+      std::cout << glead::read_loghub(a[1], a.size() > 2 ? a[2] : "", 1000000).keys.size() << " entries\n";
+    } else if (kind == "glead_sessions") {
+      std::cout << glead::read_sessions(a[1], 0, 20, nullptr).size() << " sessions\n";
+    } else if (kind == "deepsphere_data") {
+      std::cout << deepsphere::load_dataset(a[1], a.size() > 2 ? a[2] : "", a.size() > 3 ? a[3] : "").C << " cases\n";
+    } else if (kind == "muad_dir") {
+      std::cout << muad::read_chunks(a[1], muad::read_service_graph(a[1])).size() << " chunks\n";
     } else if (kind == "graph_dir") {
       std::cout << anomalydae::load_graph_dir(a[1]).features.describe() << "\n";
     } else if (kind == "run_folder") {

@@ -5,8 +5,8 @@ committed; this script documents how each file was made and regenerates them (st
 
   python3 tests/bad_inputs/make_cases.py            # rewrites every generated case folder
 
-Cases found by fuzzing (tools/fuzz.sh) are added as folders named fuzz_<loader>_<n> by hand and are not
-touched here. Commands run with the case folder as working directory (tools/check_bad_inputs.py).
+Cases found by fuzzing (tools/fuzz.sh) are added as folders named fuzz_<loader>_<n> by hand, and cases that
+need a real run folder are written by make_run_cases.py (case.json "generator"); neither is touched here. Commands run with the case folder as working directory (tools/check_bad_inputs.py).
 """
 import json
 import os
@@ -357,10 +357,267 @@ muad_case("muad_label_budget_past_pool", "active.label_budget: 50 is larger than
           {"active": {"label_budget": 50}})
 
 
+# Zip caps as settings (trace_vectors.zip_max_member_bytes, zip_max_ratio): TraceDAE's trace-vector archives.
+TV = {"mode": "graph", "graph_source": "trace_vectors", "embed_dim": 4, "hidden_dim": 8, "epochs": 1, "seed": 1,
+      "device": "cpu", "output_dir": "out", "trace_vectors": {"normal": "normal.zip", "abnormal": "abnormal.zip", "knn": 2}}
+_tv_lines = b"".join(b"t%d:%d,0,%d,1\n" % (i, i % 3, i % 5) for i in range(200))
+
+
+def tv_case(name, message, caps, members=None):
+    s = json.loads(json.dumps(TV))
+    s["trace_vectors"].update(caps)
+    f = {"settings.json": json.dumps(s, indent=2).encode(), "normal.zip": zip_member(_tv_lines, name="normal.txt"),
+         "abnormal.zip": zip_member(_tv_lines[:200], name="abnormal.txt")}
+    f.update(members or {})
+    case(name, ["run_tracedae", "--settings", "settings.json"], message, f)
+
+
+tv_case("tracedae_zip_ratio_setting", "normal.zip: normal.txt: ", {"zip_max_ratio": 2})
+tv_case("tracedae_zip_member_cap_setting", "over the 1024-byte limit", {"zip_max_member_bytes": 1024})
+tv_case("tracedae_zip_ratio_zero", "key \"trace_vectors.zip_max_ratio\" must be in [1, 100000], got 0", {"zip_max_ratio": 0})
+tv_case("tracedae_zip_member_cap_past_range", "key \"trace_vectors.zip_max_member_bytes\" must be in [1024, 68719476736]",
+        {"zip_max_member_bytes": 1 << 40})
+tv_case("tracedae_zip_bomb_default_caps", "limit on the compression ratio", {},
+        members={"normal.zip": zip_member(b"t0:" + b"0," * 200000 + b"0\n", name="normal.txt")})
+
+
+# ---- run_glead: settings, loghub CSV, sessions -------------------------------------------------------------
+def loghub(n=60, every=25, header="LineId,Label,EventId,EventTemplate"):
+    rows = [header]
+    for i in range(n):
+        rows.append("%d,%s,E%d,\"template %d, with a comma\"" % (i + 1, "APP" if i % every == 0 else "-", i % 4 + 1, i % 4 + 1))
+    return ("\n".join(rows) + "\n").encode()
+
+
+GLEAD = {"data": {"format": "loghub", "structured_csv": "structured.csv"}, "window_size": 10, "step_size": 5,
+         "split": {"kind": "random", "train_labelled_normal": 1, "train_unlabelled_normal": 1, "train_labelled_anomalous": 1,
+                   "val_normal": 1, "val_anomalous": 1, "test_normal": -1, "test_anomalous": -1},
+         "epochs": 1, "hidden_size": 4, "attention_size": 4, "n_attention_heads": 2, "batch_size_train": 2,
+         "batch_size_val": 2, "batch_size_test": 4, "seed": 1, "device": "cpu", "output_dir": "out"}
+
+
+def glead_case(name, message, change=None, raw=None, args=(), files=None, split=None):
+    s = json.loads(json.dumps(GLEAD))
+    for k, v in (change or {}).items():
+        s[k] = v
+    s["split"].update(split or {})
+    f = {"settings.json": raw if raw is not None else json.dumps(s, indent=2).encode(), "structured.csv": loghub()}
+    f.update(files or {})
+    case(name, ["run_glead", "--settings", "settings.json", "--no-plots"] + list(args), message, f)
+
+
+glead_case("glead_epochs_zero", "key \"epochs\" must be in [1, 1000000], got 0", {"epochs": 0})
+glead_case("glead_window_huge", "key \"window_size\" must be in [1, 10000], got 1000000", {"window_size": 1000000})
+glead_case("glead_step_zero", "key \"step_size\" must be in [1, 1000000000], got 0", {"step_size": 0})
+glead_case("glead_hidden_past_range", "key \"hidden_size\" must be in [1, 16384], got 4294967300", {"hidden_size": 4294967300})
+glead_case("glead_heads_zero", "key \"n_attention_heads\" must be in [1, 1024], got 0", {"n_attention_heads": 0})
+glead_case("glead_batch_int64_max", "key \"batch_size_test\" must be in [1, 1048576], got 9223372036854775807",
+           {"batch_size_test": 9223372036854775807})
+glead_case("glead_does_not_fit", "window_size, hidden_size, attention_size, n_attention_heads and the batch sizes need about",
+           {"window_size": 10000, "hidden_size": 16384, "attention_size": 16384, "n_attention_heads": 1024,
+            "batch_size_test": 1048576})
+glead_case("glead_lr_zero", "key \"learning_rate\" must be in [1e-12, 10], got 0", {"learning_rate": 0})
+glead_case("glead_entry_threshold_one", "key \"entry_threshold\" must be in [0, 0.999999], got 1", {"entry_threshold": 1})
+glead_case("glead_split_negative", "key \"split.val_normal\" must be in [0, 1000000000], got -5", split={"val_normal": -5})
+glead_case("glead_split_fractions", "split.train_fraction and split.val_fraction must be > 0 with a sum below 1",
+           split={"train_fraction": 0.7, "val_fraction": 0.3})
+glead_case("glead_unknown_key", "unknown key \"epoch\"", {"epoch": 3})
+glead_case("glead_duplicate_key", "key \"epochs\" appears twice", raw=b'{"epochs": 1, "epochs": 1000000}')
+glead_case("glead_unknown_option", "run_glead: The following arguments were not expected", args=["--epochz", "3"])
+glead_case("glead_log_no_label_column", "structured.csv: Label: no such column",
+           files={"structured.csv": loghub(header="LineId,Lable,EventId,EventTemplate")})
+glead_case("glead_log_header_only", "structured.csv: line 2: no log entries after the header",
+           files={"structured.csv": b"LineId,Label,EventId,EventTemplate\n"})
+glead_case("glead_log_empty_event_id", "structured.csv: line 4: empty EventId",
+           files={"structured.csv": b"LineId,Label,EventId\n1,-,E1\n2,-,E2\n3,-,\n"})
+glead_case("glead_log_unterminated_quote", "unterminated quote in field 4",
+           files={"structured.csv": loghub() + b'61,-,E1,"no end\n'})
+glead_case("glead_log_ragged_row", "line 62: expected 4 columns (as in the header), got 2",
+           files={"structured.csv": loghub() + b"61,-\n"})
+glead_case("glead_log_shorter_than_window", "window_size: 10 is larger than the 5 entries read",
+           files={"structured.csv": loghub(5)})
+glead_case("glead_split_wants_too_many", "split.val_normal: 5000 windows requested", split={"val_normal": 5000})
+glead_case("glead_log_binary", "structured.csv line 4: expected 4 columns", files={"structured.csv": loghub(2) + b"\x00\xff\xfe,\x01\n"})
+G = ["load_input", "glead_sessions", "sessions.txt"]
+case("glead_sessions_negative_key", G, "sessions.txt: line 2: key \"-3\" is not a non-negative integer",
+     {"sessions.txt": b"1 2 3\n4 -3 5\n"})
+case("glead_sessions_nan_key", G, "sessions.txt: line 1: key \"nan\" is not a non-negative integer", {"sessions.txt": b"1 nan\n"})
+case("glead_sessions_key_past_range", G, "key \"99999999999\" is not a non-negative integer",
+     {"sessions.txt": b"1 99999999999\n"})
+case("glead_sessions_blank_between", G, "sessions.txt: line 2: blank line between sessions", {"sessions.txt": b"1 2\n\n3 4\n"})
+case("glead_sessions_empty", G, "sessions.txt: no sessions (the file is empty)", {"sessions.txt": b"\n\n"})
+case("glead_log_quoted_newline_ok", ["load_input", "glead_log", "structured.csv", "templates.csv"], "",
+     {"structured.csv": b'LineId,Label,EventId,EventTemplate\n1,-,E1,"two\nlines, quoted"\n2,APP,"E,2",x\n',
+      "templates.csv": b'EventId,EventTemplate\nE1,"a ""quoted"" template"\n'}, exit_code=0)
+case("glead_templates_no_column", ["load_input", "glead_log", "structured.csv", "templates.csv"],
+     "templates.csv: EventTemplate: no such column",
+     {"structured.csv": loghub(3), "templates.csv": b"EventId,Template\nE1,x\n"})
+
+# ---- run_deepsphere: settings and dynamic networks -----------------------------------------------------------
+def f32(shape, values=None):
+    n = 1
+    for d in shape:
+        n *= d
+    values = values if values is not None else [float((k * 7) % 5) / 5 for k in range(n)]
+    return npy("<f4", "(%s)" % "".join("%d, " % d for d in shape), arr("f", values))
+
+
+DS_DATA = f32((4, 3, 3, 3))
+DS = {"mode": "synthetic", "data": {"train": {"data": "train.npy", "labels": "train_labels.csv"},
+                                    "test": {"data": "test.npy", "labels": "test_labels.csv"}},
+      "model": {"hidden": 4}, "train": {"epochs": 1, "seed": 1}, "device": "cpu", "output_dir": "out", "plots": False}
+DS_LABELS = b"case,label\n0,0\n1,0\n2,1\n3,0\n"
+
+
+def deepsphere_case(name, message, change=None, raw=None, args=(), files=None, section=None):
+    s = json.loads(json.dumps(DS))
+    for k, v in (change or {}).items():
+        s[k] = v
+    for sec, kv in (section or {}).items():
+        s[sec].update(kv)
+    f = {"settings.json": raw if raw is not None else json.dumps(s, indent=2).encode(), "train.npy": DS_DATA,
+         "test.npy": DS_DATA, "train_labels.csv": DS_LABELS, "test_labels.csv": DS_LABELS}
+    f.update(files or {})
+    case(name, ["run_deepsphere", "--settings", "settings.json"] + list(args), message, f)
+
+
+deepsphere_case("deepsphere_epochs_zero", "settings.json: train.epochs: 0 is outside [1, 1e+07]", section={"train": {"epochs": 0}})
+deepsphere_case("deepsphere_hidden_2pow32", "settings.json: model.hidden: 4.29497e+09 is outside [1, 4096]",
+                section={"model": {"hidden": 4294967300}})
+deepsphere_case("deepsphere_keep_prob_zero", "model.keep_prob: 0 is outside (0, 1]", section={"model": {"keep_prob": 0}})
+deepsphere_case("deepsphere_seed_negative", "train.seed: -1 is outside [0, 9.0072e+15]", section={"train": {"seed": -1}})
+deepsphere_case("deepsphere_unknown_key", "unknown key \"model.hiden\"", section={"model": {"hiden": 3}})
+deepsphere_case("deepsphere_duplicate_key", "key \"mode\" appears twice", raw=b'{"mode": "synthetic", "mode": "callgraph"}')
+deepsphere_case("deepsphere_unknown_option", "run_deepsphere: The following arguments were not expected", args=["--epochz", "3"])
+deepsphere_case("deepsphere_data_nan", "train.npy: case 1, t 0, i 0, j 2: value nan is not finite",
+                files={"train.npy": f32((4, 3, 3, 3), [0.0] * 29 + [float("nan")] + [0.0] * 78)})
+deepsphere_case("deepsphere_labels_short", "train_labels.csv: rows: 2 labels for 4 cases",
+                files={"train_labels.csv": b"case,label\n0,0\n1,1\n"})
+D = ["load_input", "deepsphere_data", "data.npy", "labels.csv", "deviations.csv"]
+DEV_OK = b"case,t,i,j,deviation\n0,1,2,0,0.5\n"
+
+
+def ds_case(name, message, data=DS_DATA, labels=DS_LABELS, deviations=DEV_OK):
+    case(name, D, message, {"data.npy": data, "labels.csv": labels, "deviations.csv": deviations})
+
+
+ds_case("deepsphere_three_dims", "data.npy: shape: expected (cases, T, N, N), got [4,3,9]", data=f32((4, 3, 9)))
+ds_case("deepsphere_not_square", "data.npy: shape: expected (cases, T, N, N), got [4,3,3,2]", data=f32((4, 3, 3, 2)))
+ds_case("deepsphere_no_cases", "data.npy: shape: empty data [0,3,3,3]", data=npy("<f4", "(0, 3, 3, 3)"))
+ds_case("deepsphere_inf_value", "data.npy: case 0, t 0, i 0, j 0: value inf is not finite",
+        data=f32((4, 3, 3, 3), [float("inf")] + [0.0] * 107))
+ds_case("deepsphere_shape_overflow", "overflows the 64-bit element count",
+        data=npy("<f4", "(4, 3, 2147483648, 2147483648)", b"\0" * 16))
+ds_case("deepsphere_truncated", "data.npy: truncated file", data=f32((4, 3, 3, 3))[:200])
+ds_case("deepsphere_label_case_past", "labels.csv: line 5: case 9 outside [0, 4)", labels=b"case,label\n0,0\n1,0\n2,1\n9,0\n")
+ds_case("deepsphere_label_case_negative", "labels.csv: line 2: case -1 outside [0, 4)", labels=b"case,label\n-1,0\n1,0\n2,1\n3,0\n")
+ds_case("deepsphere_label_twice", "labels.csv: line 5: case 2 labelled twice", labels=b"case,label\n0,0\n1,0\n2,1\n2,0\n")
+ds_case("deepsphere_label_two", "labels.csv: line 3: label 2 is not 0 or 1", labels=b"case,label\n0,0\n1,2\n2,1\n3,0\n")
+ds_case("deepsphere_label_nan", "non-finite value \"nan\"", labels=b"case,label\n0,0\n1,nan\n2,1\n3,0\n")
+ds_case("deepsphere_label_case_text", "labels.csv: line 2: case \"0x\" is not an integer", labels=b"case,label\n0x,0\n1,0\n2,1\n3,0\n")
+ds_case("deepsphere_deviation_past_graph", "deviations.csv: line 2: entry (case 0, t 1, i 3, j 0) is outside the data's (4, 3, 3, 3)",
+        deviations=b"case,t,i,j,deviation\n0,1,3,0,0.5\n")
+ds_case("deepsphere_deviation_negative_t", "line 2: entry (case 0, t -1, i 0, j 0) is outside",
+        deviations=b"case,t,i,j,deviation\n0,-1,0,0,0.5\n")
+ds_case("deepsphere_deviation_index_1e300", "deviations.csv: line 2: t 1e+300 is not an integer (or is past 2^53)",
+        deviations=b"case,t,i,j,deviation\n0,1e300,0,0,0.5\n")
+ds_case("deepsphere_deviation_fraction", "deviations.csv: line 2: i 0.5 is not an integer",
+        deviations=b"case,t,i,j,deviation\n0,1,0.5,0,0.5\n")
+ds_case("deepsphere_deviation_twice", "deviations.csv: line 3: entry (0, 1, 2, 0) listed twice",
+        deviations=b"case,t,i,j,deviation\n0,1,2,0,0.5\n0,1,2,0,0.7\n")
+ds_case("deepsphere_deviation_nan", "non-finite value \"nan\"", deviations=b"case,t,i,j,deviation\n0,1,2,0,nan\n")
+ds_case("deepsphere_deviation_no_column", "no numeric column \"deviation\"", deviations=b"case,t,i,j,dev\n0,1,2,0,1\n")
+
+# ---- run_muad: settings and chunk folders --------------------------------------------------------------------
+MUAD_K, MUAD_S, MUAD_T, MUAD_L = 6, 3, 4, 2
+
+
+def muad_files(services=b"node_id,service\n0,front\n1,db\n2,cache\n", edges=b"src,dst\n0,1\n0,2\n",
+               chunks=None, metrics=None, traces=None, logs=None):
+    K, S, T, L = MUAD_K, MUAD_S, MUAD_T, MUAD_L
+    if chunks is None:
+        chunks = ("chunk,start_s,label,culprit,split\n" +
+                  "".join("%d,%d,%d,%d,%d\n" % (k, 10 * k, k % 2, (k % 2) * 2, k % 3 == 2) for k in range(K))).encode()
+    return {"services.csv": services, "edges.csv": edges, "chunks.csv": chunks,
+            "metrics.npy": metrics if metrics is not None else f32((K, S, T, 7)),
+            "traces.npy": traces if traces is not None else f32((K, S, T)),
+            "logs.npy": logs if logs is not None else f32((K, S, L))}
+
+
+M = ["load_input", "muad_dir", "chunks"]
+
+
+def muad_dir_case(name, message, **kw):
+    case(name, M, message, {"chunks/" + k: v for k, v in muad_files(**kw).items()})
+
+
+muad_dir_case("muad_dir_edge_unknown_service", "chunks/edges.csv: line 3: edge names unknown service 7 (3 services",
+              edges=b"src,dst\n0,1\n0,7\n")
+muad_dir_case("muad_edge_negative_id", "chunks/edges.csv: line 2: edge names unknown service -1", edges=b"src,dst\n-1,1\n")
+muad_dir_case("muad_edge_id_1e300", "chunks/edges.csv: line 2: edge names unknown service 1e+300", edges=b"src,dst\n0,1e300\n")
+muad_dir_case("muad_edge_id_fraction", "chunks/edges.csv: line 2: dst 1.5 is not an integer", edges=b"src,dst\n0,1.5\n")
+muad_dir_case("muad_services_out_of_order", "chunks/services.csv: line 3: node ids must run 0, 1, ... in order, got 2",
+              services=b"node_id,service\n0,front\n2,db\n")
+muad_dir_case("muad_services_unterminated_quote", "chunks/services.csv line 3: unterminated quote in field 2",
+              services=b'node_id,service\n0,front\n1,"db\n')
+muad_dir_case("muad_services_extra_column", "chunks/services.csv line 3: expected 2 columns (as in the header), got 3",
+              services=b'node_id,service\n0,front\n1,db,x\n2,cache\n')
+case("muad_services_quoted_names_ok", M, "", {"chunks/" + k: v for k, v in muad_files(
+    services=b'node_id,service\n0,"front, web"\n1,"d\nb"\n2,"ca""che"\n').items()}, exit_code=0)
+muad_dir_case("muad_chunk_label_two", "chunks/chunks.csv: line 2: label must be 0 or 1, got 2",
+              chunks=b"chunk,start_s,label,culprit,split\n0,0,2,0,0\n")
+muad_dir_case("muad_chunk_culprit_past_graph", "chunks/chunks.csv: line 2: culprit must be 0 (none) or a service id + 1 in 1..3, got 9",
+              chunks=b"chunk,start_s,label,culprit,split\n0,0,1,9,0\n")
+muad_dir_case("muad_chunk_split_nan", "non-finite value \"nan\"", chunks=b"chunk,start_s,label,culprit,split\n0,0,1,1,nan\n")
+muad_dir_case("muad_chunk_start_inf", "non-finite value \"inf\"", chunks=b"chunk,start_s,label,culprit,split\n0,inf,1,1,0\n")
+muad_dir_case("muad_chunk_count_mismatch", "chunks/metrics.npy: shape: 5 chunks, chunks.csv lists 6",
+              metrics=f32((5, MUAD_S, MUAD_T, 7)))
+muad_dir_case("muad_services_mismatch", "chunks/traces.npy: shape: 2 services per chunk, the graph has 3",
+              traces=f32((MUAD_K, 2, MUAD_T)))
+muad_dir_case("muad_steps_mismatch", "chunks/traces.npy: shape: 5 steps, metrics.npy has 4", traces=f32((MUAD_K, MUAD_S, 5)))
+muad_dir_case("muad_metrics_nan", "chunks/metrics.npy: chunk 1: non-finite value nan",
+              metrics=f32((MUAD_K, MUAD_S, MUAD_T, 7), [0.0] * 100 + [float("nan")] + [0.0] * (MUAD_K * MUAD_S * MUAD_T * 7 - 101)))
+muad_dir_case("muad_metrics_float64", "chunks/metrics.npy: dtype: must be float32, got f64",
+              metrics=npy("<f8", "(6, 3, 4, 7)", b"\0" * (8 * 6 * 3 * 4 * 7)))
+muad_dir_case("muad_metrics_no_steps", "chunks/metrics.npy: shape: [6,3,0,7] has no steps or no metric channels",
+              metrics=npy("<f4", "(6, 3, 0, 7)"), traces=npy("<f4", "(6, 3, 0)"))
+muad_dir_case("muad_logs_no_templates", "chunks/logs.npy: shape: [6,3,0] has no log templates", logs=npy("<f4", "(6, 3, 0)"))
+muad_dir_case("muad_logs_truncated", "chunks/logs.npy: truncated file", logs=f32((MUAD_K, MUAD_S, MUAD_L))[:150])
+muad_dir_case("muad_metrics_shape_overflow", "overflows the 64-bit element count",
+              metrics=npy("<f4", "(6, 3, 4611686018427387905, 7)", b"\0" * 16))
+MUAD_FOLDER = {"seed": 1, "output_dir": "out", "plots": False, "data": {"kind": "folder", "dir": "chunks"},
+        "model": {"hidden": 4, "heads": 1}, "training": {"epochs": 1, "batch_size": 4},
+        "active": {"mode": "full"}}
+
+
+def muad_settings_case(name, message, section=None, raw=None, args=(), files=None):
+    s = json.loads(json.dumps(MUAD_FOLDER))
+    for sec, kv in (section or {}).items():
+        s[sec].update(kv)
+    f = {"settings.json": raw if raw is not None else json.dumps(s, indent=2).encode()}
+    f.update({"chunks/" + k: v for k, v in muad_files(**(files or {})).items()})
+    case(name, ["run_muad", "--settings", "settings.json"] + list(args), message, f)
+
+
+muad_settings_case("muad_hidden_2pow32", "key \"model.hidden\" must be in [1, 4096], got 4294967300", section={"model": {"hidden": 4294967300}})
+muad_settings_case("muad_heads_zero", "key \"model.heads\" must be in [1, 64], got 0", section={"model": {"heads": 0}})
+muad_settings_case("muad_epochs_zero", "training.epochs: must be in [1, 1e5], got 0", section={"training": {"epochs": 0}})
+muad_settings_case("muad_batch_zero", "training.batch_size: must be in [1, 1e5]", section={"training": {"batch_size": 0}})
+muad_settings_case("muad_epochs_cli_zero", "run_muad: --epochs: 0 is out of range [1, 100000]", args=["--epochs", "0"])
+muad_settings_case("muad_epochs_cli_text", "run_muad: --epochs: \"1e99\" is not an integer", args=["--epochs", "1e99"])
+muad_settings_case("muad_unknown_key", "unknown key \"training.epoch\"", section={"training": {"epoch": 2}})
+muad_settings_case("muad_duplicate_key", "key \"seed\" appears twice", raw=b'{"seed": 1, "seed": 2}')
+muad_settings_case("muad_folder_nan_logs", "chunks/logs.npy: chunk 0: non-finite value nan",
+          files={"logs": f32((MUAD_K, MUAD_S, MUAD_L), [float("nan")] + [0.0] * (MUAD_K * MUAD_S * MUAD_L - 1))})
+
+
 def main():
     for name in os.listdir(HERE):
         p = os.path.join(HERE, name)
         if os.path.isdir(p) and not name.startswith("fuzz_") and os.path.exists(os.path.join(p, "case.json")):
+            with open(os.path.join(p, "case.json")) as f:
+                if "generator" in json.load(f):  # made from a real run by make_run_cases.py: kept
+                    continue
             shutil.rmtree(p)
     for name, (command, message, files, exit_code, timeout_s) in sorted(CASES.items()):
         d = os.path.join(HERE, name)

@@ -1,13 +1,18 @@
 // DC-VAE: whole-network gradient check, causality, alpha selection rules, data errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "models/dcvae/data.h"
 #include "models/dcvae/detect.h"
 #include "models/dcvae/network.h"
+#include "models/dcvae/pipeline.h"
 #include "models/dcvae/settings.h"
+#include "runtime/run_folder.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/helpers.h"
 
@@ -173,6 +178,80 @@ TEST(IoErrorsDcvae, SettingsProblemsNameTheKey) {
   Settings s = load_settings(original);  // the original's keys load as they are
   EXPECT_EQ(s.T, 128);
   EXPECT_EQ(s.cnn_units.size(), 6u);
+}
+
+namespace {
+// A series of `rows` steps of three channels ("timestamp,a,b,c"), and its labels (one anomalous stretch).
+void write_series(const test::TempDir& d, const std::string& name, int rows, int seed) {
+  std::ostringstream x, y;
+  x << "timestamp,a,b,c\n";
+  y << "timestamp,a,b,c\n";
+  for (int t = 0; t < rows; ++t) {
+    const bool bad = t >= rows / 2 && t < rows / 2 + 4;
+    x << "t" << t << "," << std::sin(0.3 * t + seed) + (bad ? 4 : 0) << "," << std::cos(0.2 * t) << "," << (t % 7) * 0.1
+      << "\n";
+    y << "t" << t << "," << int(bad) << ",0,0\n";
+  }
+  d.write(name + ".csv", x.str());
+  d.write(name + "_labels.csv", y.str());
+}
+std::vector<std::string> outputs(const std::string& dir, const std::string& stage) {
+  std::ifstream in(dir + "/run.json");
+  const auto j = nlohmann::json::parse(in);
+  return j.contains("outputs") && j["outputs"].contains(stage) ? j["outputs"][stage].get<std::vector<std::string>>()
+                                                                 : std::vector<std::string>{};
+}
+bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+}  // namespace
+
+// Stage "all" records each file under the stage that wrote it, so rerunning --stage alpha afterwards removes
+// the old alphas and every test result (they depended on the alphas) and keeps the checkpoint.
+TEST(DcvaeRunFolder, AllRecordsOutputsPerStageAndAlphaRerunRemovesTestResults) {
+  test::TempDir d;
+  write_series(d, "train", 60, 0);
+  write_series(d, "alpha", 40, 1);
+  write_series(d, "test", 40, 2);
+  Settings s = tiny_settings();
+  s.epochs = 1;
+  s.batch_size = 8;
+  s.min_alpha = s.max_alpha = 3;
+  s.plots = false;
+  s.train_data = d.path("train.csv");
+  s.alpha_data = d.path("alpha.csv");
+  s.alpha_labels = d.path("alpha_labels.csv");
+  s.test_data = d.path("test.csv");
+  s.test_labels = d.path("test_labels.csv");
+  std::ostringstream out, log;
+  auto options = [&](const std::string& run, const std::string& stage) {
+    RunOptions o{"run_dcvae", d.path("runs"), run, stage};
+    o.stage_order = {"train", "alpha", "test"};
+    return o;
+  };
+  std::string dir;
+  {
+    RunFolder run(options("", "all"));
+    run_pipeline(s, Device::CPU, "all", run.path(), out, log, [&](const std::string& n) { run.begin_stage(n); });
+    dir = run.finish();
+  }
+  const auto train = outputs(dir, "train"), alpha = outputs(dir, "alpha"), test = outputs(dir, "test");
+  EXPECT_TRUE(has(train, "checkpoint.safetensors") && has(train, "preprocessing.json")) << log.str();
+  EXPECT_FALSE(has(train, "alphas.json") || has(train, "metrics.json"));
+  EXPECT_EQ(alpha, std::vector<std::string>{"alphas.json"});
+  EXPECT_TRUE(has(test, "metrics.json") && has(test, "test_predictions.csv"));
+  const auto checkpoint = std::filesystem::last_write_time(dir + "/checkpoint.safetensors");
+  {
+    RunFolder run(options(dir, "alpha"), &log);  // removes the alpha and test results first
+    for (const auto& f : test) EXPECT_FALSE(std::filesystem::exists(dir + "/" + f)) << f;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/alphas.json"));
+    EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoint.safetensors"));
+    run_pipeline(s, Device::CPU, "alpha", run.path(), out, log, [&](const std::string& n) { run.begin_stage(n); });
+    run.finish();
+  }
+  EXPECT_EQ(std::filesystem::last_write_time(dir + "/checkpoint.safetensors"), checkpoint);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/alphas.json"));
+  EXPECT_TRUE(outputs(dir, "test").empty());
+  EXPECT_TRUE(has(outputs(dir, "train"), "checkpoint.safetensors"));
+  verify_run_folder(dir, "test");
 }
 
 TEST(GpuParityDcvae, TrainingStepLossesMatchCpu) {
