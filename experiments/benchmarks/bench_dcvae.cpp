@@ -163,6 +163,8 @@ int main(int argc, char** argv) {
   register_all(configs, Device::CPU);
   if (cuda_available()) register_all(configs, Device::CUDA);
   benchmark::AddCustomContext("cuda", cuda_status());
+  benchmark::AddCustomContext("openblas_core", blas_coretype());
+  benchmark::AddCustomContext("omp_wait_policy", omp_wait_policy());
   for (const Config& c : configs)
     benchmark::AddCustomContext("config_" + c.name,
                                 "T " + std::to_string(c.s.T) + ", M " + std::to_string(c.s.M) + ", layers " +

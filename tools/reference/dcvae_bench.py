@@ -11,7 +11,9 @@ for the configurations in settings/model_settings.json (demo) and settings/dcvae
 (original), on the CPU and on CUDA when torch.cuda.is_available(). Prints one JSON line per (config, device):
   {"config", "device", "train_windows_per_s", "infer_windows_per_s", ...}
 The data layout is PyTorch's native [B, C, T] (ours is [B, T, C]); no transposes are timed.
-  /usr/bin/python3 tools/reference/dcvae_bench.py [--min-time 1.0] [--device all|cpu|cuda] [--threads N]
+With --compile the network's forward is wrapped in torch.compile (PyTorch 2.x; the loss and Adam stay eager)
+and the lines carry "mode": "compile" (else "eager"); compilation happens in the untimed warm-up.
+  /usr/bin/python3 tools/reference/dcvae_bench.py [--min-time 1.0] [--device all|cpu|cuda] [--threads N] [--compile]
 """
 import argparse
 import json
@@ -115,24 +117,25 @@ def timed(fn, device, min_time, warmup=3):
                 return iters, el
 
 
-def bench(name, s, device, min_time):
+def bench(name, s, device, min_time, compile_forward=False):
     torch.manual_seed(int(s.get("seed", 123)))
     model = DCVAE(s).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=s.get("lr", 1e-3), betas=(0.9, 0.999), eps=1e-7)
+    forward = torch.compile(model) if compile_forward else model
     x = make_batch(s, device)
     B = s["batch_size"]
     last = [0.0]
 
     def train_step():
         opt.zero_grad(set_to_none=False)
-        loss = loss_fn(x, *model(x, True))
+        loss = loss_fn(x, *forward(x, True))
         last[0] = loss.item()
         loss.backward()
         opt.step()
 
     def infer():
         with torch.no_grad():
-            model(x, False)
+            forward(x, False)
 
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -143,6 +146,7 @@ def bench(name, s, device, min_time):
     out = {
         "config": name,
         "device": device,
+        "mode": "compile" if compile_forward else "eager",
         "train_windows_per_s": B * ti / tt,
         "infer_windows_per_s": B * ii / it,
         "train_ms": 1e3 * tt / ti,
@@ -167,6 +171,7 @@ def main():
     ap.add_argument("--configs", default="demo,original", help="comma-separated subset of demo,original")
     ap.add_argument("--threads", type=int, default=0,
                     help="intra-op CPU threads (default 0: os.cpu_count(); 1 is steadier on a loaded machine)")
+    ap.add_argument("--compile", action="store_true", help="wrap the forward in torch.compile (PyTorch 2.x)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads if a.threads > 0 else os.cpu_count())
     devices = ["cpu"] if a.device in ("all", "cpu") else []
@@ -181,7 +186,7 @@ def main():
             continue
         s = load_settings(file)
         for d in devices:
-            print(json.dumps(bench(name, s, d, a.min_time)), flush=True)
+            print(json.dumps(bench(name, s, d, a.min_time, a.compile)), flush=True)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,16 @@
 #   bash tools/sweeps/dcvae_vs_torch.sh BUILD_DIR OUT_DIR
 # Environment: MIN_TIME (seconds per measurement, default 1); THREADS (CPU threads for both sides: sets
 # OMP_NUM_THREADS/OPENBLAS_NUM_THREADS for ours and --threads for torch; default: all cores on both).
-# Without torch (or without /usr/bin/python3 torch) only our column is filled.
+# PYTHON: the Python whose torch to time (default /usr/bin/python3, Debian's torch 1.13).
+# Without torch only our column is filled. For the CPU table against several PyTorch versions (and
+# torch.compile), alternating programs with the load beside each figure, use tools/sweeps/cpu_vs_torch.py.
 set -uo pipefail
 BUILD=${1:?usage: dcvae_vs_torch.sh BUILD_DIR OUT_DIR}
 OUT=${2:?usage: dcvae_vs_torch.sh BUILD_DIR OUT_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 ref="$here/../reference/dcvae_bench.py"
 mkdir -p "$OUT"
-PY=/usr/bin/python3
+PY=${PYTHON:-/usr/bin/python3}
 [ -x "$PY" ] || PY=$(command -v python3 || true)
 [ -n "$PY" ] || { echo "dcvae_vs_torch: no python3 found"; exit 1; }
 bench="$BUILD/experiments/bench_dcvae"
