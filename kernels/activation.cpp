@@ -62,32 +62,28 @@ template <class T, class F> void map_grad(const T* x, const T* y, const T* dy, T
   });
 }
 
-// The f32 loops of the exp-based activations, compiled for AVX-512, AVX2+FMA and the x86-64 baseline (SSE2)
-// and chosen when the program loads (target_clones). Profile of DC-VAE's CPU step: the baseline build ran
-// ELU's loop as scalar code (GCC does not if-convert its select) and tanh's 4 lanes wide, together ~40% of
-// the step once the matrix products used AVX-512. Here both sides of each select are computed, so every
-// clone vectorises. Same formulas as the generic loops below (fast_expf, tanh_of).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define AD_F32_CLONES [[gnu::target_clones("arch=skylake-avx512", "arch=haswell", "default")]]
-#else
-#define AD_F32_CLONES
-#endif
-AD_F32_CLONES void elu_forward_f32(const float* x, float* y, int64_t lo, int64_t hi, float alpha) {
+// The f32 loops of the exp-based activations, cloned for AVX-512 / AVX2 (AD_CPU_CLONES, fast_math.h).
+// Profile of DC-VAE's CPU step: the baseline build ran ELU's loop as scalar code (GCC did not if-convert its
+// select) and tanh's 4 lanes wide, together ~40% of the step once the matrix products used AVX-512. Here
+// both sides of each select are computed, so every clone vectorises. Same formulas as the generic loops below (fast_expf, tanh_of).
+AD_CPU_CLONES void elu_forward_f32(const float* x, float* y, int64_t lo, int64_t hi, float alpha) {
   for (int64_t i = lo; i < hi; ++i) {
     const float v = x[i], negative = alpha * (fast_expf(std::min(v, 0.0f)) - 1.0f);
     y[i] = v > 0.0f ? v : negative;
   }
 }
-AD_F32_CLONES void elu_backward_f32(const float* x, const float* dy, float* dx, int64_t lo, int64_t hi, float alpha) {
+AD_CPU_CLONES void elu_backward_f32(const float* x, const float* dy, float* dx, int64_t lo, int64_t hi, float alpha) {
   for (int64_t i = lo; i < hi; ++i) {
     const float v = x[i], negative = alpha * fast_expf(std::min(v, 0.0f));
     dx[i] = dy[i] * (v > 0.0f ? 1.0f : negative);
   }
 }
-AD_F32_CLONES void tanh_forward_f32(const float* x, float* y, int64_t lo, int64_t hi) {
+AD_CPU_CLONES void tanh_forward_f32(const float* x, float* y, int64_t lo, int64_t hi) {
   for (int64_t i = lo; i < hi; ++i) y[i] = tanh_of(x[i]);
 }
-#undef AD_F32_CLONES
+AD_CPU_CLONES void sigmoid_forward_f32(const float* x, float* y, int64_t lo, int64_t hi) {
+  for (int64_t i = lo; i < hi; ++i) y[i] = 1.0f / (1.0f + fast_expf(-x[i]));
+}
 }  // namespace
 
 template <class T> void activation_forward(Activation a, const T* x, T* y, int64_t n, T p) {
@@ -95,6 +91,8 @@ template <class T> void activation_forward(Activation a, const T* x, T* y, int64
     switch (a) {
       case Activation::ELU: return in_chunks(n, [&](int64_t lo, int64_t hi) { elu_forward_f32(x, y, lo, hi, p); });
       case Activation::Tanh: return in_chunks(n, [&](int64_t lo, int64_t hi) { tanh_forward_f32(x, y, lo, hi); });
+      case Activation::Sigmoid:
+        return in_chunks(n, [&](int64_t lo, int64_t hi) { sigmoid_forward_f32(x, y, lo, hi); });
       default: break;
     }
   }

@@ -9,12 +9,25 @@
 #include <cstring>
 #include <type_traits>
 
+// Marks a hot f32 CPU loop to be compiled for AVX-512, AVX2+FMA and the x86-64 baseline (SSE2), the copy
+// chosen when the program loads (GCC target_clones). The project builds for the baseline, where these loops
+// run 4 lanes wide (or scalar where GCC gives up); functions they call must be always_inline (GCC does not
+// inline a plain function into one built for another -march).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#define AD_CPU_CLONES [[gnu::target_clones("arch=skylake-avx512", "arch=haswell", "default")]]
+#else
+#define AD_CPU_CLONES
+#endif
+
 namespace ad {
 
 // always_inline: so that the AVX-512 / AVX2 clones of the CPU loops (kernels/activation.cpp) inline it too
 // (GCC does not inline a plain function into one built for another -march).
 [[gnu::always_inline]] inline float fast_expf(float x) {
-  x = std::min(88.0f, std::max(-87.0f, x));
+  // std::min(88, std::max(-87, x)) spelled out (same result, NaN included: -87): GCC if-converts these
+  // selects in the AVX clones, not the std:: calls (which return references).
+  x = -87.0f < x ? x : -87.0f;
+  x = x < 88.0f ? x : 88.0f;
   // n = round(x / ln 2) by the 1.5 * 2^23 trick (round-to-nearest, vectorisable without SSE4.1's roundps).
   const float shifter = 12582912.0f;
   const float n = (x * 1.44269504088896341f + shifter) - shifter;
