@@ -55,7 +55,7 @@ PY
            for f in $(find tests/bad_inputs -path '*glead*' \( -name '*structured*.csv' -o -name '*.log_structured.csv' \)); do
              t=$(dirname "$f")/templates.csv; [ -f "$t" ] || t=-
              python3 tools/fuzz/pack_seed.py "$dir/seed_$i" 0a14c800 "$f" "$t"; i=$((i + 1)); done
-           for f in $(find tests/bad_inputs -path '*glead*' -name '*sessions*'); do
+           for f in $(find tests/bad_inputs -path '*glead*' -type f -name '*sessions*'); do
              python3 tools/fuzz/pack_seed.py "$dir/seed_$i" 0a14c801 "$f"; i=$((i + 1)); done ;;
     deepsphere) i=0
            for c in $(find tests/bad_inputs -path '*deepsphere*' -name 'data.npy' -printf '%h\n' | sort -u); do

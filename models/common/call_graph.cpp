@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "runtime/checked.h"
 #include "runtime/error.h"
 
 namespace ad {
@@ -27,8 +28,18 @@ CallMatrices service_call_matrices(const std::vector<Span>& spans, const std::ve
   int64_t last = spans[0].start_us;
   out.first_start_us = spans[0].start_us;
   for (const Span& s : spans) out.first_start_us = std::min(out.first_start_us, s.start_us), last = std::max(last, s.start_us);
-  out.windows = (last - out.first_start_us) / window_us + 1;
+  // Start times come from the file: their spread, the window count and the matrices' size are checked before
+  // anything is allocated (two spans 9e18 us apart must not wrap around to a small allocation).
+  int64_t spread = 0;
+  AD_CHECK(!__builtin_sub_overflow(last, out.first_start_us, &spread), source.c_str(), "start_time_us: from ",
+           out.first_start_us, " to ", last, " overflows 64 bits");
+  out.windows = spread / window_us + 1;
   if (max_windows > 0) out.windows = std::min(out.windows, max_windows);
+  const int64_t cells = checked_mul(checked_mul(out.windows, N, source.c_str(), "windows x services"), N,
+                                    source.c_str(), "windows x services x services");
+  check_fits_in_memory(uint64_t(checked_mul(cells, 20, source.c_str(), "call matrices")), source.c_str(),
+                       "start_time_us: " + std::to_string(out.windows) + " windows of " + std::to_string(window_us) +
+                           " us x " + std::to_string(N) + "^2 services:");
   std::map<std::pair<std::string, std::string>, const Span*> by_id;
   for (const Span& s : spans) by_id[{s.trace_id, s.span_id}] = &s;
   std::vector<double> count(size_t(out.windows * N * N), 0.0), ms(count.size(), 0.0);

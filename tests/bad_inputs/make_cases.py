@@ -493,6 +493,30 @@ deepsphere_case("deepsphere_data_nan", "train.npy: case 1, t 0, i 0, j 2: value 
                 files={"train.npy": f32((4, 3, 3, 3), [0.0] * 29 + [float("nan")] + [0.0] * 78)})
 deepsphere_case("deepsphere_labels_short", "train_labels.csv: rows: 2 labels for 4 cases",
                 files={"train_labels.csv": b"case,label\n0,0\n1,1\n"})
+# Call-graph mode: span start times far apart must not make a wrapped-around or huge allocation.
+def callgraph_spans(starts):
+    rows = [SPANS_HEADER.decode().strip()]
+    for k, t in enumerate(starts):
+        rows.append("r%d,a,,front,GET,%d,100,200" % (k, t))
+        rows.append("r%d,b,a,db,query,%d,50,200" % (k, t))
+    return ("\n".join(rows) + "\n").encode()
+
+
+def callgraph_case(name, message, starts, window_us):
+    s = {"mode": "callgraph", "callgraph": {"train_spans": "train.csv", "test_spans": "test.csv", "window_us": window_us,
+                                            "steps": 2},
+         "model": {"hidden": 4}, "train": {"epochs": 1}, "device": "cpu", "output_dir": "out", "plots": False}
+    case(name, ["run_deepsphere", "--settings", "settings.json"], message,
+         {"settings.json": json.dumps(s, indent=2).encode(), "train.csv": callgraph_spans(starts),
+          "test.csv": callgraph_spans([0, 10, 20, 30])})
+
+
+callgraph_case("deepsphere_spans_start_overflow", "train.csv: start_time_us: from -9000000000000000000 to 9000000000000000000 overflows 64 bits",
+               [-9000000000000000000, 9000000000000000000], 1)
+callgraph_case("deepsphere_spans_window_count_overflow", "train.csv: windows x services",
+               [0, 9000000000000000000], 1)
+callgraph_case("deepsphere_spans_windows_do_not_fit", "train.csv: start_time_us: 10000000001 windows of 1000 us x 2^2 services: need about",
+               [0, 10000000000000], 1000)
 D = ["load_input", "deepsphere_data", "data.npy", "labels.csv", "deviations.csv"]
 DEV_OK = b"case,t,i,j,deviation\n0,1,2,0,0.5\n"
 
