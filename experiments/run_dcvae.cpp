@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "experiments/cli.h"
+#include "kernels/gemm.h"
 #include "models/dcvae/dcvae.h"
 #include "models/dcvae/pipeline.h"
 #include "runtime/run_folder.h"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
     s.resolved["seeds"] = s.seeds;
     AD_CHECK(s.seeds == 1 || stage == "all", "run_dcvae", "--seeds ", s.seeds, " needs --stage all");
     Device device = choose_device(s.device, "dcvae");
+    set_gemm_tf32(device == Device::CUDA && s.tf32);  // off unless asked: parity with the f32 CPU path
     std::cerr << "DC-VAE on " << (device == Device::CUDA ? "cuda: " : "") << device_description(device)
               << ", seed " << s.seed << ", stage " << stage << "\n";
     AD_CHECK(!cli.run_dir.empty() || stage == "all" || stage == "train", "run_dcvae", "--stage ", stage,

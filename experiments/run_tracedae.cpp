@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiments/cli.h"
+#include "kernels/gemm.h"
 #include "models/anomalydae/anomalydae.h"
 #include "runtime/checked.h"
 #include "runtime/run_folder.h"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
       s.epochs = s.resolved["epochs"] =
           parse_int_in_range(epochs_text, 1, anomalydae::kMaxEpochs, "run_tracedae", "--epochs");
     Device device = choose_device(s.device, "anomalydae");
+    set_gemm_tf32(device == Device::CUDA && s.tf32);  // off unless asked: parity with the f32 CPU path
     std::cerr << "AnomalyDAE (" << s.mode << " mode, " << s.dataset_name << ") on "
               << (device == Device::CUDA ? "cuda: " : "") << device_description(device) << ", seed " << s.seed
               << ", stage " << stage << "\n";

@@ -4,11 +4,18 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "kernels/dispatch.h"
 #include "runtime/cpu_threads.h"
 
 namespace ad {
+
+namespace {
+std::atomic<bool> g_gemm_tf32{false};
+}  // namespace
+void set_gemm_tf32(bool on) { g_gemm_tf32.store(on, std::memory_order_relaxed); }
+bool gemm_tf32() { return g_gemm_tf32.load(std::memory_order_relaxed); }
 
 std::string blas_kernel_note() {
   const std::string wide = wider_blas_coretype();

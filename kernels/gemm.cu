@@ -16,8 +16,13 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
     return;
   }
   cublasOperation_t ta = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-  AD_CUBLAS_CHECK(cublasSgemm(cublas_handle(), tb, ta, int(N), int(M), int(K), &alpha, B, int(ldb), A, int(lda),
-                              &beta, C, int(ldc)));
+  if (gemm_tf32())
+    AD_CUBLAS_CHECK(cublasGemmEx(cublas_handle(), tb, ta, int(N), int(M), int(K), &alpha, B, CUDA_R_32F, int(ldb), A,
+                                 CUDA_R_32F, int(lda), &beta, C, CUDA_R_32F, int(ldc), CUBLAS_COMPUTE_32F_FAST_TF32,
+                                 CUBLAS_GEMM_DEFAULT));
+  else
+    AD_CUBLAS_CHECK(cublasSgemm(cublas_handle(), tb, ta, int(N), int(M), int(K), &alpha, B, int(ldb), A, int(lda),
+                                &beta, C, int(ldc)));
   detail::count_launch();
 }
 

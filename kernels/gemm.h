@@ -13,6 +13,13 @@ namespace ad {
 // With beta == 0, C is only written (its old contents may be NaN). C must not alias A or B.
 void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& A, const Tensor& B, double beta, Tensor& C);
 
+// TF32 tensor-core math for the GPU's f32 matrix products (cuBLAS's CUBLAS_COMPUTE_32F_FAST_TF32: inputs
+// rounded to 10 mantissa bits, products summed in f32; about 1e-3 relative error instead of 1e-6, for several
+// times the f32 throughput on A100/H100). Off by default; parity tests compare against f32 references and run
+// with it off. A process-wide switch (the models set it from their `tf32` setting); CPU products ignore it.
+void set_gemm_tf32(bool on);
+bool gemm_tf32();
+
 // One line for the user when OpenBLAS runs SSE-only kernels on a CPU with AVX2 or AVX-512, else empty. A
 // virtual machine that hides the CPU model makes OpenBLAS's run-time detection fall back to its "Prescott"
 // kernels; on our 2-core build machine that made GEMMs 2-3x slower (GLEAD's CPU epoch 1.41x PyTorch instead

@@ -114,6 +114,9 @@ class Tensor {
 
   // "f32[3,4]@cpu"
   std::string describe() const;
+  // Expires when the storage behind this tensor (shared by all its views) is freed: a cache keyed by
+  // buffer addresses (kernels/csr_cache.h) tells a live buffer from a new one at a reused address with it.
+  std::weak_ptr<const void> storage_lifetime() const { return storage_; }
 
  private:
   std::shared_ptr<Storage> storage_;

@@ -69,6 +69,7 @@ Settings load_settings(const std::string& path) {
                                      {"transposed", "mlp"});
   s.seed = r.get_int("seed", s.seed);
   s.device = r.get_choice("device", s.device, {"auto", "cpu", "cuda"});
+  s.tf32 = r.get_bool("tf32", s.tf32);
   s.output_dir = r.get_string("output_dir", s.output_dir);
   s.plots = r.get_bool("plots", s.plots);
   s.eval_every = r.get_int_in("eval_every", s.eval_every, 0, kMaxEpochs);

@@ -56,6 +56,7 @@ struct Settings {
   std::string attribute_encoder = "transposed";   // transposed (X^T W3, transductive) | mlp (node rows, inductive)
   int64_t seed = 7;
   std::string device = "auto";
+  bool tf32 = false;  // GPU matrix products in TF32 (kernels/gemm.h): faster, ~1e-3 relative error
   std::string output_dir = "runs/tracedae";
   bool plots = true;  // end-of-run PNGs and report.html (tools/plot_tracedae.py); --no-plots also turns them off
   int64_t log_every = 10;   // epochs between host reads of the training log (each read waits for the device)

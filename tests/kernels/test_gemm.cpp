@@ -67,6 +67,7 @@ TEST(Gemm, RejectsShapesThatDoNotCompose) {
 
 TEST(GpuParityGemm, MatchesCpuReferenceOnFreshInputs) {
   AD_REQUIRE_GPU();
+  ASSERT_FALSE(gemm_tf32()) << "parity tests compare f32 products: TF32 must be off";
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   const Dims dims[] = {{1, 1, 1}, {3, 5, 7}, {129, 70, 257}, {512, 384, 300}, {4, 3, 0}, {0, 3, 2}};
@@ -84,4 +85,44 @@ TEST(GpuParityGemm, MatchesCpuReferenceOnFreshInputs) {
           gemm(ta, tb, 0.75, gA, gB, beta, gC);
           EXPECT_TRUE(test::all_close(gC, C, 1e-4, 1e-4));
         }
+}
+
+namespace {
+// Restores the TF32 switch when a test leaves, whatever happens in it.
+struct Tf32Scope {
+  bool saved = gemm_tf32();
+  explicit Tf32Scope(bool on) { set_gemm_tf32(on); }
+  ~Tf32Scope() { set_gemm_tf32(saved); }
+};
+}  // namespace
+
+// Off unless a model's `tf32` setting turns it on; the CPU products do not change with it.
+TEST(GemmTf32, OffByDefaultAndIgnoredOnTheCpu) {
+  EXPECT_FALSE(gemm_tf32());
+  Tensor A = test::random_tensor({37, 19}, 3), B = test::random_tensor({19, 23}, 4);
+  Tensor off = Tensor::empty({37, 23}), on = Tensor::empty({37, 23});
+  gemm(false, false, 1.0, A, B, 0.0, off);
+  {
+    Tf32Scope tf32(true);
+    EXPECT_TRUE(gemm_tf32());
+    gemm(false, false, 1.0, A, B, 0.0, on);
+  }
+  EXPECT_FALSE(gemm_tf32());
+  const std::vector<double> a = off.to_vector(), b = on.to_vector();
+  EXPECT_EQ(a, b);
+}
+
+// With TF32 on, the GPU product is within TF32's error (10-bit mantissa inputs: ~1e-3 relative per product,
+// K = 300 terms of random sign) of the f32 CPU product.
+TEST(GpuParityGemm, Tf32WithinItsTolerance) {
+  AD_REQUIRE_GPU();
+  uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  Tensor A = test::random_tensor({129, 300}, seed), B = test::random_tensor({300, 70}, seed + 1);
+  Tensor C = Tensor::empty({129, 70});
+  gemm(false, false, 1.0, A, B, 0.0, C);
+  Tf32Scope tf32(true);
+  Tensor gC = Tensor::empty({129, 70}, DType::F32, Device::CUDA);
+  gemm(false, false, 1.0, A.to(Device::CUDA), B.to(Device::CUDA), 0.0, gC);
+  EXPECT_TRUE(test::all_close(gC, C, 3e-2, 1e-2));
 }

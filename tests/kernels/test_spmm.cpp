@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <random>
 #include <string>
 
+#include "kernels/csr_cache.h"
 #include "kernels/spmm.h"
 #include "tests/support/helpers.h"
 
@@ -135,9 +137,48 @@ TEST(GpuParitySpmm, MatchesCpuReferenceOnFreshInputs) {
       Tensor b = test::random_tensor({s.k, s.n}, seed + 1), c0 = test::random_tensor({s.m, s.n}, seed + 2);
       Tensor c = c0.clone();
       spmm(a, b, c, accumulate);
-      Tensor gc = accumulate ? c0.to(Device::CUDA) : Tensor::full({s.m, s.n}, NAN, DType::F32, Device::CUDA);
-      spmm(a.to(Device::CUDA), b.to(Device::CUDA), gc, accumulate);
-      EXPECT_TRUE(test::all_close(gc, c, 1e-5, 1e-4));
+      // Twice with the same device matrix and fresh dense buffers: the second call runs on the cached
+      // descriptors and buffer, re-pointed at the new B and C.
+      CsrMatrix ga = a.to(Device::CUDA);
+      for (int call = 0; call < 2; ++call) {
+        SCOPED_TRACE("call " + std::to_string(call));
+        Tensor gc = accumulate ? c0.to(Device::CUDA) : Tensor::full({s.m, s.n}, NAN, DType::F32, Device::CUDA);
+        spmm(ga, b.to(Device::CUDA), gc, accumulate);
+        EXPECT_TRUE(test::all_close(gc, c, 1e-5, 1e-4));
+      }
     }
   }
+}
+
+// The per-graph cache behind the GPU SpMM (kernels/csr_cache.h), on CPU matrices: one build per live
+// matrix, shared by copies of it, rebuilt once its buffers are freed (even when a new matrix reuses the
+// addresses), least recently used evicted past the capacity.
+TEST(CsrDerivedCache, OneBuildPerLiveMatrixRebuiltAfterFree) {
+  struct Entry {
+    int64_t nnz;
+  };
+  CsrDerivedCache<Entry> cache(2);
+  auto make_for = [](const CsrMatrix& m) { return [&m] { return std::make_unique<Entry>(Entry{m.nnz()}); }; };
+  CsrMatrix a = random_sparse(20, 9, 0.3, 1), b = random_sparse(20, 9, 0.3, 2);
+  EXPECT_EQ(cache.get(a, make_for(a)).nnz, a.nnz());
+  cache.get(a, make_for(a));
+  CsrMatrix a_copy = a;  // same buffers
+  cache.get(a_copy, make_for(a_copy));
+  EXPECT_EQ(cache.builds(), 1u);
+  cache.get(b, make_for(b));
+  EXPECT_EQ(cache.builds(), 2u);
+  {
+    CsrMatrix c = random_sparse(20, 9, 0.3, 3);
+    cache.get(c, make_for(c));  // capacity 2: evicts a (least recently used)
+    EXPECT_EQ(cache.builds(), 3u);
+    EXPECT_EQ(cache.size(), 2u);
+  }
+  // c's buffers are gone: its entry is dropped at the next lookup, and a new matrix built in their place
+  // (possibly at the same addresses) gets a fresh entry rather than c's.
+  CsrMatrix d = random_sparse(20, 9, 0.3, 3);
+  EXPECT_EQ(cache.get(d, make_for(d)).nnz, d.nnz());
+  EXPECT_EQ(cache.builds(), 4u);
+  EXPECT_EQ(cache.size(), 2u);  // b and d
+  cache.get(a, make_for(a));    // a was evicted: built again
+  EXPECT_EQ(cache.builds(), 5u);
 }

@@ -178,6 +178,9 @@ TEST(IoErrorsDcvae, SettingsProblemsNameTheKey) {
   Settings s = load_settings(original);  // the original's keys load as they are
   EXPECT_EQ(s.T, 128);
   EXPECT_EQ(s.cnn_units.size(), 6u);
+  EXPECT_FALSE(s.tf32);  // TF32 GEMMs only when asked for
+  EXPECT_TRUE(load_settings(write_temp("s4.json", R"({"tf32": true})")).tf32);
+  EXPECT_NE(error_of([&] { load_settings(write_temp("s5.json", R"({"tf32": 1})")); }).find("tf32"), std::string::npos);
 }
 
 namespace {
