@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # On a machine with a GPU, in one call: build with CUDA, run every test (GPU parity included), run
 # compute-sanitizer's memcheck, racecheck, synccheck and initcheck on the GPU tests (the caching allocator
-# in its debug mode: exact sizes, no reuse, so one-element overruns show), run the benchmarks, print a
-# table last.
+# in its debug mode: exact sizes, no reuse, so one-element overruns show), run the benchmarks and the sweeps
+# (tools/sweeps/*.sh; the gpu_* ones time the conv vs cuDNN, graph attention by degree vs PyTorch and the
+# largest AnomalyDAE graph, each writing markdown + PNG into $out), print a table last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/cuda/bin:$PATH"

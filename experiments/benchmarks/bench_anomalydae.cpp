@@ -9,7 +9,10 @@
 //   ./build/experiments/bench_anomalydae --benchmark_filter=cpu
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "experiments/benchmarks/anomalydae_epoch.h"
 #include "runtime/cuda_context.h"
@@ -45,8 +48,20 @@ int main(int argc, char** argv) {
         ->Iterations(n >= 10000 ? 1 : 3)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
+  // AD_BENCH_CUDA_NODES="N" replaces the CUDA sizes with one N (tools/sweeps/gpu_anomalydae_largest.sh runs
+  // each size in its own process, so an out-of-memory failure ends only that size).
+  std::vector<int64_t> cuda_sizes{1000, 10000, 100000, 1000000};
+  if (const char* only = std::getenv("AD_BENCH_CUDA_NODES")) {
+    char* end = nullptr;
+    const long long n = std::strtoll(only, &end, 10);
+    if (end == only || *end != '\0' || n < 2 || n > 2000000000LL) {
+      std::fprintf(stderr, "error: AD_BENCH_CUDA_NODES: %s: not a node count in [2, 2e9]\n", only);
+      return 1;
+    }
+    cuda_sizes = {int64_t(n)};
+  }
   if (cuda_available())
-    for (int64_t n : {1000, 10000, 100000, 1000000})
+    for (int64_t n : cuda_sizes)
       benchmark::RegisterBenchmark("anomalydae_epoch/cuda", [](benchmark::State& st) { epoch_bench(st, Device::CUDA); })
           ->Arg(n)
           ->Iterations(n >= 1000000 ? 1 : 3)

@@ -6,11 +6,13 @@
 //   ./build/experiments/benchmarks/bench_graph --benchmark_filter=cuda
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <functional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "experiments/benchmarks/degree_graphs.h"
 #include "kernels/graph_attention.h"
 #include "kernels/spmm.h"
 #include "runtime/csr.h"
@@ -108,6 +110,34 @@ void bench_gat_backward(benchmark::State& state, Device d) {
            bytes, 0);
 }
 
+// One training step's graph attention (forward then backward) on a graph of a degree family
+// (degree_graphs.h); tools/sweeps/gpu_graph_attention.sh compares it with PyTorch on the same graphs.
+void bench_gat_step_by_degree(benchmark::State& state, Device d) {
+  const int family = int(state.range(0));
+  const int64_t nodes = state.range(1), C = state.range(2);
+  reset_peak_memory(d);
+  const CsrMatrix m = bench::degree_family_graph(family, nodes);
+  int64_t max_degree = 0;
+  for (int64_t i = 0; i < nodes; ++i)
+    max_degree = std::max(max_degree, m.row_ptr.data<int64_t>()[i + 1] - m.row_ptr.data<int64_t>()[i]);
+  AttentionGraph g = AttentionGraph::build(m).to(d);
+  const int64_t E = g.edges();
+  Tensor feat = filled({nodes, C}, 0.5, d), fs = filled({nodes}, 0.1, d), fd = filled({nodes}, -0.2, d);
+  Tensor attn = filled({E}, 0, d), out = filled({nodes, C}, 0, d), dout = filled({nodes, C}, 0.3, d);
+  Tensor edge_grad = filled({E}, 0, d), dfeat = filled({nodes, C}, 0, d), dfs = filled({nodes}, 0, d),
+         dfd = filled({nodes}, 0, d);
+  GraphAttentionOptions opt;
+  run_loop(state, d,
+           [&] {
+             graph_attention_forward(g, feat, fs, fd, opt, attn, out);
+             graph_attention_backward(g, feat, fs, fd, attn, dout, opt, edge_grad, dfeat, dfs, dfd);
+           },
+           0, 0);
+  state.counters["edges"] = double(E);
+  state.counters["max_degree"] = double(max_degree);
+  state.SetLabel(bench::degree_family_name(family));
+}
+
 // A [rows, cols] sparse with `per_row` nonzeros per row times B [cols, n].
 void bench_spmm(benchmark::State& state, Device d) {
   int64_t rows = state.range(0), cols = state.range(1), per_row = state.range(2), n = state.range(3);
@@ -132,6 +162,12 @@ void register_all(Device d) {
     if (gpu) b->Args({100000, 50, 64})->Args({1000000, 10, 32})->Args({100000, 10, 256});
     b->Unit(benchmark::kMicrosecond)->UseRealTime();
   }
+  auto* st = reg("graph_attention_step_by_degree", bench_gat_step_by_degree)->ArgNames({"family", "nodes", "C"});
+  for (int family = 0; family < 4; ++family) {
+    st->Args({family, 20000, 64});
+    if (gpu) st->Args({family, 1000000, 64});
+  }
+  st->Unit(benchmark::kMicrosecond)->UseRealTime();
   auto* s = reg("spmm", bench_spmm)->ArgNames({"rows", "cols", "per_row", "N"});
   s->Args({10000, 5000, 20, 64})->Args({100000, 10000, 10, 64});
   if (gpu) s->Args({1000000, 50000, 20, 128});
