@@ -23,6 +23,14 @@
 // (Float atomics here made dw depend on the order blocks finish: training did not repeat exactly.)
 // The bias gradient sum_{b,t} dy rides along in the blocks of tap 0 / c_in tile 0, which stage those
 // dy rows anyway.
+//
+// Large shapes (C_out >= 128, C_in >= 64, T >= 256: the measured 3x loss to cuDNN was C 256, T 1024, B 32):
+// ConvTileWideKernel, the same staging with register blocking. A block owns 64 time steps x 64 output
+// channels (threads 16 x 16); each thread keeps a 4 x 4 block of outputs in registers (time rows ty + 16r,
+// channels tx + 16c), so each staged (tap, input channel) costs it 4 + 4 shared loads for 16 FMAs instead of
+// 5 for 4. Strided rather than contiguous 4 x 4 blocks keep a warp's weight reads on 16 consecutive words
+// and its input reads on two broadcast words: no bank conflicts. Below those sizes the 32 x 32 kernel stays
+// (it fills the GPU better at small C and T). The wide path's speed is unmeasured on a GPU so far.
 #pragma once
 #include "kernels/dilated_conv1d.h"
 #include "kernels/launch.h"
@@ -33,6 +41,9 @@ namespace conv1d_detail {
 constexpr int kTile = 32;       // time steps per block and channels per block (= blockDim.x)
 constexpr int kRowThreads = 8;  // blockDim.y; each thread handles kTile / kRowThreads rows
 constexpr int kRowsPerThread = kTile / kRowThreads;
+constexpr int kWideTile = 64;     // ConvTileWideKernel: time steps and output channels per block
+constexpr int kWideThreads = 16;  // blockDim.x = blockDim.y
+constexpr int kWideRegs = kWideTile / kWideThreads;  // 4 x 4 outputs per thread
 }  // namespace conv1d_detail
 
 struct ConvTileArgs {
@@ -84,6 +95,59 @@ struct ConvTileKernel {
     for (int r = 0; r < kRowsPerThread; ++r) {
       const int64_t t = t0 + ty + r * kRowThreads;
       if (t < a.steps) out[(b * a.steps + t) * a.n_out + j] = acc[r] + bj;
+    }
+  }
+};
+
+// The register-blocked variant of ConvTileKernel for large C and T (see the top of the file).
+struct ConvTileWideKernel {
+  template <class Ctx>
+  AD_HD static void run(Ctx& ctx, ConvTileArgs a, const float* in, const float* w, const float* bias, float* out) {
+    using namespace conv1d_detail;
+    constexpr int R = kWideRegs, TW = kWideTile, NT = kWideThreads;
+    const int tx = int(ctx.thread_idx().x), ty = int(ctx.thread_idx().y);
+    const int tid = ty * NT + tx, nthreads = NT * NT;
+    const int64_t b = int64_t(ctx.block_idx().x) / a.time_tiles;
+    const int64_t t0 = (int64_t(ctx.block_idx().x) % a.time_tiles) * TW;
+    const int64_t j0 = int64_t(ctx.block_idx().y) * TW;
+    const int64_t K = a.ksize, CI = a.chunk, wk = a.n_in * a.n_out;
+    float* xs = shared_array<float>(ctx, size_t(K * TW * CI));  // [K][TW rows][CI]
+    float* ws = shared_array<float>(ctx, size_t(K * CI * TW));  // [K][CI][TW out channels]
+    float acc[R][R];
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < R; ++c) acc[r][c] = 0.f;
+
+    for (int64_t i0 = 0; i0 < a.n_in; i0 += CI) {
+      for (int64_t e = tid; e < K * TW * CI; e += nthreads) {
+        const int64_t ci = e % CI, row = (e / CI) % TW, k = e / (CI * TW);
+        const int64_t ts = t0 + row + a.sign * (K - 1 - k) * a.dilation, i = i0 + ci;
+        xs[e] = (ts >= 0 && ts < a.steps && i < a.n_in) ? in[(b * a.steps + ts) * a.n_in + i] : 0.f;
+      }
+      for (int64_t e = tid; e < K * CI * TW; e += nthreads) {
+        const int64_t jj = e % TW, ci = (e / TW) % CI, k = e / (TW * CI);
+        const int64_t i = i0 + ci, j = j0 + jj;
+        ws[e] = (i < a.n_in && j < a.n_out) ? w[k * wk + i * a.wi + j * a.wj] : 0.f;
+      }
+      ctx.sync();
+      const int64_t cn = a.n_in - i0 < CI ? a.n_in - i0 : CI;
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t ci = 0; ci < cn; ++ci) {
+          float xv[R], wv[R];
+          for (int r = 0; r < R; ++r) xv[r] = xs[(k * TW + ty + r * NT) * CI + ci];
+          for (int c = 0; c < R; ++c) wv[c] = ws[(k * CI + ci) * TW + tx + c * NT];
+          for (int r = 0; r < R; ++r)
+            for (int c = 0; c < R; ++c) acc[r][c] += xv[r] * wv[c];
+        }
+      ctx.sync();
+    }
+    for (int c = 0; c < R; ++c) {
+      const int64_t j = j0 + tx + c * NT;
+      if (j >= a.n_out) continue;
+      const float bj = bias ? bias[j] : 0.f;
+      for (int r = 0; r < R; ++r) {
+        const int64_t t = t0 + ty + r * NT;
+        if (t < a.steps) out[(b * a.steps + t) * a.n_out + j] = acc[r][c] + bj;
+      }
     }
   }
 };
@@ -167,36 +231,50 @@ struct ConvWeightGradFinishKernel {
   }
 };
 
-// Input channels staged per pass: up to 32, fewer for large K so K*chunk*64 floats fit in 48 KiB.
-inline int64_t conv_tile_chunk(int64_t ksize) {
-  int64_t c = (48 * 1024 / 4) / (ksize * 2 * conv1d_detail::kTile);
+// Input channels staged per pass: up to 32, fewer for large K so K * chunk * 2 * tile floats fit in 48 KiB.
+inline int64_t conv_tile_chunk(int64_t ksize, int64_t tile = conv1d_detail::kTile) {
+  int64_t c = (48 * 1024 / 4) / (ksize * 2 * tile);
   return c < 1 ? 1 : (c > 32 ? 32 : c);
+}
+
+// Which tile kernel a forward / backward-data pass runs (Auto: by shape, see the top of the file).
+enum class ConvTilePath { Auto, Narrow, Wide };
+inline bool conv_tile_wide(int64_t steps, int64_t n_in, int64_t n_out, ConvTilePath path) {
+  if (path != ConvTilePath::Auto) return path == ConvTilePath::Wide;
+  return n_out >= 128 && n_in >= 64 && steps >= 256;
 }
 
 template <class L>
 void launch_conv_tile(L& l, int64_t batch, int64_t steps, int64_t n_in, int64_t n_out, int64_t ksize,
                       int64_t dilation, int64_t sign, int64_t wi, int64_t wj, const float* in, const float* w,
-                      const float* bias, float* out) {
+                      const float* bias, float* out, ConvTilePath path = ConvTilePath::Auto) {
   using namespace conv1d_detail;
   if (batch * steps * n_out == 0) return;
-  const int64_t chunk = conv_tile_chunk(ksize);
-  const int64_t tt = (steps + kTile - 1) / kTile;
+  const bool wide = conv_tile_wide(steps, n_in, n_out, path);
+  const int64_t tile = wide ? kWideTile : kTile;
+  const int64_t chunk = conv_tile_chunk(ksize, tile);
+  const int64_t tt = (steps + tile - 1) / tile;
   ConvTileArgs a{batch, steps, n_in, n_out, ksize, dilation, sign, wi, wj, chunk, tt};
-  LaunchConfig cfg{{unsigned(tt * batch), unsigned((n_out + kTile - 1) / kTile)},
-                   {unsigned(kTile), unsigned(kRowThreads)},
-                   size_t(2 * ksize * kTile * chunk) * sizeof(float) + 16};
-  l.template launch<ConvTileKernel>(cfg, a, in, w, bias, out);
+  const Dim3 grid{unsigned(tt * batch), unsigned((n_out + tile - 1) / tile)};
+  const size_t shared = size_t(2 * ksize * tile * chunk) * sizeof(float) + 16;
+  if (wide)
+    l.template launch<ConvTileWideKernel>(LaunchConfig{grid, {unsigned(kWideThreads), unsigned(kWideThreads)}, shared},
+                                          a, in, w, bias, out);
+  else
+    l.template launch<ConvTileKernel>(LaunchConfig{grid, {unsigned(kTile), unsigned(kRowThreads)}, shared}, a, in, w,
+                                      bias, out);
 }
 
 template <class L>
 void launch_dilated_conv1d_forward(L& l, const Conv1dShape& s, const float* x, const float* w, const float* bias,
-                                   float* y) {
-  launch_conv_tile(l, s.batch, s.steps, s.cin, s.cout, s.ksize, s.dilation, -1, s.cout, 1, x, w, bias, y);
+                                   float* y, ConvTilePath path = ConvTilePath::Auto) {
+  launch_conv_tile(l, s.batch, s.steps, s.cin, s.cout, s.ksize, s.dilation, -1, s.cout, 1, x, w, bias, y, path);
 }
 
 template <class L>
-void launch_dilated_conv1d_backward_data(L& l, const Conv1dShape& s, const float* dy, const float* w, float* dx) {
-  launch_conv_tile(l, s.batch, s.steps, s.cout, s.cin, s.ksize, s.dilation, +1, 1, s.cout, dy, w, nullptr, dx);
+void launch_dilated_conv1d_backward_data(L& l, const Conv1dShape& s, const float* dy, const float* w, float* dx,
+                                         ConvTilePath path = ConvTilePath::Auto) {
+  launch_conv_tile(l, s.batch, s.steps, s.cout, s.cin, s.ksize, s.dilation, +1, 1, s.cout, dy, w, nullptr, dx, path);
 }
 
 // How finely the weight gradient slices B*T (`target_blocks` sets it).

@@ -83,6 +83,35 @@ TEST(EmulatedDilatedConv1d, NoBiasAndLargeKernel) {
   });
 }
 
+// The register-blocked 64 x 64 tile kernel (chosen by shape for large C and T), forced here on awkward
+// small shapes: T and C not multiples of 64 or 16, T shorter than a tile, several input-channel chunks,
+// K 1..4, long dilations; forward and backward data against the CPU reference.
+TEST(EmulatedDilatedConv1d, WideTileMatchesCpuReference) {
+  const Conv1dShape shapes[] = {{2, 70, 37, 67, 2, 5}, {1, 130, 65, 129, 3, 7}, {1, 5, 3, 2, 4, 1},
+                                {3, 17, 70, 20, 1, 1}, {1, 66, 16, 17, 2, 64}};
+  test::for_each_schedule([&] {
+    for (const Conv1dShape& s : shapes) {
+      SCOPED_TRACE(describe(s));
+      ConvData d(s, 300);
+      Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
+      dilated_conv1d_forward(d.x, d.w, d.b, y, s.dilation);
+      dilated_conv1d_backward_data(d.dy, d.w, dx, s.dilation);
+      test::GuardedBuffer gx(d.x), gw(d.w), gb(d.b), gdy(d.dy);
+      test::GuardedBuffer gy{size_t(y.numel())}, gdx{size_t(dx.numel())};
+      EmulatedLauncher l;
+      launch_dilated_conv1d_forward(l, s, gx.data(), gw.data(), gb.data(), gy.data(), ConvTilePath::Wide);
+      launch_dilated_conv1d_backward_data(l, s, gdy.data(), gw.data(), gdx.data(), ConvTilePath::Wide);
+      EXPECT_TRUE(test::all_close(gy.tensor(y.shape()), y, 1e-5, 1e-5));
+      EXPECT_TRUE(test::all_close(gdx.tensor(dx.shape()), dx, 1e-5, 1e-5));
+      for (auto* g : {&gx, &gw, &gb, &gdy, &gy, &gdx}) EXPECT_TRUE(g->check_canaries());
+    }
+  });
+  // Auto keeps the 32 x 32 kernel for DC-VAE's sizes and takes the wide one for the measured losing shape.
+  EXPECT_FALSE(conv_tile_wide(128, 64, 64, ConvTilePath::Auto));
+  EXPECT_FALSE(conv_tile_wide(1024, 16, 16, ConvTilePath::Auto));
+  EXPECT_TRUE(conv_tile_wide(1024, 256, 256, ConvTilePath::Auto));
+}
+
 TEST(DilatedConv1dCausality, OutputBeforeTDoesNotDependOnLaterInput) {
   for (const Conv1dShape& s : {Conv1dShape{2, 30, 5, 4, 2, 1}, Conv1dShape{1, 40, 3, 6, 3, 7}})
     for (int64_t tp : {int64_t(0), int64_t(13), s.steps - 1}) {
@@ -154,7 +183,8 @@ TEST(GpuParityDilatedConv1d, MatchesCpuReferenceOnFreshInputs) {
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   for (const Conv1dShape& s : {Conv1dShape{4, 300, 64, 64, 2, 16}, Conv1dShape{3, 129, 33, 17, 3, 5},
-                               Conv1dShape{2, 1000, 32, 32, 2, 128}, Conv1dShape{1, 7, 5, 3, 2, 9}}) {
+                               Conv1dShape{2, 1000, 32, 32, 2, 128}, Conv1dShape{1, 7, 5, 3, 2, 9},
+                               Conv1dShape{2, 1030, 200, 257, 2, 8}}) {  // the last: the wide tile kernel
     SCOPED_TRACE(describe(s));
     ConvData d(s, seed);
     Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
