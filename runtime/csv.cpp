@@ -92,7 +92,8 @@ size_t CsvTable::column_index(const std::string& name) const {
     if (header[j] == name) return j - 1;
     known += (j > 1 ? ", " : "") + header[j];
   }
-  AD_FAIL("CsvTable::column_index", "no numeric column \"", name, "\" (columns: ", known, ")");
+  AD_FAIL("read_csv", path.empty() ? std::string("table") : path, ": no numeric column \"", name, "\" (columns: ", known,
+          ")");
 }
 
 namespace {
@@ -126,6 +127,7 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   std::string text = read_file_bytes(path, op);
   const std::vector<CsvRecord> lines = csv_lines(text, path, op);
   CsvTable t;
+  t.path = path;
   std::string why;
   t.header = csv_header(lines[0].text, path, op);
   const size_t ncols = t.header.size();

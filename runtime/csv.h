@@ -14,6 +14,7 @@ struct CsvOptions {
 };
 
 struct CsvTable {
+  std::string path;                               // the file read (named in column_index's error)
   std::vector<std::string> header;                // all column names, the text column first
   std::vector<std::string> first_column;          // one entry per row
   std::vector<std::vector<double>> columns;       // column-major: columns[j][row] is header[j + 1]

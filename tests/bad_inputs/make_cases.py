@@ -550,7 +550,7 @@ ds_case("deepsphere_deviation_fraction", "deviations.csv: line 2: i 0.5 is not a
 ds_case("deepsphere_deviation_twice", "deviations.csv: line 3: entry (0, 1, 2, 0) listed twice",
         deviations=b"case,t,i,j,deviation\n0,1,2,0,0.5\n0,1,2,0,0.7\n")
 ds_case("deepsphere_deviation_nan", "non-finite value \"nan\"", deviations=b"case,t,i,j,deviation\n0,1,2,0,nan\n")
-ds_case("deepsphere_deviation_no_column", "no numeric column \"deviation\"", deviations=b"case,t,i,j,dev\n0,1,2,0,1\n")
+ds_case("deepsphere_deviation_no_column", "deviations.csv: no numeric column \"deviation\"", deviations=b"case,t,i,j,dev\n0,1,2,0,1\n")
 
 # ---- run_muad: settings and chunk folders --------------------------------------------------------------------
 MUAD_K, MUAD_S, MUAD_T, MUAD_L = 6, 3, 4, 2
@@ -592,6 +592,8 @@ muad_dir_case("muad_chunk_label_two", "chunks/chunks.csv: line 2: label must be 
               chunks=b"chunk,start_s,label,culprit,split\n0,0,2,0,0\n")
 muad_dir_case("muad_chunk_culprit_past_graph", "chunks/chunks.csv: line 2: culprit must be 0 (none) or a service id + 1 in 1..3, got 9",
               chunks=b"chunk,start_s,label,culprit,split\n0,0,1,9,0\n")
+muad_dir_case("muad_chunk_no_label_column", "chunks/chunks.csv: no numeric column \"label\"",
+              chunks=b"chunk,start_s,lable,culprit,split\n0,0,1,1,0\n")
 muad_dir_case("muad_chunk_split_nan", "non-finite value \"nan\"", chunks=b"chunk,start_s,label,culprit,split\n0,0,1,1,nan\n")
 muad_dir_case("muad_chunk_start_inf", "non-finite value \"inf\"", chunks=b"chunk,start_s,label,culprit,split\n0,inf,1,1,0\n")
 muad_dir_case("muad_chunk_count_mismatch", "chunks/metrics.npy: shape: 5 chunks, chunks.csv lists 6",

@@ -110,19 +110,22 @@ def write_case(name, files, run_dir, command, message, absent=(), present=()):
         f.write("\n")
 
 
+def poisoned_case(tmp, name, program, path, files, resume_stage, value):
+    """A trained run of `program` whose checkpoint holds `value`, resumed by `resume_stage`."""
+    work = os.path.join(tmp, name)
+    os.makedirs(work)
+    run = run_in(work, files, [path, "--settings", "settings.json", "--stage", "train", "--no-plots"])
+    tensor = poison_checkpoint(run, value)
+    write_case(name, files, run, [program, "--settings", "settings.json", "--stage", resume_stage, "--run", "run"],
+               "run/checkpoint.safetensors: \"%s\" holds NaN or inf" % tensor)
+
+
 def main():
     bindir = os.path.abspath(sys.argv[1])
     dcvae, tracedae = os.path.join(bindir, "run_dcvae"), os.path.join(bindir, "run_tracedae")
     with tempfile.TemporaryDirectory() as tmp:
-        # DC-VAE: a trained run whose checkpoint holds NaN, resumed by the alpha stage.
-        work = os.path.join(tmp, "dcvae_train")
-        os.makedirs(work)
         files = dcvae_inputs()
-        run = run_in(work, files, [dcvae, "--settings", "settings.json", "--stage", "train", "--no-plots"])
-        tensor = poison_checkpoint(run, float("nan"))
-        write_case("dcvae_checkpoint_nan", files, run,
-                   ["run_dcvae", "--settings", "settings.json", "--stage", "alpha", "--run", "run"],
-                   "run/checkpoint.safetensors: \"%s\" holds NaN or inf" % tensor)
+        poisoned_case(tmp, "dcvae_checkpoint_nan", "run_dcvae", dcvae, files, "alpha", float("nan"))
         # DC-VAE: a finished "all" run; --stage alpha removes the alpha and test results before it reads its
         # data (here missing), and keeps what the train stage wrote.
         work = os.path.join(tmp, "dcvae_all")
@@ -136,15 +139,7 @@ def main():
         write_case("dcvae_alpha_rerun_after_all", no_alpha, run,
                    ["run_dcvae", "--settings", "settings.json", "--stage", "alpha", "--run", "run"], "alpha.csv",
                    absent=later, present=kept)
-        # TraceDAE: a trained run whose checkpoint holds inf, resumed by the test stage.
-        work = os.path.join(tmp, "tracedae_train")
-        os.makedirs(work)
-        files = tracedae_inputs()
-        run = run_in(work, files, [tracedae, "--settings", "settings.json", "--stage", "train", "--no-plots"])
-        tensor = poison_checkpoint(run, float("inf"))
-        write_case("tracedae_checkpoint_inf", files, run,
-                   ["run_tracedae", "--settings", "settings.json", "--stage", "test", "--run", "run"],
-                   "run/checkpoint.safetensors: \"%s\" holds NaN or inf" % tensor)
+        poisoned_case(tmp, "tracedae_checkpoint_inf", "run_tracedae", tracedae, tracedae_inputs(), "test", float("inf"))
     print("3 run-folder cases written")
 
 
