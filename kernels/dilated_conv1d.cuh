@@ -54,6 +54,25 @@ struct ConvTileArgs {
   int64_t time_tiles;
 };
 
+// Stages one input-channel chunk [i0, i0 + chunk) for a tile of `tile` time steps from t0 and `tile` output
+// channels from j0 of batch row b: xs [K][tile rows][chunk] the shifted input rows (zero outside [0, T): the
+// causal padding), ws [K][chunk][tile] the weight slice. The block's threads share the work; no barrier.
+AD_HD inline void conv_stage_chunk(const ConvTileArgs& a, const float* in, const float* w, float* xs, float* ws,
+                                   int64_t b, int64_t t0, int64_t j0, int64_t i0, int64_t tile, int tid,
+                                   int nthreads) {
+  const int64_t K = a.ksize, CI = a.chunk, wk = a.n_in * a.n_out;
+  for (int64_t e = tid; e < K * tile * CI; e += nthreads) {
+    const int64_t ci = e % CI, row = (e / CI) % tile, k = e / (CI * tile);
+    const int64_t ts = t0 + row + a.sign * (K - 1 - k) * a.dilation, i = i0 + ci;
+    xs[e] = (ts >= 0 && ts < a.steps && i < a.n_in) ? in[(b * a.steps + ts) * a.n_in + i] : 0.f;
+  }
+  for (int64_t e = tid; e < K * CI * tile; e += nthreads) {
+    const int64_t jj = e % tile, ci = (e / tile) % CI, k = e / (tile * CI);
+    const int64_t i = i0 + ci, j = j0 + jj;
+    ws[e] = (i < a.n_in && j < a.n_out) ? w[k * wk + i * a.wi + j * a.wj] : 0.f;
+  }
+}
+
 struct ConvTileKernel {
   template <class Ctx>
   AD_HD static void run(Ctx& ctx, ConvTileArgs a, const float* in, const float* w, const float* bias, float* out) {
@@ -63,23 +82,14 @@ struct ConvTileKernel {
     const int64_t b = int64_t(ctx.block_idx().x) / a.time_tiles;
     const int64_t t0 = (int64_t(ctx.block_idx().x) % a.time_tiles) * kTile;
     const int64_t j0 = int64_t(ctx.block_idx().y) * kTile;
-    const int64_t K = a.ksize, CI = a.chunk, wk = a.n_in * a.n_out;
+    const int64_t K = a.ksize, CI = a.chunk;
     float* xs = shared_array<float>(ctx, size_t(K * kTile * CI));  // [K][kTile rows][CI]
     float* ws = shared_array<float>(ctx, size_t(K * CI * kTile));  // [K][CI][kTile out channels]
     float acc[kRowsPerThread];
     for (int r = 0; r < kRowsPerThread; ++r) acc[r] = 0.f;
 
     for (int64_t i0 = 0; i0 < a.n_in; i0 += CI) {
-      for (int64_t e = tid; e < K * kTile * CI; e += nthreads) {
-        const int64_t ci = e % CI, row = (e / CI) % kTile, k = e / (CI * kTile);
-        const int64_t ts = t0 + row + a.sign * (K - 1 - k) * a.dilation, i = i0 + ci;
-        xs[e] = (ts >= 0 && ts < a.steps && i < a.n_in) ? in[(b * a.steps + ts) * a.n_in + i] : 0.f;
-      }
-      for (int64_t e = tid; e < K * CI * kTile; e += nthreads) {
-        const int64_t jj = e % kTile, ci = (e / kTile) % CI, k = e / (kTile * CI);
-        const int64_t i = i0 + ci, j = j0 + jj;
-        ws[e] = (i < a.n_in && j < a.n_out) ? w[k * wk + i * a.wi + j * a.wj] : 0.f;
-      }
+      conv_stage_chunk(a, in, w, xs, ws, b, t0, j0, i0, kTile, tid, nthreads);
       ctx.sync();
       const int64_t cn = a.n_in - i0 < CI ? a.n_in - i0 : CI;
       for (int64_t k = 0; k < K; ++k)
@@ -110,7 +120,7 @@ struct ConvTileWideKernel {
     const int64_t b = int64_t(ctx.block_idx().x) / a.time_tiles;
     const int64_t t0 = (int64_t(ctx.block_idx().x) % a.time_tiles) * TW;
     const int64_t j0 = int64_t(ctx.block_idx().y) * TW;
-    const int64_t K = a.ksize, CI = a.chunk, wk = a.n_in * a.n_out;
+    const int64_t K = a.ksize, CI = a.chunk;
     float* xs = shared_array<float>(ctx, size_t(K * TW * CI));  // [K][TW rows][CI]
     float* ws = shared_array<float>(ctx, size_t(K * CI * TW));  // [K][CI][TW out channels]
     float acc[R][R];
@@ -118,16 +128,7 @@ struct ConvTileWideKernel {
       for (int c = 0; c < R; ++c) acc[r][c] = 0.f;
 
     for (int64_t i0 = 0; i0 < a.n_in; i0 += CI) {
-      for (int64_t e = tid; e < K * TW * CI; e += nthreads) {
-        const int64_t ci = e % CI, row = (e / CI) % TW, k = e / (CI * TW);
-        const int64_t ts = t0 + row + a.sign * (K - 1 - k) * a.dilation, i = i0 + ci;
-        xs[e] = (ts >= 0 && ts < a.steps && i < a.n_in) ? in[(b * a.steps + ts) * a.n_in + i] : 0.f;
-      }
-      for (int64_t e = tid; e < K * CI * TW; e += nthreads) {
-        const int64_t jj = e % TW, ci = (e / TW) % CI, k = e / (TW * CI);
-        const int64_t i = i0 + ci, j = j0 + jj;
-        ws[e] = (i < a.n_in && j < a.n_out) ? w[k * wk + i * a.wi + j * a.wj] : 0.f;
-      }
+      conv_stage_chunk(a, in, w, xs, ws, b, t0, j0, i0, TW, tid, nthreads);
       ctx.sync();
       const int64_t cn = a.n_in - i0 < CI ? a.n_in - i0 : CI;
       for (int64_t k = 0; k < K; ++k)
