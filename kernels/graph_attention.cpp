@@ -7,6 +7,7 @@
 
 #include "kernels/dispatch.h"
 #include "kernels/elementwise.h"
+#include "kernels/gatv2.cuh"
 #include "kernels/graph_attention.cuh"
 
 namespace ad {

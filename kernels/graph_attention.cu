@@ -1,4 +1,5 @@
 #include "kernels/cuda_launch.cuh"
+#include "kernels/gatv2.cuh"
 #include "kernels/graph_attention.cuh"
 #include "runtime/tensor.h"
 

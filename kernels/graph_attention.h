@@ -20,7 +20,8 @@
 //   ddst_i[h,d] = sum_j de^h_ij att[h,d] leaky'(u),   datt_rows_i[h,d] = sum_j de^h_ij leaky(u)   (u = src+dst)
 // per column j:  dsrc_j[h,d] = sum_i attn^h_ij g_i[h,d] + de^h_ij att[h,d] leaky'(u);  datt = column sums of
 // datt_rows (one extra [N, H*D] scratch instead of atomics, so the result is bitwise reproducible).
-// CPU reference (f32, f64) in graph_attention.cpp; CUDA kernels in graph_attention.cuh/.cu.
+// CPU reference (f32, f64) in graph_attention.cpp; CUDA kernels in graph_attention.cuh, gatv2.cuh and
+// graph_attention.cu.
 #pragma once
 #include <cstdint>
 #include <vector>

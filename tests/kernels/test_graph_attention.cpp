@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 
+#include "kernels/gatv2.cuh"
 #include "kernels/graph_attention.cuh"
 #include "tests/support/gradcheck.h"
 #include "tests/support/helpers.h"
