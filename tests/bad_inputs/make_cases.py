@@ -321,41 +321,6 @@ graph_case("graph_features_shape_huge", "features_shape.txt: N: 99999999999 is o
            trio([0, 1, 2, 4], [0, 1, 2, 3], [1, 1, 1, 1], shape=b"99999999999 4\n"))
 
 
-# ---- run_muad ----------------------------------------------------------------------------------------------
-# A tiny chunk folder (models/muad/data.h): 3 services, 8 chunks of 2 steps (6 train, 2 test).
-MUAD = {"seed": 1, "output_dir": "out", "plots": False, "data": {"kind": "folder", "dir": "d"},
-        "training": {"epochs": 1, "batch_size": 4}, "active": {"initial_fraction": 0.5, "label_budget": 3}}
-
-
-def muad_chunks(K=8, S=3, T=2, L=4, bad_metric=None):
-    metrics = [0.1 * (i % 13) for i in range(K * S * T * 7)]
-    if bad_metric is not None:
-        metrics[bad_metric] = float("nan")
-    rows = "".join("%d,%d,%d,0,%d\n" % (k, 2 * k, k % 2, 1 if k >= 6 else 0) for k in range(K))
-    return {"d/chunks.csv": ("chunk,start_s,label,culprit,split\n" + rows).encode(),
-            "d/metrics.npy": npy("<f4", "(%d, %d, %d, 7)" % (K, S, T), arr("f", metrics)),
-            "d/traces.npy": npy("<f4", "(%d, %d, %d, 1)" % (K, S, T), arr("f", [1.0] * (K * S * T))),
-            "d/logs.npy": npy("<f4", "(%d, %d, %d)" % (K, S, L), arr("f", [2.0] * (K * S * L)))}
-
-
-def muad_case(name, message, change=None, services=b"node_id,service\n0,front\n1,mid\n2,db\n",
-              edges=b"src,dst\n0,1\n1,2\n", chunks=None):
-    s = json.loads(json.dumps(MUAD))
-    for section, values in (change or {}).items():
-        s[section].update(values)
-    f = {"settings.json": json.dumps(s, indent=2).encode(), "d/services.csv": services, "d/edges.csv": edges}
-    f.update(chunks if chunks is not None else muad_chunks())
-    case(name, ["run_muad", "--settings", "settings.json"], message, f)
-
-
-muad_case("muad_service_count_mismatch", "metrics.npy: shape: 2 services per chunk, the graph has 3",
-          chunks=muad_chunks(S=2))
-muad_case("muad_nan_metric", "metrics.npy: chunk 2: non-finite value nan", chunks=muad_chunks(bad_metric=2 * 3 * 2 * 7 + 5))
-muad_case("muad_edge_unknown_service", "edges.csv: line 3: edge names unknown service 7 (3 services in services.csv)",
-          edges=b"src,dst\n0,1\n1,7\n")
-muad_case("muad_label_budget_past_pool", "active.label_budget: 50 is larger than the pool",
-          {"active": {"label_budget": 50}})
-
 
 # Zip caps as settings (trace_vectors.zip_max_member_bytes, zip_max_ratio): TraceDAE's trace-vector archives.
 TV = {"mode": "graph", "graph_source": "trace_vectors", "embed_dim": 4, "hidden_dim": 8, "epochs": 1, "seed": 1,
@@ -633,6 +598,12 @@ muad_settings_case("muad_epochs_cli_zero", "run_muad: --epochs: 0 is out of rang
 muad_settings_case("muad_epochs_cli_text", "run_muad: --epochs: \"1e99\" is not an integer", args=["--epochs", "1e99"])
 muad_settings_case("muad_unknown_key", "unknown key \"training.epoch\"", section={"training": {"epoch": 2}})
 muad_settings_case("muad_duplicate_key", "key \"seed\" appears twice", raw=b'{"seed": 1, "seed": 2}')
+# The issue's own cases through run_muad: a chunk with another service count than the graph, a label budget
+# larger than the pool of training windows (4 train chunks: 1 validates, 3 in the pool).
+muad_settings_case("muad_service_count_mismatch", "chunks/metrics.npy: shape: 2 services per chunk, the graph has 3",
+                   files={"metrics": f32((MUAD_K, 2, MUAD_T, 7))})
+muad_settings_case("muad_label_budget_past_pool", "active.label_budget: 50 is larger than the pool (3 training windows)",
+                   section={"active": {"mode": "active", "label_budget": 50}})
 muad_settings_case("muad_folder_nan_logs", "chunks/logs.npy: chunk 0: non-finite value nan",
           files={"logs": f32((MUAD_K, MUAD_S, MUAD_L), [float("nan")] + [0.0] * (MUAD_K * MUAD_S * MUAD_L - 1))})
 
