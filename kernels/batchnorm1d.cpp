@@ -63,6 +63,11 @@ AD_CPU_CLONES void scale_shift_f32(const float* x, const double* sc, const doubl
   for (int64_t i = lo; i < hi; ++i)
     for (int64_t j = 0; j < c; ++j) y[i * c + j] = float(double(x[i * c + j]) * sc[j] + sh[j]);
 }
+AD_CPU_CLONES void inference_affine_f32(const float* x, const float* sc, const float* sh, int64_t lo, int64_t hi,
+                                        int64_t c, float* y) {
+  for (int64_t i = lo; i < hi; ++i)
+    for (int64_t j = 0; j < c; ++j) y[i * c + j] = x[i * c + j] * sc[j] + sh[j];
+}
 AD_CPU_CLONES void backward_dx_f32(const float* x, const float* dy, const double* pa, const double* pb,
                                    const double* pk, int64_t lo, int64_t hi, int64_t c, float* dx) {
   for (int64_t i = lo; i < hi; ++i)
@@ -155,6 +160,10 @@ void batchnorm1d_inference_forward(const T* x, const T* gamma, const T* beta, co
   }
   const T* sc = scale.data();
   const T* sh = shift.data();
+  if constexpr (std::is_same_v<T, float>) {
+    row_chunks(n, c, [&](int64_t lo, int64_t hi) { inference_affine_f32(x, sc, sh, lo, hi, c, y); });
+    return;
+  }
 #pragma omp parallel for if (n * c >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < c; ++j) y[i * c + j] = x[i * c + j] * sc[j] + sh[j];

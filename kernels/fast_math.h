@@ -9,12 +9,14 @@
 #include <cstring>
 #include <type_traits>
 
-// Marks a hot f32 CPU loop to be compiled for AVX-512, AVX2+FMA and the x86-64 baseline (SSE2), the copy
+// Marks a hot f32 CPU loop to be compiled for AVX-512, AVX2 and the x86-64 baseline (SSE2), the copy
 // chosen when the program loads (GCC target_clones). The project builds for the baseline, where these loops
 // run 4 lanes wide (or scalar where GCC gives up); functions they call must be always_inline (GCC does not
-// inline a plain function into one built for another -march).
+// inline a plain function into one built for another -march). The clones are chosen by instruction set
+// (avx512f, avx2), not by -march name: GCC's resolver matches an arch= clone against the CPU model, which a
+// VM may hide (our build machine: every arch= clone was skipped and the SSE2 copy ran).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
-#define AD_CPU_CLONES [[gnu::target_clones("arch=skylake-avx512", "arch=haswell", "default")]]
+#define AD_CPU_CLONES [[gnu::target_clones("avx512f", "avx2", "default")]]
 #else
 #define AD_CPU_CLONES
 #endif

@@ -140,6 +140,9 @@ def main():
             programs.append((label + " passive", py, False, dict(os.environ, OMP_WAIT_POLICY="passive")))
         if a.compile and has_compile(py):
             programs.append((label + " compile", py, True, None))
+            if a.torch_passive:
+                programs.append((label + " compile passive", py, True,
+                                 dict(os.environ, OMP_WAIT_POLICY="passive")))
 
     samples = {}  # (program, row) -> [(value, load)]
     context = {}
