@@ -2,7 +2,11 @@
 
 #include <cmath>
 
+#include "kernels/activation.h"
+#include "kernels/confidence_loss.h"
 #include "kernels/elementwise.h"
+#include "kernels/reduce.h"
+#include "kernels/row_scale.h"
 #include "kernels/softmax.h"
 #include "runtime/error.h"
 
@@ -12,13 +16,22 @@ namespace {
 
 constexpr int kClasses = 2;
 
-// Row softmax of [B, 2] logits (CPU, f32).
+// Row softmax of [B, 2] logits, on the logits' device.
 void softmax2(const Tensor& logits, Tensor& prob) {
-  prob = Tensor::empty(logits.shape());
+  prob = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
   softmax_forward(logits, prob);
 }
 
-float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
+// c = sigmoid(pre) as a [B] vector (pre: a head's [B, 1] output), on pre's device.
+Tensor sigmoid_column(const Tensor& pre) {
+  Tensor flat = pre.view({pre.size(0)});
+  Tensor c = Tensor::empty(flat.shape(), flat.dtype(), flat.device());
+  activation_forward(Activation::Sigmoid, flat, c);
+  return c;
+}
+
+// One copy to `device` (none when the tensor is there already).
+Tensor on(const Tensor& t, Device device) { return t.device() == device ? t : t.to(device); }
 
 }  // namespace
 
@@ -73,6 +86,13 @@ BatchGraph BatchGraph::build(int64_t S, const std::vector<std::pair<int, int>>& 
   return g;
 }
 
+BatchGraph BatchGraph::to(Device device) const {
+  BatchGraph g;
+  g.graph = graph.to(device);
+  g.graph_ptr = on(graph_ptr, device);
+  return g;
+}
+
 Network::Network(const NetworkConfig& c)
     : cfg_(c),
       mm1_("mm1", int(c.sum_fusion ? c.hidden : 3 * c.hidden), c.hidden, true, c.seed + 1000),
@@ -97,22 +117,35 @@ Output Network::forward(const Batch& b, const BatchGraph& g, bool sample, uint64
   const int64_t B = b.size, S = cfg_.services, H = cfg_.hidden;
   AD_CHECK(g.graph.nodes() == B * S, op, "batch graph has ", g.graph.nodes(), " nodes, batch needs ", B * S);
   AD_CHECK(!with_loss || int64_t(b.y.size()) == B, op, "labels: ", b.y.size(), " for a batch of ", B);
+  const Device dev = mm1_.parameters()[0]->value.device();
+  AD_CHECK(g.graph_ptr.device() == dev, op, "batch graph on another device than the network (BatchGraph::to)");
   B_ = B;
   y_ = b.y;
   seed_ = seed;
   offset_ = offset;
   sample_ = sample;
+  if (with_loss) {
+    // Labels checked here, on the host, before their one copy to the device (the loss kernel trusts them).
+    Tensor labels = Tensor::empty({B}, DType::I64);
+    for (int64_t i = 0; i < B; ++i) {
+      const int yi = b.y[size_t(i)];
+      AD_CHECK(yi == 0 || yi == 1, op, "label ", yi, " at batch row ", i, " (must be 0 or 1)");
+      labels.data<int64_t>()[i] = yi;
+    }
+    labels_ = on(labels, dev);
+  }
   const int64_t F = fused_dim();
-  h_ = Tensor::zeros({B, F});
-  float* h = h_.data<float>();
+  h_ = Tensor::zeros({B, F}, DType::F32, dev);
+  // The batch's one copy to the device.
+  const Tensor traces = on(b.traces, dev), metrics = on(b.metrics, dev), logs = on(b.logs, dev);
   for (int v = 0; v < 3; ++v) {
     Modality& m = *mod_[size_t(v)];
     Tensor e;
     if (m.kind == 0 || m.kind == 1) {
-      m.gru->forward(m.kind == 0 ? b.traces : b.metrics);
+      m.gru->forward(m.kind == 0 ? traces : metrics);
       e = m.gru->final_state().h.clone();
     } else {
-      e = m.log_embed->forward(b.logs);
+      e = m.log_embed->forward(logs);
     }
     Tensor pooled = m.pool.forward(m.gat.forward(g.graph, e), g.graph_ptr);
     Tensor a = m.tanh.forward(m.norm.forward(m.enc.forward(pooled)));
@@ -123,7 +156,7 @@ Output Network::forward(const Batch& b, const BatchGraph& g, bool sample, uint64
     auto gate = [&](Linear& att, const Tensor& x, Tensor& p) {
       p = att.forward(x);
       softmax_forward(p, p);
-      Tensor y = Tensor::empty(x.shape());
+      Tensor y = Tensor::empty(x.shape(), x.dtype(), dev);
       mul(x, p, y);
       return y;
     };
@@ -131,43 +164,44 @@ Output Network::forward(const Batch& b, const BatchGraph& g, bool sample, uint64
     m.var_in = v0;
     m.mu = gate(m.att_mu, mu0, m.p_mu);
     m.var = gate(m.att_var, v0, m.p_var);
-    m.z = Tensor::empty({B, H});
-    m.kl = Tensor::empty({B});
+    m.z = Tensor::empty({B, H}, DType::F32, dev);
+    m.kl = Tensor::empty({B}, DType::F32, dev);
     // Each modality draws its own eps: counter offsets B*H apart.
     reparam_kl_forward(m.mu, m.var, m.z, m.kl, seed, offset + uint64_t(v * B * H), cfg_.variance, !sample);
     m.logit = m.cls.forward(m.z);
     softmax2(m.logit, m.prob);
-    Tensor cpre = m.conf.forward(m.z);
-    m.c = Tensor::empty({B});
-    for (int64_t i = 0; i < B; ++i) m.c.data<float>()[i] = sigmoid(cpre.data<float>()[i]);
-    const float* z = m.z.data<float>();
-    for (int64_t i = 0; i < B; ++i)
-      for (int64_t d = 0; d < H; ++d)
-        h[i * F + (cfg_.sum_fusion ? d : v * H + d)] += z[i * H + d] * m.c.data<float>()[i];
+    m.c = sigmoid_column(m.conf.forward(m.z));
+    scale_rows_into_columns(m.z, m.c, h_, cfg_.sum_fusion ? 0 : v * H);
   }
   logits_ = mm2_.forward(relu_.forward(mm1_.forward(h_)));
   softmax2(logits_, prob_);
-  Tensor fc = fused_conf_.forward(h_);
-  fused_c_ = Tensor::empty({B});
+  fused_c_ = sigmoid_column(fused_conf_.forward(h_));
+  // What the caller reads: one copy each of the probabilities, logits and fused confidences.
+  const Tensor prob = on(prob_, Device::CPU), logits = on(logits_, Device::CPU), fused_c = on(fused_c_, Device::CPU);
   Output out;
   for (int64_t i = 0; i < B; ++i) {
-    fused_c_.data<float>()[i] = sigmoid(fc.data<float>()[i]);
-    out.prob_anomalous.push_back(prob_.data<float>()[i * 2 + 1]);
-    out.fused_confidence.push_back(fused_c_.data<float>()[i]);
-    out.predicted.push_back(logits_.data<float>()[i * 2 + 1] > logits_.data<float>()[i * 2] ? 1 : 0);
+    out.prob_anomalous.push_back(prob.data<float>()[i * 2 + 1]);
+    out.fused_confidence.push_back(fused_c.data<float>()[i]);
+    out.predicted.push_back(logits.data<float>()[i * 2 + 1] > logits.data<float>()[i * 2] ? 1 : 0);
   }
   if (!with_loss) return out;
-  for (int64_t i = 0; i < B; ++i) {
-    const int yi = b.y[size_t(i)];
-    AD_CHECK(yi == 0 || yi == 1, op, "label ", yi, " at batch row ", i, " (must be 0 or 1)");
-    out.ce -= std::log(std::max(double(prob_.data<float>()[i * 2 + yi]), 1e-30)) / double(B);
-    const double pt = prob_.data<float>()[i * 2 + yi];
-    out.fused_mse += (fused_c_.data<float>()[i] - pt) * (fused_c_.data<float>()[i] - pt) / double(B);
-    for (auto& m : mod_) {
-      const double p = m->prob.data<float>()[i * 2 + yi], c = m->c.data<float>()[i];
-      out.tcp += ((c - p) * (c - p) - std::log(std::max(p, 1e-30))) / double(B);
-      out.kl += double(m->kl.data<float>()[i]) / double(3 * B);
-    }
+  // Loss terms on the device, read back in one copy: rows 2v, 2v+1 modality v's CE and MSE, 6 and 7 the fused
+  // head's, 8 + v the sum of modality v's KL rows.
+  Tensor terms = Tensor::empty({11, 1}, DType::F32, dev);
+  for (int v = 0; v < 3; ++v) {
+    Tensor tv = terms.narrow0(2 * v, 2), kv = terms.narrow0(8 + v, 1);
+    confidence_loss_forward(mod_[size_t(v)]->prob, mod_[size_t(v)]->c, labels_, tv);
+    sum_all(mod_[size_t(v)]->kl, kv);
+  }
+  Tensor tf = terms.narrow0(6, 2);
+  confidence_loss_forward(prob_, fused_c_, labels_, tf);
+  const Tensor t = on(terms, Device::CPU);
+  const float* tp = t.data<float>();
+  out.ce = tp[6];
+  out.fused_mse = tp[7];
+  for (int v = 0; v < 3; ++v) {
+    out.tcp += double(tp[2 * v]) + double(tp[2 * v + 1]);
+    out.kl += double(tp[8 + v]) / double(3 * B);
   }
   out.loss = out.ce + cfg_.lambda_conf * out.tcp + cfg_.lambda_kl * out.kl +
              (cfg_.train_fused_confidence ? out.fused_mse : 0.0);
@@ -175,60 +209,36 @@ Output Network::forward(const Batch& b, const BatchGraph& g, bool sample, uint64
 }
 
 void Network::backward() {
-  const int64_t B = B_, H = cfg_.hidden, F = fused_dim();
-  AD_CHECK(int64_t(y_.size()) == B && prob_.defined(), "muad::Network::backward", "backward before a with_loss forward");
-  const double invB = 1.0 / double(B);
-  // Fused classifier: d CE / d logits = (p - onehot) / B.
-  Tensor dlogits = Tensor::empty({B, 2});
-  for (int64_t i = 0; i < B; ++i)
-    for (int k = 0; k < 2; ++k)
-      dlogits.data<float>()[i * 2 + k] = float((prob_.data<float>()[i * 2 + k] - (y_[size_t(i)] == k)) * invB);
+  const int64_t B = B_, H = cfg_.hidden;
+  AD_CHECK(int64_t(y_.size()) == B && prob_.defined() && labels_.defined(), "muad::Network::backward",
+           "backward before a with_loss forward");
+  const Device dev = prob_.device();
+  // Fused classifier: d CE / d logits = (p - onehot) / B; the fused confidence's MSE(c, p[y]) with h and the
+  // target detached (the head learns to read the fused representation; its input gradient is dropped).
+  Tensor dlogits = Tensor::empty({B, 2}, DType::F32, dev), dfused_pre = Tensor::empty({B}, DType::F32, dev);
+  confidence_loss_backward(prob_, fused_c_, labels_, Tensor(), 1.0, cfg_.train_fused_confidence ? 1.0 : 0.0, true,
+                           dlogits, dfused_pre);
   Tensor dh = mm1_.backward(relu_.backward(mm2_.backward(dlogits)));
-  if (cfg_.train_fused_confidence) {
-    // MSE(fused c, p[y]) with h and the target detached: the head learns to read the fused representation.
-    Tensor dpre = Tensor::empty({B, 1});
-    for (int64_t i = 0; i < B; ++i) {
-      const float c = fused_c_.data<float>()[i], pt = prob_.data<float>()[i * 2 + y_[size_t(i)]];
-      dpre.data<float>()[i] = float(2.0 * (c - pt) * invB * c * (1 - c));
-    }
-    fused_conf_.backward(dpre);  // its input gradient is dropped (h detached)
-  }
-  const float* dhp = dh.data<float>();
+  if (cfg_.train_fused_confidence) fused_conf_.backward(dfused_pre.view({B, 1}));
   const double l2 = cfg_.lambda_conf;
   for (int v = 2; v >= 0; --v) {
     Modality& m = *mod_[size_t(v)];
-    const float* z = m.z.data<float>();
-    const float* c = m.c.data<float>();
-    const float* p = m.prob.data<float>();
-    Tensor dz = Tensor::empty({B, H}), dcpre = Tensor::empty({B, 1}), dlogit = Tensor::empty({B, 2});
-    for (int64_t i = 0; i < B; ++i) {
-      const int yi = y_[size_t(i)];
-      double dc = 0;
-      for (int64_t d = 0; d < H; ++d) {
-        const float g = dhp[i * F + (cfg_.sum_fusion ? d : v * H + d)];
-        dz.data<float>()[i * H + d] = g * c[i];
-        dc += double(g) * z[i * H + d];
-      }
-      // lambda2 (MSE(c, p_y) + CE): the MSE reaches both c and p_y (the code does not detach p_y).
-      const double pt = p[i * 2 + yi], dmse = 2.0 * (double(c[i]) - pt) * invB * l2;
-      dc += dmse;
-      dcpre.data<float>()[i] = float(dc * c[i] * (1 - c[i]));
-      for (int k = 0; k < 2; ++k) {
-        const double ce = (p[i * 2 + k] - (yi == k)) * invB * l2;
-        const double via_pt = -dmse * p[i * 2 + k] * ((k == yi) - pt);  // d p_y / d logit_k = p_y (δ_ky - p_k)
-        dlogit.data<float>()[i * 2 + k] = float(ce + via_pt);
-      }
-    }
-    Tensor dz2 = m.conf.backward(dcpre);
+    // The fusion's gradients to z and to c; then lambda2 (CE + MSE(c, p_y)) with p_y trained (the code does not
+    // detach it), the fusion's dc added before the sigmoid.
+    Tensor dz = Tensor::empty({B, H}, DType::F32, dev), dc = Tensor::empty({B}, DType::F32, dev);
+    scale_rows_into_columns_backward(m.z, m.c, dh, cfg_.sum_fusion ? 0 : v * H, dz, dc);
+    Tensor dlogit = Tensor::empty({B, 2}, DType::F32, dev), dcpre = Tensor::empty({B}, DType::F32, dev);
+    confidence_loss_backward(m.prob, m.c, labels_, dc, l2, l2, false, dlogit, dcpre);
+    Tensor dz2 = m.conf.backward(dcpre.view({B, 1}));
     Tensor dz3 = m.cls.backward(dlogit);
     add(dz, dz2, dz);
     add(dz, dz3, dz);
-    Tensor dkl = Tensor::full({B}, cfg_.lambda_kl / double(3 * B));
-    Tensor dmu = Tensor::empty({B, H}), dvar = Tensor::empty({B, H});
+    Tensor dkl = Tensor::full({B}, cfg_.lambda_kl / double(3 * B), DType::F32, dev);
+    Tensor dmu = Tensor::empty({B, H}, DType::F32, dev), dvar = Tensor::empty({B, H}, DType::F32, dev);
     reparam_kl_backward(m.mu, m.var, dz, dkl, dmu, dvar, seed_, offset_ + uint64_t(v * B * H), cfg_.variance,
                         !sample_);
     auto gate_back = [&](Linear& att, const Tensor& x, const Tensor& pw, const Tensor& dy) {
-      Tensor dx = Tensor::empty(x.shape()), dp = Tensor::empty(x.shape());
+      Tensor dx = Tensor::empty(x.shape(), x.dtype(), dev), dp = Tensor::empty(x.shape(), x.dtype(), dev);
       mul(dy, pw, dx);
       mul(dy, x, dp);
       softmax_backward(pw, dp, dp);

@@ -12,8 +12,10 @@
 //   classifier  Linear(192->64) -> ReLU -> Linear(64->2);  fused confidence sigmoid(Linear(192->1)(h))
 //   loss        CE + lambda2 sum_v (CE_v + MSE(c_v, p_v[y])) + lambda1 mean_v KL_v  [+ MSE(fused c, p[y])]
 //
-// Which parts follow the code, which the paper, and which fix the code: models/muad/README.md. The
-// per-sample heads and losses are small [B, 2] loops on the CPU; the network runs on the CPU.
+// Which parts follow the code, which the paper, and which fix the code: models/muad/README.md. Every step runs
+// on the parameters' device (Module::to): the batch is copied there once per forward, the heads' sigmoid, the
+// fusion (scale_rows_into_columns) and the losses (confidence_loss, sum_all) are device ops; the caller reads
+// the probabilities, confidences and the loss terms back (one copy each).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -68,6 +70,7 @@ struct BatchGraph {
   AttentionGraph graph;
   Tensor graph_ptr;
   static BatchGraph build(int64_t services, const std::vector<std::pair<int, int>>& edges, int64_t batch);
+  BatchGraph to(Device device) const;
 };
 
 // One modality's layers and what its forward kept.
@@ -117,6 +120,7 @@ class Network : public Module {
   // Kept from the forward.
   int64_t B_ = 0;
   std::vector<int> y_;
+  Tensor labels_;  // y_ as I64 on the network's device
   Tensor h_, logits_, prob_, fused_c_;
   uint64_t seed_ = 0, offset_ = 0;
   bool sample_ = false;
