@@ -25,15 +25,17 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", epochs_text, "override the settings' epochs (quick trials)");
   if (int rc = parse_command_line(app, "run_muad", argc, argv); rc >= 0) return rc;
   try {
-    AD_CHECK(cli.device_override != "cuda", "run_muad", "--device cuda: MUAD's network runs on the CPU only (see "
-             "models/muad/README.md)");
     AD_CHECK(cli.run_dir.empty(), "run_muad", "--run: MUAD's loop is one stage; start a new run");
     muad::Settings s = muad::load_settings(cli.settings_path);
+    if (!cli.device_override.empty()) s.device = s.resolved["device"] = cli.device_override;
+    const Device device = choose_device(s.device, "run_muad");
+    s.device = device == Device::CUDA ? "cuda" : "cpu";  // "auto" resolved once
     if (!epochs_text.empty())
       s.epochs = s.resolved["training"]["epochs"] = parse_int_in_range(epochs_text, 1, 100000, "run_muad", "--epochs");
     RunFolder run(cli.run_options("run_muad", s.output_dir, s.plots), &std::cerr);
-    run.record_start(cli.settings_path, s.resolved, s.seed, Device::CPU);
-    std::cerr << "MUAD (" << s.mode << ", query " << s.query << ") on cpu, seed " << s.seed << "\n";
+    run.record_start(cli.settings_path, s.resolved, s.seed, device);
+    std::cerr << "MUAD (" << s.mode << ", query " << s.query << ") on " << device_description(device) << ", seed "
+              << s.seed << "\n";
     muad::RunResult r = muad::run(s, std::cerr);
     muad::write_results(run.path(), s, r);
     const muad::RoundResult& f = r.rounds.back();

@@ -26,6 +26,7 @@ Settings load_settings(const std::string& path) {
   const int64_t seed = r.get_int("seed");
   AD_CHECK(seed >= 0, p, "seed: must be >= 0, got ", seed);
   s.seed = uint64_t(seed);
+  s.device = r.get_choice("device", s.device, {"auto", "cpu", "cuda"});
   s.output_dir = r.get_string("output_dir", "runs/muad");
   s.plots = r.get_bool("plots", true);
 
@@ -158,11 +159,12 @@ struct Context {
   const Settings& s;
   const ChunkSet& d;
   const ServiceGraph& graph;
+  Device device;  // where the networks, their batches and batch graphs live
   std::map<int64_t, BatchGraph> graphs;
   uint64_t offset = 0;  // Philox counter: every sampled forward takes fresh draws
   const BatchGraph& graph_for(int64_t B) {
     auto it = graphs.find(B);
-    if (it == graphs.end()) it = graphs.emplace(B, BatchGraph::build(d.services, graph.edges, B)).first;
+    if (it == graphs.end()) it = graphs.emplace(B, BatchGraph::build(d.services, graph.edges, B).to(device)).first;
     return it->second;
   }
   uint64_t take(int64_t B) {
@@ -219,7 +221,9 @@ Trained train(Context& cx, const std::vector<int64_t>& rows, const std::vector<i
   NetworkConfig cfg = cx.s.net;
   cfg.seed = cx.s.seed * 1000003ULL + uint64_t(round) * 7919ULL;
   Trained t;
+  const bool fresh = !warm;
   t.net = warm ? std::move(warm) : std::make_unique<Network>(cfg);
+  if (fresh) t.net->to(cx.device);  // before the optimizer adopts the parameters into its flat buffers
   t.use_threshold = cx.s.threshold == "validation";
   std::vector<Parameter*> params = t.net->parameters();
   AdamOptions ao;
@@ -276,6 +280,7 @@ Trained train(Context& cx, const std::vector<int64_t>& rows, const std::vector<i
 
 // ---- the loop ---------------------------------------------------------------------------------------------
 RunResult run(const Settings& s, std::ostream& log) {
+  const Device device = choose_device(s.device, s.path + ": device");  // before any work
   RunResult res;
   ServiceGraph graph;
   if (s.data_kind == "folder") {
@@ -335,7 +340,7 @@ RunResult run(const Settings& s, std::ostream& log) {
     labelled.assign(pool.begin(), pool.begin() + long(n0));
     pool.erase(pool.begin(), pool.begin() + long(n0));
   }
-  Context cx{st, d, graph, {}, 0};
+  Context cx{st, d, graph, device, {}, 0};
   std::unique_ptr<Network> previous;
   for (int round = 1;; ++round) {
     const auto t0 = std::chrono::steady_clock::now();

@@ -15,6 +15,7 @@ namespace ad::muad {
 
 struct Settings {
   uint64_t seed = 1;
+  std::string device = "cpu";  // "cpu", "cuda" or "auto" (run_muad --device overrides)
   std::string output_dir = "runs/muad";
   bool plots = true;  // the end-of-run pictures (tools/plot_muad.py)
   // data

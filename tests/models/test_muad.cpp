@@ -288,6 +288,18 @@ TEST(MuadRun, LabelBudgetLargerThanThePoolIsAnError) {
   std::filesystem::remove_all(d);
 }
 
+// "device": "cuda" is accepted by the settings; without a GPU the run stops with one clear error (with one,
+// the run goes to the device: the training-step parity test is the check of that path).
+TEST(MuadRun, CudaDeviceWithoutAGpuIsOneClearError) {
+  if (cuda_available()) GTEST_SKIP() << "a GPU is present: the run would go to it";
+  const std::string d = temp_dir("cuda");
+  Settings s = settings_with_graph(d, R"("seconds": 300}, "seed": 1, "device": "cuda"})");
+  EXPECT_EQ(s.device, "cuda");
+  std::ostringstream log;
+  EXPECT_TRUE(test::error_contains([&] { run(s, log); }, "device \"cuda\" requested but"));
+  std::filesystem::remove_all(d);
+}
+
 // The loop end to end on a tiny problem: rounds grow the labelled set by the query size up to the budget,
 // pseudo-labels are counted, and every F1 is a number in [0, 1].
 TEST(MuadRun, ActiveLearningLoopRunsToTheBudget) {
