@@ -247,7 +247,7 @@ Trained train(Context& cx, const std::vector<int64_t>& rows, const std::vector<i
       }
       Batch b = make_batch(cx.d, part, &py);
       opt.zero_grad();
-      t.net->forward(b, cx.graph_for(b.size), true, cx.s.seed, cx.take(b.size), true);
+      t.net->forward(b, cx.graph_for(b.size), true, cx.s.seed, cx.take(b.size), true, /*read_back=*/false);
       t.net->backward();
       opt.step();
     }

@@ -112,7 +112,7 @@ void Network::collect_parameters(const std::string& prefix, std::vector<Paramete
 }
 
 Output Network::forward(const Batch& b, const BatchGraph& g, bool sample, uint64_t seed, uint64_t offset,
-                        bool with_loss) {
+                        bool with_loss, bool read_back) {
   const char* op = "muad::Network::forward";
   const int64_t B = b.size, S = cfg_.services, H = cfg_.hidden;
   AD_CHECK(g.graph.nodes() == B * S, op, "batch graph has ", g.graph.nodes(), " nodes, batch needs ", B * S);
@@ -176,6 +176,7 @@ Output Network::forward(const Batch& b, const BatchGraph& g, bool sample, uint64
   logits_ = mm2_.forward(relu_.forward(mm1_.forward(h_)));
   softmax2(logits_, prob_);
   fused_c_ = sigmoid_column(fused_conf_.forward(h_));
+  if (!read_back) return Output{};
   // What the caller reads: one copy each of the probabilities, logits and fused confidences.
   const Tensor prob = on(prob_, Device::CPU), logits = on(logits_, Device::CPU), fused_c = on(fused_c_, Device::CPU);
   Output out;

@@ -100,7 +100,10 @@ class Network : public Module {
 
   // sample: z = mu + sigma eps with eps from Philox(seed, offset + ...); otherwise z = mu.
   // with_loss: computes the loss terms (and keeps what backward needs).
-  Output forward(const Batch& b, const BatchGraph& g, bool sample, uint64_t seed, uint64_t offset, bool with_loss);
+  // read_back false (the training step): nothing is copied back to the host and the Output stays empty; the loss
+  // terms are not computed (backward does not need them), so the step has no host synchronisation of its own.
+  Output forward(const Batch& b, const BatchGraph& g, bool sample, uint64_t seed, uint64_t offset, bool with_loss,
+                 bool read_back = true);
   // Gradients of the last with_loss forward's total loss, accumulated into every parameter.
   void backward();
 
