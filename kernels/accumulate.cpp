@@ -25,9 +25,9 @@ void accumulate_terms(const Tensor& x, double scale, Tensor& acc, bool with_tota
   check_same_device(op, x, acc);
   AD_CHECK(acc.numel() == x.numel() + (with_total ? 1 : 0), op, "accumulator ", acc.describe(), " for ",
            x.describe(), with_total ? " and their total" : "");
-  if (x.is_cuda()) {
+  if (x.is_device()) {
     check_dtype(op, x, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::accumulate_terms(x.data<float>(), x.numel(), scale, acc.data<double>(), with_total));
+    AD_ON_DEVICE(op, x, accumulate_terms(x.data<float>(), x.numel(), scale, acc.data<double>(), with_total));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);

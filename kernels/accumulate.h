@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/dispatch.h"
 #include "runtime/tensor.h"
 
 namespace ad {
@@ -19,8 +20,8 @@ namespace cpu {
 template <class T> void accumulate_terms(const T* x, int64_t n, double scale, double* acc, bool with_total);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void accumulate_terms(const float* x, int64_t n, double scale, double* acc, bool with_total);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -140,9 +140,9 @@ void activation_forward(Activation a, const Tensor& x, Tensor& y, float param) {
   check_same_shape(op, x, y);
   check_same_device(op, x, y);
   check_floating(op, x);
-  if (x.is_cuda()) {
+  if (x.is_device()) {
     check_dtype(op, x, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::activation_forward(a, x.data<float>(), y.data<float>(), x.numel(), param));
+    AD_ON_DEVICE(op, x, activation_forward(a, x.data<float>(), y.data<float>(), x.numel(), param));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -157,10 +157,10 @@ void activation_backward(Activation a, const Tensor& x, const Tensor& y, const T
   check_same_shape(op, x, dy);
   check_same_shape(op, x, dx);
   check_same_device(op, x, dx);
-  if (x.is_cuda()) {
+  if (x.is_device()) {
     check_dtype(op, x, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::activation_backward(a, x.data<float>(), y.data<float>(), dy.data<float>(),
-                                                    dx.data<float>(), x.numel(), param));
+    AD_ON_DEVICE(op, x, activation_backward(a, x.data<float>(), y.data<float>(), dy.data<float>(),
+                                            dx.data<float>(), x.numel(), param));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);

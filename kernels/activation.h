@@ -4,6 +4,7 @@
 #include <string>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -24,10 +25,10 @@ template <class T>
 void activation_backward(Activation a, const T* x, const T* y, const T* dy, T* dx, int64_t n, T param);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void activation_forward(Activation a, const float* x, float* y, int64_t n, float param);
 void activation_backward(Activation a, const float* x, const float* y, const float* dy, float* dx, int64_t n,
                          float param);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

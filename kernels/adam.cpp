@@ -68,10 +68,10 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const Ad
   check_like(op, param, grad);
   check_like(op, param, m);
   check_like(op, param, v);
-  if (param.is_cuda()) {
+  if (param.is_device()) {
     check_dtype(op, param, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::adam_step(param.data<float>(), grad.data<float>(), m.data<float>(), v.data<float>(),
-                                          param.numel(), adam_kernel_params(args)));
+    AD_ON_DEVICE(op, param, adam_step(param.data<float>(), grad.data<float>(), m.data<float>(), v.data<float>(),
+                                      param.numel(), adam_kernel_params(args)));
   } else {
     dispatch_floating(op, param.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -86,11 +86,11 @@ void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buf, const Sgd
   check_like(op, param, grad);
   bool use_buf = args.momentum != 0.0;
   if (use_buf) check_like(op, param, momentum_buf);
-  if (param.is_cuda()) {
+  if (param.is_device()) {
     check_dtype(op, param, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::sgd_step(param.data<float>(), grad.data<float>(),
-                                         use_buf ? momentum_buf.data<float>() : nullptr, param.numel(),
-                                         sgd_kernel_params(args)));
+    AD_ON_DEVICE(op, param, sgd_step(param.data<float>(), grad.data<float>(),
+                                     use_buf ? momentum_buf.data<float>() : nullptr, param.numel(),
+                                     sgd_kernel_params(args)));
   } else {
     dispatch_floating(op, param.dtype(), [&](auto t) {
       using T = decltype(t);

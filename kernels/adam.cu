@@ -1,16 +1,16 @@
 #include "kernels/adam.cuh"
-#include "kernels/cuda_launch.cuh"
+#include "kernels/device_backend.h"
 
-namespace ad::cuda {
+namespace ad::AD_BACKEND {
 
 void adam_step(float* p, const float* g, float* m, float* v, int64_t n, const AdamKernelParams& k) {
-  CudaLauncher l;
+  DeviceLauncher l;
   launch_adam_step(l, p, g, m, v, n, k);
 }
 
 void sgd_step(float* p, const float* g, float* buf, int64_t n, const SgdKernelParams& k) {
-  CudaLauncher l;
+  DeviceLauncher l;
   launch_sgd_step(l, p, g, buf, n, k);
 }
 
-}  // namespace ad::cuda
+}  // namespace ad::AD_BACKEND

@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -49,9 +50,9 @@ template <class T> void adam_step(T* p, const T* g, T* m, T* v, int64_t n, const
 template <class T> void sgd_step(T* p, const T* g, T* buf, int64_t n, const SgdStepArgs& args);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void adam_step(float* p, const float* g, float* m, float* v, int64_t n, const AdamKernelParams& k);
 void sgd_step(float* p, const float* g, float* buf, int64_t n, const SgdKernelParams& k);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -57,12 +57,12 @@ namespace {
 int64_t check_pool(const char* op, const Tensor& x, const Tensor& graph_ptr) {
   AD_CHECK(x.defined() && x.dim() == 2, op, "x must be [N, C], got ", x.defined() ? x.describe() : "undefined");
   check_floating(op, x);
-  if (x.is_cuda()) check_dtype(op, x, DType::F32);
+  if (x.is_device()) check_dtype(op, x, DType::F32);
   AD_CHECK(graph_ptr.defined() && graph_ptr.dim() == 1 && graph_ptr.numel() >= 1 && graph_ptr.dtype() == DType::I64,
            op, "graph_ptr must be I64 [B+1], got ", graph_ptr.defined() ? graph_ptr.describe() : "undefined");
   check_same_device(op, x, graph_ptr);
   const int64_t B = graph_ptr.numel() - 1;
-  if (!graph_ptr.is_cuda()) {
+  if (!graph_ptr.is_device()) {
     const int64_t* gp = graph_ptr.data<int64_t>();
     AD_CHECK(gp[0] == 0 && gp[B] == x.size(0), op, "graph_ptr must run from 0 to ", x.size(0), ", got ", gp[0],
              " .. ", gp[B]);
@@ -87,9 +87,9 @@ void attention_pool_forward(const Tensor& x, const Tensor& gate, const Tensor& g
   check_like(op, "gate", gate, x, Shape{N});
   check_like(op, "weight", weight, x, Shape{N});
   check_like(op, "out", out, x, Shape{B, C});
-  if (x.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::attention_pool_forward(x.data<float>(), gate.data<float>(), graph_ptr.data<int64_t>(),
-                                                       weight.data<float>(), out.data<float>(), B, C));
+  if (x.is_device()) {
+    AD_ON_DEVICE(op, x, attention_pool_forward(x.data<float>(), gate.data<float>(), graph_ptr.data<int64_t>(),
+                                               weight.data<float>(), out.data<float>(), B, C));
     return;
   }
   dispatch_floating(op, x.dtype(), [&](auto t) {
@@ -107,10 +107,10 @@ void attention_pool_backward(const Tensor& x, const Tensor& weight, const Tensor
   check_like(op, "dout", dout, x, Shape{B, C});
   check_like(op, "dx", dx, x, Shape{N, C});
   check_like(op, "dgate", dgate, x, Shape{N});
-  if (x.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::attention_pool_backward(x.data<float>(), weight.data<float>(),
-                                                        graph_ptr.data<int64_t>(), dout.data<float>(),
-                                                        dx.data<float>(), dgate.data<float>(), B, C));
+  if (x.is_device()) {
+    AD_ON_DEVICE(op, x, attention_pool_backward(x.data<float>(), weight.data<float>(),
+                                                graph_ptr.data<int64_t>(), dout.data<float>(),
+                                                dx.data<float>(), dgate.data<float>(), B, C));
     return;
   }
   dispatch_floating(op, x.dtype(), [&](auto t) {

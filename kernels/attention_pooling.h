@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -19,11 +20,11 @@ void attention_pool_forward(const Tensor& x, const Tensor& gate, const Tensor& g
 void attention_pool_backward(const Tensor& x, const Tensor& weight, const Tensor& graph_ptr, const Tensor& dout,
                              Tensor& dx, Tensor& dgate);
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void attention_pool_forward(const float* x, const float* gate, const int64_t* graph_ptr, float* weight, float* out,
                             int64_t graphs, int64_t channels);
 void attention_pool_backward(const float* x, const float* weight, const int64_t* graph_ptr, const float* dout,
                              float* dx, float* dgate, int64_t graphs, int64_t channels);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -235,7 +235,7 @@ int64_t check_bn(const char* op, const Tensor& x, std::initializer_list<const Te
     check_dtype(op, *t, x.dtype());
     check_same_device(op, x, *t);
   }
-  if (x.is_cuda()) check_dtype(op, x, DType::F32);
+  if (x.is_device()) check_dtype(op, x, DType::F32);
   return c;
 }
 
@@ -253,11 +253,11 @@ void batchnorm1d_train_forward(const Tensor& x, const Tensor& gamma, const Tenso
   check_same_device(op, x, y);
   check_dtype(op, y, x.dtype());
   const int64_t n = x.size(0);
-  if (x.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::batchnorm1d_train_forward(
-                              x.data<float>(), gamma.data<float>(), beta.data<float>(), y.data<float>(),
-                              save_mean.data<float>(), save_var.data<float>(), ptr_or_null<float>(running_mean),
-                              ptr_or_null<float>(running_var), n, c, opt.momentum, opt.eps));
+  if (x.is_device()) {
+    AD_ON_DEVICE(op, x, batchnorm1d_train_forward(
+                      x.data<float>(), gamma.data<float>(), beta.data<float>(), y.data<float>(),
+                      save_mean.data<float>(), save_var.data<float>(), ptr_or_null<float>(running_mean),
+                      ptr_or_null<float>(running_var), n, c, opt.momentum, opt.eps));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -279,11 +279,11 @@ void batchnorm1d_inference_forward(const Tensor& x, const Tensor& gamma, const T
   check_same_device(op, x, y);
   check_dtype(op, y, x.dtype());
   const int64_t n = x.size(0);
-  if (x.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::batchnorm1d_inference_forward(x.data<float>(), gamma.data<float>(),
-                                                              beta.data<float>(), running_mean.data<float>(),
-                                                              running_var.data<float>(), y.data<float>(), n, c,
-                                                              opt.eps));
+  if (x.is_device()) {
+    AD_ON_DEVICE(op, x, batchnorm1d_inference_forward(x.data<float>(), gamma.data<float>(),
+                                                      beta.data<float>(), running_mean.data<float>(),
+                                                      running_var.data<float>(), y.data<float>(), n, c,
+                                                      opt.eps));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -307,11 +307,11 @@ void batchnorm1d_train_backward(const Tensor& x, const Tensor& gamma, const Tens
   check_dtype(op, dy, x.dtype());
   check_dtype(op, dx, x.dtype());
   const int64_t n = x.size(0);
-  if (x.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::batchnorm1d_train_backward(x.data<float>(), gamma.data<float>(),
-                                                           save_mean.data<float>(), save_var.data<float>(),
-                                                           dy.data<float>(), dx.data<float>(), dgamma.data<float>(),
-                                                           dbeta.data<float>(), n, c, opt.eps));
+  if (x.is_device()) {
+    AD_ON_DEVICE(op, x, batchnorm1d_train_backward(x.data<float>(), gamma.data<float>(),
+                                                   save_mean.data<float>(), save_var.data<float>(),
+                                                   dy.data<float>(), dx.data<float>(), dgamma.data<float>(),
+                                                   dbeta.data<float>(), n, c, opt.eps));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);

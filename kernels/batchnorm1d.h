@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -47,7 +48,7 @@ void batchnorm1d_train_backward(const T* x, const T* gamma, const T* save_mean, 
                                 T* dx, T* dgamma, T* dbeta, int64_t n, int64_t c, T eps);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void batchnorm1d_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
                                float* save_var, float* running_mean, float* running_var, int64_t n, int64_t c,
                                float momentum, float eps);
@@ -56,6 +57,6 @@ void batchnorm1d_inference_forward(const float* x, const float* gamma, const flo
 void batchnorm1d_train_backward(const float* x, const float* gamma, const float* save_mean, const float* save_var,
                                 const float* dy, float* dx, float* dgamma, float* dbeta, int64_t n, int64_t c,
                                 float eps);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

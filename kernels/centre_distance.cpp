@@ -125,10 +125,10 @@ void centre_distance_forward(CentreDistance kind, const Tensor& z, const Tensor&
   const char* op = "centre_distance_forward";
   const Dims s = check_shapes(op, z, c);
   check_shape_is(op, "out", out, Shape{s.B, s.K, s.H}, z);
-  if (z.is_cuda()) {
+  if (z.is_device()) {
     check_dtype(op, z, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::centre_distance_forward(kind, z.data<float>(), c.data<float>(), out.data<float>(),
-                                                        s.B, s.K, s.H, s.D));
+    AD_ON_DEVICE(op, z, centre_distance_forward(kind, z.data<float>(), c.data<float>(), out.data<float>(),
+                                                s.B, s.K, s.H, s.D));
   } else {
     dispatch_floating(op, z.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -144,10 +144,10 @@ void centre_distance_backward(CentreDistance kind, const Tensor& z, const Tensor
   check_shape_is(op, "dout", dout, Shape{s.B, s.K, s.H}, z);
   check_shape_is(op, "dz", dz, z.shape(), z);
   check_shape_is(op, "dc", dc, c.shape(), z);
-  if (z.is_cuda()) {
+  if (z.is_device()) {
     check_dtype(op, z, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::centre_distance_backward(kind, z.data<float>(), c.data<float>(), dout.data<float>(),
-                                                         dz.data<float>(), dc.data<float>(), s.B, s.K, s.H, s.D));
+    AD_ON_DEVICE(op, z, centre_distance_backward(kind, z.data<float>(), c.data<float>(), dout.data<float>(),
+                                                 dz.data<float>(), dc.data<float>(), s.B, s.K, s.H, s.D));
   } else {
     dispatch_floating(op, z.dtype(), [&](auto t) {
       using T = decltype(t);

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -45,11 +46,11 @@ void centre_distance_backward(CentreDistance kind, const T* z, const T* c, const
                               int64_t K, int64_t H, int64_t D);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void centre_distance_forward(CentreDistance kind, const float* z, const float* c, float* out, int64_t B, int64_t K,
                              int64_t H, int64_t D);
 void centre_distance_backward(CentreDistance kind, const float* z, const float* c, const float* dout, float* dz,
                               float* dc, int64_t B, int64_t K, int64_t H, int64_t D);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -60,7 +60,7 @@ void check_inputs(const char* op, const Tensor& prob, const Tensor& conf, const 
            labels.describe());
   check_same_device(op, prob, conf);
   check_same_device(op, prob, labels);
-  if (!labels.is_cuda())
+  if (!labels.is_device())
     for (int64_t i = 0; i < labels.numel(); ++i)
       AD_CHECK(labels.data<int64_t>()[i] >= 0 && labels.data<int64_t>()[i] < prob.size(1), op, "label ",
                labels.data<int64_t>()[i], " at row ", i, " outside [0, ", prob.size(1), ")");
@@ -74,10 +74,10 @@ void confidence_loss_forward(const Tensor& prob, const Tensor& conf, const Tenso
            terms.describe());
   check_same_device(op, prob, terms);
   const int64_t rows = prob.size(0), k = prob.size(1);
-  if (prob.is_cuda()) {
+  if (prob.is_device()) {
     check_dtype(op, prob, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::confidence_loss_forward(prob.data<float>(), conf.data<float>(),
-                                                        labels.data<int64_t>(), terms.data<float>(), rows, k));
+    AD_ON_DEVICE(op, prob, confidence_loss_forward(prob.data<float>(), conf.data<float>(),
+                                                   labels.data<int64_t>(), terms.data<float>(), rows, k));
   } else {
     dispatch_floating(op, prob.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -104,13 +104,13 @@ void confidence_loss_backward(const Tensor& prob, const Tensor& conf, const Tens
     check_same_device(op, prob, dconf_extra);
   }
   const int64_t rows = prob.size(0), k = prob.size(1);
-  if (prob.is_cuda()) {
+  if (prob.is_device()) {
     check_dtype(op, prob, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::confidence_loss_backward(
-                              prob.data<float>(), conf.data<float>(), labels.data<int64_t>(),
-                              dconf_extra.defined() ? dconf_extra.data<float>() : nullptr, float(ce_weight),
-                              float(mse_weight), target_detached, dlogits.data<float>(), dconf_pre.data<float>(),
-                              rows, k));
+    AD_ON_DEVICE(op, prob, confidence_loss_backward(
+                         prob.data<float>(), conf.data<float>(), labels.data<int64_t>(),
+                         dconf_extra.defined() ? dconf_extra.data<float>() : nullptr, float(ce_weight),
+                         float(mse_weight), target_detached, dlogits.data<float>(), dconf_pre.data<float>(),
+                         rows, k));
   } else {
     dispatch_floating(op, prob.dtype(), [&](auto t) {
       using T = decltype(t);

@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -36,12 +37,12 @@ void confidence_loss_backward(const T* prob, const T* conf, const int64_t* label
                               T mse_weight, bool target_detached, T* dlogits, T* dconf_pre, int64_t rows, int64_t k);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void confidence_loss_forward(const float* prob, const float* conf, const int64_t* labels, float* terms, int64_t rows,
                              int64_t k);
 void confidence_loss_backward(const float* prob, const float* conf, const int64_t* labels, const float* dconf_extra,
                               float ce_weight, float mse_weight, bool target_detached, float* dlogits,
                               float* dconf_pre, int64_t rows, int64_t k);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -217,11 +217,11 @@ void dilated_conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias
   check_bias(op, bias, x, s.cout);
   AD_CHECK(y.shape() == Shape({s.batch, s.steps, s.cout}), op, "y must be [", s.batch, ",", s.steps, ",", s.cout,
            "], got ", y.describe());
-  if (x.is_cuda()) {
+  if (x.is_device()) {
     check_dtype(op, x, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::dilated_conv1d_forward(s, x.data<float>(), w.data<float>(),
-                                                       bias.defined() ? bias.data<float>() : nullptr,
-                                                       y.data<float>()));
+    AD_ON_DEVICE(op, x, dilated_conv1d_forward(s, x.data<float>(), w.data<float>(),
+                                               bias.defined() ? bias.data<float>() : nullptr,
+                                               y.data<float>()));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -241,9 +241,9 @@ void dilated_conv1d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
   check_same_device(op, dy, dx);
   AD_CHECK(dy.shape() == Shape({s.batch, s.steps, s.cout}), op, "dy must be [", s.batch, ",", s.steps, ",",
            s.cout, "], got ", dy.describe());
-  if (dy.is_cuda()) {
+  if (dy.is_device()) {
     check_dtype(op, dy, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::dilated_conv1d_backward_data(s, dy.data<float>(), w.data<float>(), dx.data<float>()));
+    AD_ON_DEVICE(op, dy, dilated_conv1d_backward_data(s, dy.data<float>(), w.data<float>(), dx.data<float>()));
   } else {
     dispatch_floating(op, dy.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -263,11 +263,11 @@ void dilated_conv1d_backward_params(const Tensor& x, const Tensor& dy, Tensor& d
   check_bias(op, db, x, s.cout);
   AD_CHECK(dy.shape() == Shape({s.batch, s.steps, s.cout}), op, "dy must be [", s.batch, ",", s.steps, ",",
            s.cout, "], got ", dy.describe());
-  if (x.is_cuda()) {
+  if (x.is_device()) {
     check_dtype(op, x, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::dilated_conv1d_backward_params(s, x.data<float>(), dy.data<float>(),
-                                                               dw.data<float>(),
-                                                               db.defined() ? db.data<float>() : nullptr));
+    AD_ON_DEVICE(op, x, dilated_conv1d_backward_params(s, x.data<float>(), dy.data<float>(),
+                                                       dw.data<float>(),
+                                                       db.defined() ? db.data<float>() : nullptr));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);

@@ -9,6 +9,7 @@
 
 #include "runtime/hd.h"
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -39,11 +40,11 @@ template <class T>
 void dilated_conv1d_backward_params(const Conv1dShape& s, const T* x, const T* dy, T* dw, T* db);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void dilated_conv1d_forward(const Conv1dShape& s, const float* x, const float* w, const float* bias, float* y);
 void dilated_conv1d_backward_data(const Conv1dShape& s, const float* dy, const float* w, float* dx);
 // dw and db accumulate (atomics); db may be null.
 void dilated_conv1d_backward_params(const Conv1dShape& s, const float* x, const float* dy, float* dw, float* db);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

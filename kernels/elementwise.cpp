@@ -59,10 +59,10 @@ void add(const Tensor& a, const Tensor& b, Tensor& out, double alpha, double bet
   check_floating(op, a);
   check_same(op, a, b);
   check_same(op, a, out);
-  if (a.is_cuda()) {
+  if (a.is_device()) {
     check_dtype(op, a, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::axpby(a.data<float>(), b.data<float>(), out.data<float>(), a.numel(), float(alpha),
-                                      float(beta)));
+    AD_ON_DEVICE(op, a, axpby(a.data<float>(), b.data<float>(), out.data<float>(), a.numel(), float(alpha),
+                              float(beta)));
   } else {
     dispatch_floating(op, a.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -77,9 +77,9 @@ void scale(const Tensor& x, double alpha, Tensor& y) {
   const char* op = "scale";
   check_floating(op, x);
   check_same(op, x, y);
-  if (x.is_cuda()) {
+  if (x.is_device()) {
     check_dtype(op, x, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::scale(x.data<float>(), y.data<float>(), x.numel(), float(alpha)));
+    AD_ON_DEVICE(op, x, scale(x.data<float>(), y.data<float>(), x.numel(), float(alpha)));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -93,9 +93,9 @@ void mul(const Tensor& a, const Tensor& b, Tensor& out) {
   check_floating(op, a);
   check_same(op, a, b);
   check_same(op, a, out);
-  if (a.is_cuda()) {
+  if (a.is_device()) {
     check_dtype(op, a, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::mul(a.data<float>(), b.data<float>(), out.data<float>(), a.numel()));
+    AD_ON_DEVICE(op, a, mul(a.data<float>(), b.data<float>(), out.data<float>(), a.numel()));
   } else {
     dispatch_floating(op, a.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -106,8 +106,8 @@ void mul(const Tensor& a, const Tensor& b, Tensor& out) {
 
 void fill(Tensor& x, double value) {
   [[maybe_unused]] const char* op = "fill";
-  if (x.is_cuda() && x.dtype() == DType::F32) {
-    AD_WITH_CUDA_ONLY(op, cuda::fill(x.data<float>(), x.numel(), float(value)));
+  if (x.is_device() && x.dtype() == DType::F32) {
+    AD_ON_DEVICE(op, x, fill(x.data<float>(), x.numel(), float(value)));
   } else {
     x.fill_(value);  // CPU, or a non-f32 CUDA tensor (host fill + copy)
   }
@@ -128,9 +128,9 @@ void add_bias_rows(Tensor& x, const Tensor& bias) {
   check_same_device(op, x, bias);
   AD_CHECK(x.dtype() == bias.dtype(), op, "dtype mismatch: ", x.describe(), " vs ", bias.describe());
   int64_t rows = bias_rows(op, x, bias), cols = bias.numel();
-  if (x.is_cuda()) {
+  if (x.is_device()) {
     check_dtype(op, x, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::add_bias_rows(x.data<float>(), bias.data<float>(), rows, cols));
+    AD_ON_DEVICE(op, x, add_bias_rows(x.data<float>(), bias.data<float>(), rows, cols));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -145,9 +145,9 @@ void add_bias_rows_backward(const Tensor& dy, Tensor& dbias, bool accumulate) {
   check_same_device(op, dy, dbias);
   AD_CHECK(dy.dtype() == dbias.dtype(), op, "dtype mismatch: ", dy.describe(), " vs ", dbias.describe());
   int64_t rows = bias_rows(op, dy, dbias), cols = dbias.numel();
-  if (dy.is_cuda()) {
+  if (dy.is_device()) {
     check_dtype(op, dy, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::column_sums(dy.data<float>(), dbias.data<float>(), rows, cols, 1.0f, accumulate));
+    AD_ON_DEVICE(op, dy, column_sums(dy.data<float>(), dbias.data<float>(), rows, cols, 1.0f, accumulate));
   } else {
     dispatch_floating(op, dy.dtype(), [&](auto t) {
       using T = decltype(t);

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -33,13 +34,13 @@ template <class T> void add_bias_rows(T* x, const T* bias, int64_t rows, int64_t
 template <class T> void column_sums(const T* x, T* out, int64_t rows, int64_t cols, T scale, bool accumulate);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void axpby(const float* a, const float* b, float* out, int64_t n, float alpha, float beta);
 void scale(const float* x, float* y, int64_t n, float alpha);
 void mul(const float* a, const float* b, float* out, int64_t n);
 void fill(float* x, int64_t n, float value);
 void add_bias_rows(float* x, const float* bias, int64_t rows, int64_t cols);
 void column_sums(const float* x, float* out, int64_t rows, int64_t cols, float scale, bool accumulate);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -86,11 +86,11 @@ void embedding_forward(const Tensor& ids, const Tensor& weight, Tensor& out) {
   for (int64_t i = 0; i < n; ++i)
     AD_CHECK(id[i] >= 0 && id[i] < vocab, op, "id ", id[i], " at position ", i, " is outside [0, ", vocab, ")");
   if (n == 0) return;
-  if (weight.is_cuda()) {
+  if (weight.is_device()) {
     check_dtype(op, weight, DType::F32);
-    Tensor dev_ids = ids.to(Device::CUDA);
-    AD_WITH_CUDA_ONLY(op, cuda::embedding_forward(dev_ids.data<int32_t>(), weight.data<float>(), out.data<float>(),
-                                                  n, dim));
+    Tensor dev_ids = ids.to(weight.device());
+    AD_ON_DEVICE(op, weight, embedding_forward(dev_ids.data<int32_t>(), weight.data<float>(), out.data<float>(),
+                                               n, dim));
   } else {
     dispatch_floating(op, weight.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -104,18 +104,18 @@ void embedding_backward(const Tensor& ids, const Tensor& dout, Tensor& dweight) 
   check_ids(op, ids, dweight, dout);
   const int64_t n = ids.numel(), dim = dweight.size(1);
   if (n == 0) return;
-  if (dweight.is_cuda()) {
+  if (dweight.is_device()) {
     check_dtype(op, dweight, DType::F32);
     EmbeddingGroups g = group_embedding_ids(ids.data<int32_t>(), n, dweight.size(0));
-    auto upload = [](const std::vector<int32_t>& v) {
+    auto upload = [&](const std::vector<int32_t>& v) {
       Tensor t = Tensor::empty({int64_t(v.size())}, DType::I32);
       std::copy(v.begin(), v.end(), t.data<int32_t>());
-      return t.to(Device::CUDA);
+      return t.to(dweight.device());
     };
     Tensor rows = upload(g.rows), offsets = upload(g.offsets), positions = upload(g.positions);
-    AD_WITH_CUDA_ONLY(op, cuda::embedding_backward(rows.data<int32_t>(), offsets.data<int32_t>(),
-                                                   positions.data<int32_t>(), int64_t(g.rows.size()),
-                                                   dout.data<float>(), dweight.data<float>(), dim));
+    AD_ON_DEVICE(op, dweight, embedding_backward(rows.data<int32_t>(), offsets.data<int32_t>(),
+                                                 positions.data<int32_t>(), int64_t(g.rows.size()),
+                                                 dout.data<float>(), dweight.data<float>(), dim));
   } else {
     const int32_t* id = ids.data<int32_t>();
     for (int64_t i = 0; i < n; ++i)

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -33,11 +34,11 @@ template <class T> void embedding_forward(const int32_t* ids, const T* weight, T
 template <class T> void embedding_backward(const int32_t* ids, const T* dout, T* dweight, int64_t n, int64_t dim);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void embedding_forward(const int32_t* ids, const float* weight, float* out, int64_t n, int64_t dim);
 // rows, offsets, positions: device copies of an EmbeddingGroups with `groups` groups.
 void embedding_backward(const int32_t* rows, const int32_t* offsets, const int32_t* positions, int64_t groups,
                         const float* dout, float* dweight, int64_t dim);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -206,21 +206,40 @@ EmulatedBlock::EmulatedBlock(const LaunchConfig& cfg, const char* kernel, Emulat
   shared_.assign(shared_capacity_, 0xFF);
 }
 
-EmulatedBlock::~EmulatedBlock() {
-  if (stack_base_) {
-    guard_lo.store(nullptr);
-    munmap(stack_base_, stack_span_);
+EmulatedBlock::~EmulatedBlock() = default;  // the stacks stay in this OS thread's pool
+
+namespace {
+// Fiber stacks with their guard pages, kept per OS thread from one launch to the next: mapping them, setting the
+// guard pages and faulting the stack pages in again cost more than running a small kernel (the emulated device
+// launches thousands of those in a training step).
+struct StackPool {
+  char* base = nullptr;
+  size_t count = 0;
+  void release() {
+    if (!base) return;
+    if (guard_lo.load() == base) guard_lo.store(nullptr);
+    munmap(base, count * kSlotBytes);
+    base = nullptr;
+    count = 0;
   }
-}
+  ~StackPool() { release(); }
+};
+thread_local StackPool stack_pool;
+}  // namespace
 
 void EmulatedBlock::ensure_stacks(size_t n) {
-  if (n <= stack_count_) return;
-  void* p = mmap(nullptr, n * kSlotBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  AD_CHECK(p != MAP_FAILED, "emulate_launch", "cannot map stacks for ", n, " threads");
-  stack_base_ = static_cast<char*>(p);
-  stack_count_ = n;
-  stack_span_ = n * kSlotBytes;
-  for (size_t t = 0; t < n; ++t) mprotect(stack_base_ + t * kSlotBytes, kGuardBytes, PROT_NONE);
+  StackPool& pool = stack_pool;
+  if (n > pool.count) {
+    pool.release();
+    void* p = mmap(nullptr, n * kSlotBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    AD_CHECK(p != MAP_FAILED, "emulate_launch", "cannot map stacks for ", n, " threads");
+    pool.base = static_cast<char*>(p);
+    pool.count = n;
+    for (size_t t = 0; t < n; ++t) mprotect(pool.base + t * kSlotBytes, kGuardBytes, PROT_NONE);
+  }
+  stack_base_ = pool.base;
+  stack_count_ = pool.count;
+  stack_span_ = pool.count * kSlotBytes;
   install_overflow_handler();
   guard_span.store(stack_span_);
   guard_lo.store(stack_base_);

@@ -8,6 +8,7 @@
 
 #include "kernels/graph_attention.cuh"
 #include "kernels/shared_size.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -154,12 +155,12 @@ void launch_gatv2_backward(L& l, const GatGraphView& g, const Gatv2Params& p, co
                                                attn, arg, dout, edge_grad, dsrc);
 }
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void gatv2_forward(const GatGraphView& g, const Gatv2Params& p, const float* src, const float* dst, const float* att,
                    float* attn, float* out, int32_t* arg);
 void gatv2_backward(const GatGraphView& g, const Gatv2Params& p, const float* src, const float* dst, const float* att,
                     const float* attn, const int32_t* arg, const float* dout, float* edge_grad, float* datt_rows,
                     float* dsrc, float* ddst);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -92,10 +92,10 @@ void reparam_forward(const Tensor& mu, const Tensor& logvar, Tensor& z, uint64_t
   check_floating(op, mu);
   check_dtype(op, logvar, mu.dtype());
   check_dtype(op, z, mu.dtype());
-  if (mu.is_cuda()) {
+  if (mu.is_device()) {
     check_dtype(op, mu, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::reparam_forward(mu.data<float>(), logvar.data<float>(), z.data<float>(), mu.numel(),
-                                                seed, offset, mean_only));
+    AD_ON_DEVICE(op, mu, reparam_forward(mu.data<float>(), logvar.data<float>(), z.data<float>(), mu.numel(),
+                                         seed, offset, mean_only));
   } else {
     dispatch_floating(op, mu.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -117,10 +117,10 @@ void reparam_backward(const Tensor& logvar, const Tensor& dz, Tensor& dmu, Tenso
   check_dtype(op, dz, logvar.dtype());
   check_dtype(op, dmu, logvar.dtype());
   check_dtype(op, dlogvar, logvar.dtype());
-  if (logvar.is_cuda()) {
+  if (logvar.is_device()) {
     check_dtype(op, logvar, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::reparam_backward(logvar.data<float>(), dz.data<float>(), dmu.data<float>(),
-                                                 dlogvar.data<float>(), logvar.numel(), seed, offset, mean_only));
+    AD_ON_DEVICE(op, logvar, reparam_backward(logvar.data<float>(), dz.data<float>(), dmu.data<float>(),
+                                              dlogvar.data<float>(), logvar.numel(), seed, offset, mean_only));
   } else {
     dispatch_floating(op, logvar.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -144,10 +144,10 @@ void reparam_kl_forward(const Tensor& mu, const Tensor& v, Tensor& z, Tensor& kl
   AD_CHECK(kl.defined() && kl.shape() == Shape{R} && kl.dtype() == mu.dtype(), op, "kl must be [", R, "], got ",
            kl.defined() ? kl.describe() : "undefined");
   check_same_device(op, mu, kl);
-  if (mu.is_cuda()) {
+  if (mu.is_device()) {
     check_dtype(op, mu, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::reparam_kl_forward(mu.data<float>(), v.data<float>(), z.data<float>(),
-                                                   kl.data<float>(), R, C, seed, offset, form, mean_only));
+    AD_ON_DEVICE(op, mu, reparam_kl_forward(mu.data<float>(), v.data<float>(), z.data<float>(),
+                                            kl.data<float>(), R, C, seed, offset, form, mean_only));
     return;
   }
   dispatch_floating(op, mu.dtype(), [&](auto t) {
@@ -171,11 +171,11 @@ void reparam_kl_backward(const Tensor& mu, const Tensor& v, const Tensor& dz, co
   AD_CHECK(dkl.defined() && dkl.shape() == Shape{R} && dkl.dtype() == mu.dtype(), op, "dkl must be [", R, "], got ",
            dkl.defined() ? dkl.describe() : "undefined");
   check_same_device(op, mu, dkl);
-  if (mu.is_cuda()) {
+  if (mu.is_device()) {
     check_dtype(op, mu, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::reparam_kl_backward(mu.data<float>(), v.data<float>(), dz.data<float>(),
-                                                    dkl.data<float>(), dmu.data<float>(), dv.data<float>(), R, C,
-                                                    seed, offset, form, mean_only));
+    AD_ON_DEVICE(op, mu, reparam_kl_backward(mu.data<float>(), v.data<float>(), dz.data<float>(),
+                                             dkl.data<float>(), dmu.data<float>(), dv.data<float>(), R, C,
+                                             seed, offset, form, mean_only));
     return;
   }
   dispatch_floating(op, mu.dtype(), [&](auto t) {

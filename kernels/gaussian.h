@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -45,7 +46,7 @@ void reparam_backward(const T* logvar, const T* dz, T* dmu, T* dlogvar, int64_t 
                       bool mean_only);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void reparam_kl_forward(const float* mu, const float* v, float* z, float* kl, int64_t rows, int64_t cols,
                         uint64_t seed, uint64_t offset, VarianceForm form, bool mean_only);
 void reparam_kl_backward(const float* mu, const float* v, const float* dz, const float* dkl, float* dmu, float* dv,
@@ -55,6 +56,6 @@ void reparam_forward(const float* mu, const float* logvar, float* z, int64_t n, 
                      bool mean_only);
 void reparam_backward(const float* logvar, const float* dz, float* dmu, float* dlogvar, int64_t n, uint64_t seed,
                       uint64_t offset, bool mean_only);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

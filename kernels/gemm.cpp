@@ -104,10 +104,10 @@ void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& A, const Tenso
            trans_a ? "^T" : "", " x ", B.describe(), trans_b ? "^T" : "", " -> ", C.describe());
   int64_t lda = std::max<int64_t>(A.size(1), 1), ldb = std::max<int64_t>(B.size(1), 1),
           ldc = std::max<int64_t>(N, 1);
-  if (A.is_cuda()) {
+  if (A.is_device()) {
     check_dtype(op, A, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::gemm(trans_a, trans_b, M, N, K, float(alpha), A.data<float>(), lda,
-                                     B.data<float>(), ldb, float(beta), C.data<float>(), ldc));
+    AD_ON_DEVICE(op, A, gemm(trans_a, trans_b, M, N, K, float(alpha), A.data<float>(), lda,
+                             B.data<float>(), ldb, float(beta), C.data<float>(), ldc));
   } else {
     dispatch_floating(op, A.dtype(), [&](auto t) {
       using T = decltype(t);

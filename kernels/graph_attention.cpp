@@ -304,7 +304,7 @@ void check_graph(const char* op, const AttentionGraph& g, const GraphAttentionOp
            op, "graph ", g.adj.describe(), " and feat ", feat.describe(), " are on different devices");
   if (opt.scale_logits_by_adj) {
     AD_CHECK(g.adj.has_values(), op, "scale_logits_by_adj needs adjacency values, got ", g.adj.describe());
-    AD_CHECK(g.adj.val.dtype() == DType::F32 || (g.adj.val.dtype() == DType::F64 && !feat.is_cuda()), op,
+    AD_CHECK(g.adj.val.dtype() == DType::F32 || (g.adj.val.dtype() == DType::F64 && !feat.is_device()), op,
              "adjacency values must be f32 (f64 allowed on the CPU), got ", g.adj.describe());
   }
 }
@@ -321,7 +321,7 @@ void check_feat(const char* op, const AttentionGraph& g, const Tensor& feat) {
   AD_CHECK(feat.defined() && feat.dim() == 2 && feat.size(0) == g.nodes(), op, "feat must be [", g.nodes(),
            ", C] for ", g.adj.describe(), ", got ", feat.defined() ? feat.describe() : std::string("undefined"));
   check_floating(op, feat);
-  if (feat.is_cuda()) check_dtype(op, feat, DType::F32);
+  if (feat.is_device()) check_dtype(op, feat, DType::F32);
 }
 
 [[maybe_unused]] GatParams gat_params(const Tensor& feat, const GraphAttentionOptions& opt) {
@@ -353,10 +353,10 @@ void graph_attention_forward(const AttentionGraph& g, const Tensor& feat, const 
   check_tensor(op, "f_dst", f_dst, feat, Shape{n});
   check_tensor(op, "attn", attn, feat, Shape{g.edges()});
   check_tensor(op, "out", out, feat, Shape{n, C});
-  if (feat.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::graph_attention_forward(gat_view(g, opt.scale_logits_by_adj), gat_params(feat, opt),
-                                                        feat.data<float>(), f_src.data<float>(), f_dst.data<float>(),
-                                                        attn.data<float>(), out.data<float>()));
+  if (feat.is_device()) {
+    AD_ON_DEVICE(op, feat, graph_attention_forward(gat_view(g, opt.scale_logits_by_adj), gat_params(feat, opt),
+                                                   feat.data<float>(), f_src.data<float>(), f_dst.data<float>(),
+                                                   attn.data<float>(), out.data<float>()));
     return;
   }
   dispatch_floating(op, feat.dtype(), [&](auto t) {
@@ -386,12 +386,12 @@ void graph_attention_backward(const AttentionGraph& g, const Tensor& feat, const
   check_tensor(op, "dfeat", dfeat, feat, Shape{n, C});
   check_tensor(op, "df_src", df_src, feat, Shape{n});
   check_tensor(op, "df_dst", df_dst, feat, Shape{n});
-  if (feat.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::graph_attention_backward(
-                              gat_view(g, opt.scale_logits_by_adj), gat_params(feat, opt), feat.data<float>(),
-                              f_src.data<float>(), f_dst.data<float>(), attn.data<float>(), dout.data<float>(),
-                              edge_grad.data<float>(), dfeat.data<float>(), df_src.data<float>(),
-                              df_dst.data<float>()));
+  if (feat.is_device()) {
+    AD_ON_DEVICE(op, feat, graph_attention_backward(
+                         gat_view(g, opt.scale_logits_by_adj), gat_params(feat, opt), feat.data<float>(),
+                         f_src.data<float>(), f_dst.data<float>(), attn.data<float>(), dout.data<float>(),
+                         edge_grad.data<float>(), dfeat.data<float>(), df_src.data<float>(),
+                         df_dst.data<float>()));
     return;
   }
   dispatch_floating(op, feat.dtype(), [&](auto t) {
@@ -422,7 +422,7 @@ Gatv2Dims check_gatv2(const char* op, const AttentionGraph& g, const Tensor& src
            "src must be [", g.nodes(), ", heads*D] with heads = ", opt.heads, ", got ",
            src.defined() ? src.describe() : std::string("undefined"));
   check_floating(op, src);
-  if (src.is_cuda()) check_dtype(op, src, DType::F32);
+  if (src.is_device()) check_dtype(op, src, DType::F32);
   GraphAttentionOptions plain;
   plain.scale_logits_by_adj = false;
   check_graph(op, g, plain, src);
@@ -454,10 +454,10 @@ void gatv2_forward(const AttentionGraph& g, const Tensor& src, const Tensor& dst
   check_tensor(op, "attn", attn, src, Shape{d.nnz, d.H});
   check_tensor(op, "out", out, src, Shape{d.n, d.D});
   check_arg(op, arg, src, Shape{d.n, d.D});
-  if (src.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::gatv2_forward(gat_view(g, false), gatv2_params(d, opt), src.data<float>(),
-                                              dst.data<float>(), att.data<float>(), attn.data<float>(),
-                                              out.data<float>(), arg.data<int32_t>()));
+  if (src.is_device()) {
+    AD_ON_DEVICE(op, src, gatv2_forward(gat_view(g, false), gatv2_params(d, opt), src.data<float>(),
+                                        dst.data<float>(), att.data<float>(), attn.data<float>(),
+                                        out.data<float>(), arg.data<int32_t>()));
     return;
   }
   dispatch_floating(op, src.dtype(), [&](auto t) {
@@ -481,11 +481,11 @@ void gatv2_backward(const AttentionGraph& g, const Tensor& src, const Tensor& ds
   check_tensor(op, "dsrc", dsrc, src, src.shape());
   check_tensor(op, "ddst", ddst, src, src.shape());
   check_tensor(op, "datt", datt, src, att.shape());
-  if (src.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::gatv2_backward(gat_view(g, false), gatv2_params(d, opt), src.data<float>(),
-                                               dst.data<float>(), att.data<float>(), attn.data<float>(),
-                                               arg.data<int32_t>(), dout.data<float>(), edge_grad.data<float>(),
-                                               datt_rows.data<float>(), dsrc.data<float>(), ddst.data<float>()));
+  if (src.is_device()) {
+    AD_ON_DEVICE(op, src, gatv2_backward(gat_view(g, false), gatv2_params(d, opt), src.data<float>(),
+                                         dst.data<float>(), att.data<float>(), attn.data<float>(),
+                                         arg.data<int32_t>(), dout.data<float>(), edge_grad.data<float>(),
+                                         datt_rows.data<float>(), dsrc.data<float>(), ddst.data<float>()));
   } else {
     dispatch_floating(op, src.dtype(), [&](auto t) {
       using T = decltype(t);

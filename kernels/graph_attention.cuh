@@ -29,6 +29,7 @@
 #include "kernels/launch.h"
 #include "kernels/reduce.cuh"
 #include "kernels/shared_size.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -506,12 +507,12 @@ void launch_graph_attention_backward(L& l, const GatGraphView& g, GatParams p, c
   }
 }
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void graph_attention_forward(const GatGraphView& g, const GatParams& p, const float* feat, const float* f_src,
                              const float* f_dst, float* attn, float* out);
 void graph_attention_backward(const GatGraphView& g, const GatParams& p, const float* feat, const float* f_src,
                               const float* f_dst, const float* attn, const float* dout, float* edge_grad,
                               float* dfeat, float* df_src, float* df_dst);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -98,10 +98,10 @@ void hypersphere_forward(const Tensor& d2, const Tensor& radius, Tensor& residue
   const int64_t B = check_batch(op, d2, radius);
   check_vector(op, "residue", residue, B, d2);
   check_vector(op, "weight", weight, B, d2);
-  if (d2.is_cuda()) {
+  if (d2.is_device()) {
     check_dtype(op, d2, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::hypersphere_forward(d2.data<float>(), radius.data<float>(), residue.data<float>(),
-                                                    weight.data<float>(), B, form));
+    AD_ON_DEVICE(op, d2, hypersphere_forward(d2.data<float>(), radius.data<float>(), residue.data<float>(),
+                                             weight.data<float>(), B, form));
   } else {
     dispatch_floating(op, d2.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -118,11 +118,11 @@ void hypersphere_backward(const Tensor& d2, const Tensor& radius, const Tensor& 
   check_vector(op, "dweight", dweight, B, d2);
   check_vector(op, "dd2", dd2, B, d2);
   check_vector(op, "dradius", dradius, 1, d2);
-  if (d2.is_cuda()) {
+  if (d2.is_device()) {
     check_dtype(op, d2, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::hypersphere_backward(d2.data<float>(), radius.data<float>(), dresidue.data<float>(),
-                                                     dweight.data<float>(), dd2.data<float>(), dradius.data<float>(),
-                                                     B, form));
+    AD_ON_DEVICE(op, d2, hypersphere_backward(d2.data<float>(), radius.data<float>(), dresidue.data<float>(),
+                                              dweight.data<float>(), dd2.data<float>(), dradius.data<float>(),
+                                              B, form));
   } else {
     dispatch_floating(op, d2.dtype(), [&](auto t) {
       using T = decltype(t);

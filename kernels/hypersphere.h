@@ -22,6 +22,7 @@
 #include <string>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -45,11 +46,11 @@ void hypersphere_backward(const T* d2, const T* radius, const T* dresidue, const
                           int64_t B, HypersphereWeight form);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void hypersphere_forward(const float* d2, const float* radius, float* residue, float* weight, int64_t B,
                          HypersphereWeight form);
 void hypersphere_backward(const float* d2, const float* radius, const float* dresidue, const float* dweight,
                           float* dd2, float* dradius, int64_t B, HypersphereWeight form);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -22,8 +22,9 @@
 //     template <class L> void launch_relu(L& l, const float* x, float* y, int64_t n) {
 //       l.template launch<ReluKernel>(LaunchConfig{{blocks(n, 256)}, {256}, 0}, x, y, n);
 //     }
-// The .cu file calls them with CudaLauncher (cuda_launch.cuh); tests call them with
-// EmulatedLauncher (below) on host memory. The emulation (emulated_launch.cpp) runs every thread of a
+// The .cu file calls them with DeviceLauncher (kernels/device_backend.h: CudaLauncher under nvcc, and the
+// emulated device's counting EmulatedDeviceLauncher when the file is compiled for Device::Emulated, see
+// kernels/dispatch.h); tests call them with EmulatedLauncher (below) on host memory. The emulation (emulated_launch.cpp) runs every thread of a
 // block as a fiber, in the order the current schedule says (forward, reversed or seeded-random per
 // barrier phase; blocks in order, reversed or shuffled); barriers and warp primitives are real
 // rendezvous points. It reports: a thread that leaves while others wait at a barrier; threads of a block

@@ -70,7 +70,7 @@ void check_x(const char* op, const Tensor& x) {
   AD_CHECK(x.defined() && x.dim() == 2 && x.size(1) >= 1, op, "x must be [R, C] with C >= 1, got ",
            x.defined() ? x.describe() : "undefined");
   check_floating(op, x);
-  if (x.is_cuda()) check_dtype(op, x, DType::F32);
+  if (x.is_device()) check_dtype(op, x, DType::F32);
 }
 
 }  // namespace
@@ -86,10 +86,10 @@ void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
   check_ln(op, "y", y, x, x.shape());
   check_ln(op, "mean", mean, x, Shape{R});
   check_ln(op, "rstd", rstd, x, Shape{R});
-  if (x.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::layer_norm_forward(x.data<float>(), gamma.data<float>(), beta.data<float>(),
-                                                   float(eps), y.data<float>(), mean.data<float>(),
-                                                   rstd.data<float>(), R, C));
+  if (x.is_device()) {
+    AD_ON_DEVICE(op, x, layer_norm_forward(x.data<float>(), gamma.data<float>(), beta.data<float>(),
+                                           float(eps), y.data<float>(), mean.data<float>(),
+                                           rstd.data<float>(), R, C));
     return;
   }
   dispatch_floating(op, x.dtype(), [&](auto t) {
@@ -111,10 +111,10 @@ void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mea
   check_ln(op, "dx", dx, x, x.shape());
   check_ln(op, "dgamma", dgamma, x, Shape{C});
   check_ln(op, "dbeta", dbeta, x, Shape{C});
-  if (x.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::layer_norm_backward(x.data<float>(), gamma.data<float>(), mean.data<float>(),
-                                                    rstd.data<float>(), dy.data<float>(), dx.data<float>(),
-                                                    dgamma.data<float>(), dbeta.data<float>(), R, C, accumulate));
+  if (x.is_device()) {
+    AD_ON_DEVICE(op, x, layer_norm_backward(x.data<float>(), gamma.data<float>(), mean.data<float>(),
+                                            rstd.data<float>(), dy.data<float>(), dx.data<float>(),
+                                            dgamma.data<float>(), dbeta.data<float>(), R, C, accumulate));
     return;
   }
   dispatch_floating(op, x.dtype(), [&](auto t) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -19,11 +20,11 @@ void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
 void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
                          const Tensor& dy, Tensor& dx, Tensor& dgamma, Tensor& dbeta, bool accumulate = false);
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void layer_norm_forward(const float* x, const float* gamma, const float* beta, float eps, float* y, float* mean,
                         float* rstd, int64_t rows, int64_t cols);
 void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd, const float* dy,
                          float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t cols, bool accumulate);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -99,10 +99,10 @@ void forward(const char* op, LossKind k, const Tensor& a, const Tensor& b, const
   AD_CHECK(a.dtype() == out.dtype(), op, "dtype mismatch: ", a.describe(), " vs ", out.describe());
   if (r == Reduction::None) check_same_shape(op, a, out);
   else AD_CHECK(out.numel() == 1, op, "a reduced loss needs a one-element output, got ", out.describe());
-  if (a.is_cuda()) {
+  if (a.is_device()) {
     check_dtype(op, a, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::loss_forward(k, a.data<float>(), b.data<float>(), ptr<float>(c), out.data<float>(),
-                                             a.numel(), float(param), r));
+    AD_ON_DEVICE(op, a, loss_forward(k, a.data<float>(), b.data<float>(), ptr<float>(c), out.data<float>(),
+                                     a.numel(), float(param), r));
   } else {
     dispatch_floating(op, a.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -125,10 +125,10 @@ void backward(const char* op, LossKind k, const Tensor& a, const Tensor& b, cons
   else check_same_shape(op, a, dout);
   int64_t n = a.numel();
   double gscale = r == Reduction::Mean ? (n > 0 ? 1.0 / double(n) : 0.0) : 1.0;
-  if (a.is_cuda()) {
+  if (a.is_device()) {
     check_dtype(op, a, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::loss_backward(k, a.data<float>(), b.data<float>(), ptr<float>(c), dout.data<float>(),
-                                              scalar, float(gscale), mut<float>(da), mut<float>(db), mut<float>(dc), n));
+    AD_ON_DEVICE(op, a, loss_backward(k, a.data<float>(), b.data<float>(), ptr<float>(c), dout.data<float>(),
+                                      scalar, float(gscale), mut<float>(da), mut<float>(db), mut<float>(dc), n));
   } else {
     dispatch_floating(op, a.dtype(), [&](auto t) {
       using T = decltype(t);

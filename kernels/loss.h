@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -48,11 +49,11 @@ void loss_backward(LossKind k, const T* a, const T* b, const T* c, const T* dout
                    T* db, T* dc, int64_t n);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void loss_forward(LossKind k, const float* a, const float* b, const float* c, float* out, int64_t n, float param,
                   Reduction r);
 void loss_backward(LossKind k, const float* a, const float* b, const float* c, const float* dout, bool scalar_dout,
                    float gscale, float* da, float* db, float* dc, int64_t n);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -339,7 +339,7 @@ void check_dense(const char* op, const Tensor& pred, const Tensor& target, const
   check_floating(op, pred);
   check_like(op, "target", pred, target, pred.shape());
   check_like(op, "err", pred, err, Shape{pred.size(0)});
-  if (pred.is_cuda()) check_dtype(op, pred, DType::F32);
+  if (pred.is_device()) check_dtype(op, pred, DType::F32);
 }
 
 // z [N, H]; target N x N pattern on z's device; ranges I64 [N, 2] or undefined; err [N].
@@ -349,7 +349,7 @@ void check_structure(const char* op, const Tensor& z, const CsrMatrix& target, c
   AD_CHECK(z.defined() && z.dim() == 2, op, "z must be [N, H], got ",
            z.defined() ? z.describe() : std::string("undefined"));
   check_floating(op, z);
-  if (z.is_cuda()) check_dtype(op, z, DType::F32);
+  if (z.is_device()) check_dtype(op, z, DType::F32);
   int64_t n = z.size(0);
   AD_CHECK(target.rows == n && target.cols == n, op, "target must be ", n, " x ", n, " for z ", z.describe(),
            ", got ", target.describe());
@@ -366,7 +366,7 @@ void check_structure(const char* op, const Tensor& z, const CsrMatrix& target, c
     check_same_device(op, z, ranges);
   }
   check_like(op, "err", z, err, Shape{n});
-  if (!z.is_cuda()) {
+  if (!z.is_device()) {
     target.validate(op);
     if (ranges.defined()) {
       const int64_t* r = ranges.data<int64_t>();
@@ -386,9 +386,9 @@ void dense_recon_error_forward(const Tensor& pred, const Tensor& target, const R
   const char* op = "dense_recon_error_forward";
   check_dense(op, pred, target, err, w);
   int64_t n = pred.size(0), d = pred.size(1);
-  if (pred.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::dense_recon_error_forward(pred.data<float>(), target.data<float>(), err.data<float>(),
-                                                          n, d, recon_params(w)));
+  if (pred.is_device()) {
+    AD_ON_DEVICE(op, pred, dense_recon_error_forward(pred.data<float>(), target.data<float>(), err.data<float>(),
+                                                     n, d, recon_params(w)));
   } else {
     dispatch_floating(op, pred.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -404,10 +404,10 @@ void dense_recon_error_backward(const Tensor& pred, const Tensor& target, const 
   check_like(op, "derr", pred, derr, err.shape());
   check_like(op, "dpred", pred, dpred, pred.shape());
   int64_t n = pred.size(0), d = pred.size(1);
-  if (pred.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::dense_recon_error_backward(pred.data<float>(), target.data<float>(),
-                                                           err.data<float>(), derr.data<float>(),
-                                                           dpred.data<float>(), n, d, recon_params(w)));
+  if (pred.is_device()) {
+    AD_ON_DEVICE(op, pred, dense_recon_error_backward(pred.data<float>(), target.data<float>(),
+                                                      err.data<float>(), derr.data<float>(),
+                                                      dpred.data<float>(), n, d, recon_params(w)));
   } else {
     dispatch_floating(op, pred.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -423,9 +423,9 @@ void structure_recon_error_forward(const Tensor& z, const CsrMatrix& target, con
   check_structure(op, z, target, ranges, err, w);
   int64_t n = z.size(0), h = z.size(1);
   const int64_t* rp = target.row_ptr.data<int64_t>();
-  if (z.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::structure_recon_error_forward(z.data<float>(), n, h, rp, col_ptr(target),
-                                                              ranges_ptr(ranges), recon_params(w), err.data<float>()));
+  if (z.is_device()) {
+    AD_ON_DEVICE(op, z, structure_recon_error_forward(z.data<float>(), n, h, rp, col_ptr(target),
+                                                      ranges_ptr(ranges), recon_params(w), err.data<float>()));
   } else if (z.dtype() == DType::F32) {
     cpu::structure_recon_forward_blocked(z.data<float>(), n, h, rp, col_ptr(target), ranges_ptr(ranges), w,
                                          err.data<float>());
@@ -445,10 +445,10 @@ void structure_recon_error_backward(const Tensor& z, const CsrMatrix& target, co
   check_like(op, "dz", z, dz, z.shape());
   int64_t n = z.size(0), h = z.size(1);
   const int64_t* rp = target.row_ptr.data<int64_t>();
-  if (z.is_cuda()) {
-    AD_WITH_CUDA_ONLY(op, cuda::structure_recon_error_backward(z.data<float>(), n, h, rp, col_ptr(target),
-                                                               ranges_ptr(ranges), recon_params(w), err.data<float>(),
-                                                               derr.data<float>(), dz.data<float>()));
+  if (z.is_device()) {
+    AD_ON_DEVICE(op, z, structure_recon_error_backward(z.data<float>(), n, h, rp, col_ptr(target),
+                                                       ranges_ptr(ranges), recon_params(w), err.data<float>(),
+                                                       derr.data<float>(), dz.data<float>()));
   } else if (z.dtype() == DType::F32) {
     cpu::structure_recon_backward_blocked(z.data<float>(), n, h, rp, col_ptr(target), ranges_ptr(ranges), w,
                                           err.data<float>(), derr.data<float>(), dz.data<float>());

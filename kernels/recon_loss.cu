@@ -1,33 +1,33 @@
-#include "kernels/cuda_launch.cuh"
+#include "kernels/device_backend.h"
 #include "kernels/recon_loss.cuh"
 #include "runtime/tensor.h"
 
-namespace ad::cuda {
+namespace ad::AD_BACKEND {
 
 void dense_recon_error_forward(const float* pred, const float* target, float* err, int64_t n, int64_t d,
                                ReconParams w) {
-  CudaLauncher l;
+  DeviceLauncher l;
   launch_dense_recon_forward(l, pred, target, err, n, d, w);
 }
 
 void dense_recon_error_backward(const float* pred, const float* target, const float* err, const float* derr,
                                 float* dpred, int64_t n, int64_t d, ReconParams w) {
-  CudaLauncher l;
+  DeviceLauncher l;
   launch_dense_recon_backward(l, pred, target, err, derr, dpred, n, d, w);
 }
 
 void structure_recon_error_forward(const float* z, int64_t n, int64_t h, const int64_t* row_ptr, const int32_t* col,
                                    const int64_t* ranges, ReconParams w, float* err) {
-  CudaLauncher l;
+  DeviceLauncher l;
   launch_structure_recon_forward(l, z, n, h, row_ptr, col, ranges, w, err);
 }
 
 void structure_recon_error_backward(const float* z, int64_t n, int64_t h, const int64_t* row_ptr, const int32_t* col,
                                     const int64_t* ranges, ReconParams w, const float* err, const float* derr,
                                     float* dz) {
-  CudaLauncher l;
-  Tensor coef = Tensor::empty({n}, DType::F32, Device::CUDA);
+  DeviceLauncher l;
+  Tensor coef = Tensor::empty({n}, DType::F32, kBackendDevice);
   launch_structure_recon_backward(l, z, n, h, row_ptr, col, ranges, w, err, derr, coef.data<float>(), dz);
 }
 
-}  // namespace ad::cuda
+}  // namespace ad::AD_BACKEND

@@ -26,6 +26,7 @@
 #include "kernels/launch.h"
 #include "kernels/recon_loss.h"
 #include "kernels/reduce.cuh"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -373,7 +374,7 @@ void launch_structure_recon_backward(L& l, const float* z, int64_t n, int64_t h,
   l.template launch<StructureReconBackwardKernel>(cfg, a, w, static_cast<const float*>(coef), dz);
 }
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void dense_recon_error_forward(const float* pred, const float* target, float* err, int64_t n, int64_t d,
                                ReconParams w);
 void dense_recon_error_backward(const float* pred, const float* target, const float* err, const float* derr,
@@ -383,6 +384,6 @@ void structure_recon_error_forward(const float* z, int64_t n, int64_t h, const i
 void structure_recon_error_backward(const float* z, int64_t n, int64_t h, const int64_t* row_ptr, const int32_t* col,
                                     const int64_t* ranges, ReconParams w, const float* err, const float* derr,
                                     float* dz);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

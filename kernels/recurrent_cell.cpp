@@ -152,11 +152,11 @@ void recurrent_cell_forward(RecurrentCell cell, const Tensor& gx, const Tensor& 
   expect(op, "h", h, B, Hd, gh);
   expect(op, "c", c, B, Hd, gh, !lstm);
   expect(op, "saved", saved, B, 4 * Hd, gh);
-  if (gh.is_cuda()) {
+  if (gh.is_device()) {
     check_dtype(op, gh, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::recurrent_cell_forward(cell, ptr<float>(gx), gh.data<float>(), b_ih.data<float>(),
-                                                       b_hh.data<float>(), ptr<float>(h_prev), ptr<float>(c_prev),
-                                                       h.data<float>(), ptr<float>(c), saved.data<float>(), B, Hd));
+    AD_ON_DEVICE(op, gh, recurrent_cell_forward(cell, ptr<float>(gx), gh.data<float>(), b_ih.data<float>(),
+                                                b_hh.data<float>(), ptr<float>(h_prev), ptr<float>(c_prev),
+                                                h.data<float>(), ptr<float>(c), saved.data<float>(), B, Hd));
   } else {
     dispatch_floating(op, gh.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -182,12 +182,12 @@ void recurrent_cell_backward(RecurrentCell cell, const Tensor& saved, const Tens
   expect(op, "dh_rec", dh_rec, B, Hd, saved);
   expect(op, "dgx", dgx, B, G * Hd, saved);
   expect(op, "dgh", dgh, B, G * Hd, saved, lstm);
-  if (saved.is_cuda()) {
+  if (saved.is_device()) {
     check_dtype(op, saved, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::recurrent_cell_backward(cell, saved.data<float>(), ptr<float>(h_prev),
-                                                        ptr<float>(c_prev), ptr<float>(c), ptr<float>(dout),
-                                                        dh_rec.data<float>(), ptr<float>(dc), dgx.data<float>(),
-                                                        ptr<float>(dgh), B, Hd));
+    AD_ON_DEVICE(op, saved, recurrent_cell_backward(cell, saved.data<float>(), ptr<float>(h_prev),
+                                                    ptr<float>(c_prev), ptr<float>(c), ptr<float>(dout),
+                                                    dh_rec.data<float>(), ptr<float>(dc), dgx.data<float>(),
+                                                    ptr<float>(dgh), B, Hd));
   } else {
     dispatch_floating(op, saved.dtype(), [&](auto t) {
       using T = decltype(t);

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -50,13 +51,13 @@ void recurrent_cell_backward(RecurrentCell cell, const T* saved, const T* h_prev
                              const T* dout, T* dh_rec, T* dc, T* dgx, T* dgh, int64_t B, int64_t Hd);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void recurrent_cell_forward(RecurrentCell cell, const float* gx, const float* gh, const float* b_ih,
                             const float* b_hh, const float* h_prev, const float* c_prev, float* h, float* c,
                             float* saved, int64_t B, int64_t Hd);
 void recurrent_cell_backward(RecurrentCell cell, const float* saved, const float* h_prev, const float* c_prev,
                              const float* c, const float* dout, float* dh_rec, float* dc, float* dgx, float* dgh,
                              int64_t B, int64_t Hd);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -63,9 +63,9 @@ void total(const char* op, const Tensor& x, Tensor& out, bool square, bool mean)
   AD_CHECK(out.numel() == 1, op, "output must have one element, got ", out.describe());
   int64_t n = x.numel();
   double scale = mean ? (n > 0 ? 1.0 / double(n) : 0.0) : 1.0;
-  if (x.is_cuda()) {
+  if (x.is_device()) {
     check_dtype(op, x, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::sum_all(x.data<float>(), out.data<float>(), n, square, float(scale)));
+    AD_ON_DEVICE(op, x, sum_all(x.data<float>(), out.data<float>(), n, square, float(scale)));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -79,9 +79,9 @@ void total_backward(const char* op, const Tensor& dout, Tensor& dx, bool mean) {
   AD_CHECK(dout.numel() == 1, op, "gradient must have one element, got ", dout.describe());
   int64_t n = dx.numel();
   double scale = mean ? (n > 0 ? 1.0 / double(n) : 0.0) : 1.0;
-  if (dx.is_cuda()) {
+  if (dx.is_device()) {
     check_dtype(op, dx, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::broadcast(dout.data<float>(), dx.data<float>(), 1, n, -1, float(scale)));
+    AD_ON_DEVICE(op, dx, broadcast(dout.data<float>(), dx.data<float>(), 1, n, -1, float(scale)));
   } else {
     dispatch_floating(op, dx.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -99,9 +99,9 @@ void sum_axis(const Tensor& x, int axis, Tensor& out, double scale) {
   rows_cols(x, rows, cols);
   AD_CHECK(out.numel() == (axis == 0 ? cols : rows), op, "output ", out.describe(), " does not fit axis ", axis,
            " of ", x.describe());
-  if (x.is_cuda()) {
+  if (x.is_device()) {
     check_dtype(op, x, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::sum_axis(x.data<float>(), out.data<float>(), rows, cols, axis, float(scale)));
+    AD_ON_DEVICE(op, x, sum_axis(x.data<float>(), out.data<float>(), rows, cols, axis, float(scale)));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -118,9 +118,9 @@ void sum_axis_backward(const Tensor& dout, int axis, Tensor& dx, double scale) {
   rows_cols(dx, rows, cols);
   AD_CHECK(dout.numel() == (axis == 0 ? cols : rows), op, "gradient ", dout.describe(), " does not fit axis ",
            axis, " of ", dx.describe());
-  if (dx.is_cuda()) {
+  if (dx.is_device()) {
     check_dtype(op, dx, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::broadcast(dout.data<float>(), dx.data<float>(), rows, cols, axis, float(scale)));
+    AD_ON_DEVICE(op, dx, broadcast(dout.data<float>(), dx.data<float>(), rows, cols, axis, float(scale)));
   } else {
     dispatch_floating(op, dx.dtype(), [&](auto t) {
       using T = decltype(t);

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -31,11 +32,11 @@ template <class T> void broadcast(const T* dout, T* dx, int64_t rows, int64_t co
 template <class T> T sum_all(const T* x, int64_t n, bool square, T scale);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void sum_axis(const float* x, float* out, int64_t rows, int64_t cols, int axis, float scale);
 void broadcast(const float* dout, float* dx, int64_t rows, int64_t cols, int axis, float scale);
 // Writes to device memory out[0]; allocates its per-block workspace from the caching allocator.
 void sum_all(const float* x, float* out, int64_t n, bool square, float scale);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

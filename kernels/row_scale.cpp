@@ -53,10 +53,10 @@ void scale_rows_into_columns(const Tensor& z, const Tensor& w, Tensor& out, int6
   const char* op = "scale_rows_into_columns";
   check_inputs(op, z, w, out, offset);
   const int64_t rows = z.size(0), d = z.size(1), f = out.size(1);
-  if (z.is_cuda()) {
+  if (z.is_device()) {
     check_dtype(op, z, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::scale_rows_into_columns(z.data<float>(), w.data<float>(), out.data<float>(), rows, d,
-                                                        f, offset));
+    AD_ON_DEVICE(op, z, scale_rows_into_columns(z.data<float>(), w.data<float>(), out.data<float>(), rows, d,
+                                                f, offset));
   } else {
     dispatch_floating(op, z.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -75,11 +75,11 @@ void scale_rows_into_columns_backward(const Tensor& z, const Tensor& w, const Te
   check_same_device(op, z, dw);
   AD_CHECK(dz.dtype() == z.dtype() && dw.dtype() == z.dtype(), op, "gradients must be z's dtype");
   const int64_t rows = z.size(0), d = z.size(1), f = dout.size(1);
-  if (z.is_cuda()) {
+  if (z.is_device()) {
     check_dtype(op, z, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::scale_rows_into_columns_backward(z.data<float>(), w.data<float>(), dout.data<float>(),
-                                                                 dz.data<float>(), dw.data<float>(), rows, d, f,
-                                                                 offset));
+    AD_ON_DEVICE(op, z, scale_rows_into_columns_backward(z.data<float>(), w.data<float>(), dout.data<float>(),
+                                                         dz.data<float>(), dw.data<float>(), rows, d, f,
+                                                         offset));
   } else {
     dispatch_floating(op, z.dtype(), [&](auto t) {
       using T = decltype(t);

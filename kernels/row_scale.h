@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -25,11 +26,11 @@ void scale_rows_into_columns_backward(const T* z, const T* w, const T* dout, T* 
                                       int64_t f, int64_t offset);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void scale_rows_into_columns(const float* z, const float* w, float* out, int64_t rows, int64_t d, int64_t f,
                              int64_t offset);
 void scale_rows_into_columns_backward(const float* z, const float* w, const float* dout, float* dz, float* dw,
                                       int64_t rows, int64_t d, int64_t f, int64_t offset);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

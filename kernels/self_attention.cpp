@@ -149,11 +149,10 @@ SelfAttentionDims dims_of(const char* op, const Tensor& H, const Tensor& W1, con
            W2.describe());
   expect_shape(op, "W1", W1, Shape{n.attention, n.hidden}, H);
   expect_shape(op, "W2", W2, Shape{n.heads, n.attention}, H);
-#if AD_WITH_CUDA
-  if (H.is_cuda())
-    AD_CHECK(cuda::self_attention_fits(n), op, "a window of ", n.time, " x ", n.hidden, " with ", n.attention,
+  // The emulated backend's copy of the check (the same code as the CUDA one) exists in every build.
+  if (H.is_device())
+    AD_CHECK(emulated::self_attention_fits(n), op, "a window of ", n.time, " x ", n.hidden, " with ", n.attention,
              " attention units does not fit the fused kernel's shared memory");
-#endif
   return n;
 }
 }  // namespace
@@ -167,11 +166,11 @@ void self_attention_forward(const Tensor& H, const Tensor& W1, const Tensor& b1,
   expect_shape(kForward, "attn", attn, Shape{n.batch, n.heads, n.time}, H);
   expect_shape(kForward, "M", M, Shape{n.batch, n.heads, n.hidden}, H);
   if (n.batch == 0) return;
-  if (H.is_cuda()) {
+  if (H.is_device()) {
     check_dtype(kForward, H, DType::F32);
-    AD_WITH_CUDA_ONLY(kForward, cuda::self_attention_forward(n, H.data<float>(), W1.data<float>(), b1.data<float>(),
-                                                             W2.data<float>(), b2.data<float>(), U.data<float>(),
-                                                             attn.data<float>(), M.data<float>()));
+    AD_ON_DEVICE(kForward, H, self_attention_forward(n, H.data<float>(), W1.data<float>(), b1.data<float>(),
+                                                     W2.data<float>(), b2.data<float>(), U.data<float>(),
+                                                     attn.data<float>(), M.data<float>()));
   } else {
     dispatch_floating(kForward, H.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -194,16 +193,15 @@ void self_attention_backward(const Tensor& H, const Tensor& W1, const Tensor& W2
   expect_shape(kBackward, "dW2", dW2, W2.shape(), H);
   expect_shape(kBackward, "db2", db2, Shape{n.heads}, H);
   if (n.batch == 0) return;
-  if (H.is_cuda()) {
+  if (H.is_device()) {
     check_dtype(kBackward, H, DType::F32);
-    Tensor dZ = Tensor::empty({n.batch, n.time, n.attention}, DType::F32, Device::CUDA);
-    Tensor dS = Tensor::empty({n.batch, n.time, n.heads}, DType::F32, Device::CUDA);
-    AD_WITH_CUDA_ONLY(kBackward,
-                      cuda::self_attention_backward(n, H.data<float>(), W1.data<float>(), W2.data<float>(),
-                                                    U.data<float>(), attn.data<float>(), dM.data<float>(),
-                                                    dH.data<float>(), dW1.data<float>(), db1.data<float>(),
-                                                    dW2.data<float>(), db2.data<float>(), dZ.data<float>(),
-                                                    dS.data<float>()));
+    Tensor dZ = Tensor::empty({n.batch, n.time, n.attention}, DType::F32, H.device());
+    Tensor dS = Tensor::empty({n.batch, n.time, n.heads}, DType::F32, H.device());
+    AD_ON_DEVICE(kBackward, H,
+                 self_attention_backward(n, H.data<float>(), W1.data<float>(), W2.data<float>(), U.data<float>(),
+                                         attn.data<float>(), dM.data<float>(), dH.data<float>(), dW1.data<float>(),
+                                         db1.data<float>(), dW2.data<float>(), db2.data<float>(), dZ.data<float>(),
+                                         dS.data<float>()));
   } else {
     dispatch_floating(kBackward, H.dtype(), [&](auto t) {
       using T = decltype(t);

@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -44,7 +45,7 @@ void self_attention_backward(const SelfAttentionDims& n, const T* H, const T* W1
                              const T* attn, const T* dM, T* dH, T* dW1, T* db1, T* dW2, T* db2);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 // True when one window (H, U and the head rows) fits the fused kernels' shared memory.
 bool self_attention_fits(const SelfAttentionDims& n);
 void self_attention_forward(const SelfAttentionDims& n, const float* H, const float* W1, const float* b1,
@@ -53,6 +54,6 @@ void self_attention_forward(const SelfAttentionDims& n, const float* H, const fl
 void self_attention_backward(const SelfAttentionDims& n, const float* H, const float* W1, const float* W2,
                              const float* U, const float* attn, const float* dM, float* dH, float* dW1, float* db1,
                              float* dW2, float* db2, float* dZ, float* dS);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

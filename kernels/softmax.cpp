@@ -57,9 +57,9 @@ void softmax_forward(const Tensor& x, Tensor& y) {
   check_pair(op, x, y);
   int64_t rows, cols;
   rows_cols(x, rows, cols);
-  if (x.is_cuda()) {
+  if (x.is_device()) {
     check_dtype(op, x, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::softmax_forward(x.data<float>(), y.data<float>(), rows, cols));
+    AD_ON_DEVICE(op, x, softmax_forward(x.data<float>(), y.data<float>(), rows, cols));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -74,9 +74,9 @@ void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
   check_pair(op, y, dx);
   int64_t rows, cols;
   rows_cols(y, rows, cols);
-  if (y.is_cuda()) {
+  if (y.is_device()) {
     check_dtype(op, y, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::softmax_backward(y.data<float>(), dy.data<float>(), dx.data<float>(), rows, cols));
+    AD_ON_DEVICE(op, y, softmax_backward(y.data<float>(), dy.data<float>(), dx.data<float>(), rows, cols));
   } else {
     dispatch_floating(op, y.dtype(), [&](auto t) {
       using T = decltype(t);

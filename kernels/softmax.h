@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "runtime/tensor.h"
+#include "kernels/dispatch.h"
 
 namespace ad {
 
@@ -16,9 +17,9 @@ template <class T> void softmax_forward(const T* x, T* y, int64_t rows, int64_t 
 template <class T> void softmax_backward(const T* y, const T* dy, T* dx, int64_t rows, int64_t cols);
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void softmax_forward(const float* x, float* y, int64_t rows, int64_t cols);
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols);
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

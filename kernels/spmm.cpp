@@ -35,9 +35,9 @@ void spmm(const int64_t* rp, const int32_t* col, const T* val, int64_t M, int64_
 }  // namespace
 }  // namespace cpu
 
-namespace cuda {
+AD_DEVICE_BACKENDS(
 void spmm(const CsrMatrix& a, const float* b, float* c, int64_t n, bool accumulate);  // spmm.cu
-}  // namespace cuda
+)  // AD_DEVICE_BACKENDS
 
 void spmm(const CsrMatrix& a, const Tensor& b, Tensor& c, bool accumulate) {
   const char* op = "spmm";
@@ -58,9 +58,9 @@ void spmm(const CsrMatrix& a, const Tensor& b, Tensor& c, bool accumulate) {
   AD_CHECK(b.size(0) == a.cols && c.size(0) == a.rows && c.size(1) == b.size(1), op, "shapes do not compose: ",
            a.describe(), " x ", b.describe(), " -> ", c.describe());
   const int64_t M = a.rows, N = b.size(1);
-  if (b.is_cuda()) {
+  if (b.is_device()) {
     check_dtype(op, b, DType::F32);
-    AD_WITH_CUDA_ONLY(op, cuda::spmm(a, b.data<float>(), c.data<float>(), N, accumulate));
+    AD_ON_DEVICE(op, b, spmm(a, b.data<float>(), c.data<float>(), N, accumulate));
   } else {
     dispatch_floating(op, b.dtype(), [&](auto t) {
       using T = decltype(t);

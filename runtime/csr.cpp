@@ -41,7 +41,7 @@ void CsrMatrix::validate(const char* op) const {
            describe());
   AD_CHECK(!val.defined() || (val.dim() == 1 && val.numel() == col.numel()), op,
            "val must be [nnz] for ", describe());
-  AD_CHECK(!row_ptr.is_cuda(), op, "validate runs on the CPU: ", describe());
+  AD_CHECK(!row_ptr.is_device(), op, "validate runs on the CPU: ", describe());
   const int64_t* rp = row_ptr.data<int64_t>();
   const int32_t* c = col.data<int32_t>();
   AD_CHECK(rp[0] == 0 && rp[rows] == nnz(), op, "row_ptr must run from 0 to nnz in ", describe());
@@ -132,7 +132,7 @@ CsrMatrix load_csr_npy(const std::string& indptr_path, const std::string& indice
 
 CsrMatrix csr_from_dense(const Tensor& dense) {
   const char* op = "csr_from_dense";
-  AD_CHECK(dense.dim() == 2 && !dense.is_cuda(), op, "needs a 2-d CPU tensor, got ", dense.describe());
+  AD_CHECK(dense.dim() == 2 && !dense.is_device(), op, "needs a 2-d CPU tensor, got ", dense.describe());
   std::vector<double> v = dense.to_vector();
   std::vector<int64_t> r, c;
   std::vector<double> vals;

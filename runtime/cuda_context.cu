@@ -1,13 +1,8 @@
-// CUDA state for the process: device probe, one stream, library handles, and the caching allocator.
-// The allocator keeps freed blocks in per-size free lists (sizes rounded to 512 B, or to 2 MiB above
-// 1 MiB) and reuses them, so training loops stop calling cudaMalloc after the first step; it also
-// counts current and peak bytes held by tensors. With AD_CUDA_ALLOCATOR_DEBUG=1 in the environment it
-// asks cudaMalloc for the exact size and frees at once (no rounding, no reuse), so compute-sanitizer's
-// memcheck sees a one-element overrun or a use after free (tools/gpu_check.sh sets it).
-#include <cstdlib>
-#include <map>
-#include <mutex>
-#include <unordered_map>
+// CUDA state for the process: device probe, one stream, library handles, and the raw memory (cudaMalloc,
+// cudaFree) under the caching allocator in runtime/memory.cpp, which also serves the emulated device. With
+// AD_CUDA_ALLOCATOR_DEBUG=1 in the environment that allocator asks cudaMalloc for the exact size and frees at
+// once (no rounding, no reuse), so compute-sanitizer's memcheck sees a one-element overrun or a use after free
+// (tools/gpu_check.sh sets it).
 
 #include "runtime/cuda_context.h"
 #include "runtime/device_counters.h"
@@ -42,95 +37,18 @@ const Probe& probe() {
   return p;
 }
 
-size_t round_size(size_t bytes) {
-  if (bytes <= (1u << 20)) return (bytes + 511) / 512 * 512;
-  return (bytes + (2u << 20) - 1) / (2u << 20) * (2u << 20);
+void* raw_allocate(size_t size) {
+  void* p = nullptr;
+  cudaError_t e = cudaMalloc(&p, size);
+  if (e == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  if (e != cudaSuccess) AD_FAIL("allocate", "cudaMalloc of ", size, " bytes failed: ", cudaGetErrorString(e));
+  return p;
 }
-
-bool allocator_debug_from_env() {
-  const char* e = std::getenv("AD_CUDA_ALLOCATOR_DEBUG");
-  return e && std::string(e) == "1";
-}
-
-class CachingAllocator {
- public:
-  void* allocate(size_t bytes) {
-    AD_CHECK(probe().ok, "allocate", "CUDA tensor requested but ", probe().status);
-    size_t size = debug_ ? std::max<size_t>(bytes, 1) : round_size(std::max<size_t>(bytes, 1));
-    std::lock_guard<std::mutex> lock(mu_);
-    void* p = nullptr;
-    auto it = debug_ ? free_.end() : free_.find(size);
-    if (it != free_.end()) {
-      p = it->second;
-      free_.erase(it);
-    } else {
-      cudaError_t e = cudaMalloc(&p, size);
-      if (e == cudaErrorMemoryAllocation) {  // give the cache back and try once more
-        cudaGetLastError();
-        detail::count_host_sync();  // cudaFree waits for the device
-        release_locked();
-        e = cudaMalloc(&p, size);
-      }
-      if (e != cudaSuccess)
-        AD_FAIL("allocate", "cudaMalloc of ", size, " bytes failed: ", cudaGetErrorString(e),
-                " (in use ", stats_.current, ", reserved ", stats_.reserved, ")");
-      stats_.reserved += size;
-      detail::count_allocation();
-    }
-    sizes_[p] = size;
-    stats_.current += size;
-    if (stats_.current > stats_.peak) stats_.peak = stats_.current;
-    return p;
-  }
-  void release(void* p) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = sizes_.find(p);
-    if (it == sizes_.end()) return;
-    stats_.current -= it->second;
-    if (debug_) {  // no reuse: a later access through a stale pointer is a use after free
-      cudaFree(p);
-      detail::count_host_sync();  // cudaFree waits for the device
-      stats_.reserved -= it->second;
-    } else {
-      free_.emplace(it->second, p);
-    }
-    sizes_.erase(it);
-  }
-  void release_locked() {
-    for (auto& [size, p] : free_) {
-      cudaFree(p);
-      stats_.reserved -= size;
-    }
-    free_.clear();
-  }
-  void release_cached() {
-    std::lock_guard<std::mutex> lock(mu_);
-    cudaDeviceSynchronize();
-    detail::count_host_sync();
-    release_locked();
-  }
-  MemoryStats stats() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stats_;
-  }
-  void reset_peak() {
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_.peak = stats_.current;
-  }
-
- private:
-  const bool debug_ = allocator_debug_from_env();
-  std::mutex mu_;
-  std::multimap<size_t, void*> free_;
-  std::unordered_map<void*, size_t> sizes_;
-  MemoryStats stats_;
-};
-
-// Never destroyed: tensors in static storage may be freed after main returns.
-CachingAllocator& allocator() {
-  static auto* a = new CachingAllocator();
-  return *a;
-}
+void raw_free(void* p) { cudaFree(p); }
+void raw_synchronize() { cudaDeviceSynchronize(); }
 
 struct Handles {
   cublasHandle_t cublas = nullptr;
@@ -178,11 +96,10 @@ cudnnHandle_t cudnn_handle() {
   return h.cudnn;
 }
 
-void* cuda_allocate(size_t bytes) { return allocator().allocate(bytes); }
-void cuda_free(void* ptr, size_t) { allocator().release(ptr); }
-MemoryStats cuda_memory_stats() { return probe().ok ? allocator().stats() : MemoryStats{}; }
-void cuda_reset_peak() { allocator().reset_peak(); }
-void cuda_release_cached() { allocator().release_cached(); }
+const RawDeviceMemory& cuda_raw_memory() {
+  static const RawDeviceMemory raw{"cudaMalloc", raw_allocate, raw_free, raw_synchronize};
+  return raw;
+}
 
 namespace detail {
 void cuda_memcpy(void* dst, const void* src, size_t bytes, int kind) {

@@ -1,10 +1,19 @@
 #include "runtime/memory.h"
-#include "runtime/cuda_context.h"
 
 #include <cstdlib>
+#include <cstring>
+#include <map>
 #include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "runtime/cuda_context.h"
+#include "runtime/device_counters.h"
 
 namespace ad {
+
+// CUDA's raw memory, defined in cuda_context.cu (or refusing, in a CPU-only build).
+const RawDeviceMemory& cuda_raw_memory();
 
 namespace {
 struct CpuCounters {
@@ -15,17 +24,125 @@ CpuCounters& cpu_counters() {
   static CpuCounters c;
   return c;
 }
+
+size_t round_size(size_t bytes) {
+  if (bytes <= (1u << 20)) return (bytes + 511) / 512 * 512;
+  return (bytes + (2u << 20) - 1) / (2u << 20) * (2u << 20);
+}
+
+bool allocator_debug_from_env() {
+  const char* e = std::getenv("AD_CUDA_ALLOCATOR_DEBUG");
+  return e && std::string(e) == "1";
+}
+
+// Keeps freed blocks in per-size free lists (sizes rounded to 512 B, or to 2 MiB above 1 MiB) and reuses them,
+// so training loops stop reaching the driver after the first step; counts current and peak bytes held by
+// tensors. All device work is on one stream, so a freed block may be reused at once (stream order). In debug
+// mode it asks the driver for the exact size and frees at once (no rounding, no reuse).
+class CachingAllocator {
+ public:
+  explicit CachingAllocator(const RawDeviceMemory& raw) : raw_(raw) {}
+  void* allocate(size_t bytes) {
+    size_t size = debug_ ? std::max<size_t>(bytes, 1) : round_size(std::max<size_t>(bytes, 1));
+    std::lock_guard<std::mutex> lock(mu_);
+    void* p = nullptr;
+    auto it = debug_ ? free_.end() : free_.find(size);
+    if (it != free_.end()) {
+      p = it->second;
+      free_.erase(it);
+    } else {
+      p = raw_.allocate(size);
+      if (!p) {  // give the cache back and try once more
+        detail::count_host_sync();  // cudaFree waits for the device
+        release_locked();
+        p = raw_.allocate(size);
+      }
+      AD_CHECK(p != nullptr, "allocate", raw_.what, " of ", size, " bytes failed: out of memory (in use ",
+               stats_.current, ", reserved ", stats_.reserved, ")");
+      stats_.reserved += size;
+      detail::count_allocation();
+    }
+    sizes_[p] = size;
+    stats_.current += size;
+    if (stats_.current > stats_.peak) stats_.peak = stats_.current;
+    return p;
+  }
+  void release(void* p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sizes_.find(p);
+    if (it == sizes_.end()) return;
+    stats_.current -= it->second;
+    if (debug_) {  // no reuse: a later access through a stale pointer is a use after free
+      raw_.free(p);
+      detail::count_host_sync();
+      stats_.reserved -= it->second;
+    } else {
+      free_.emplace(it->second, p);
+    }
+    sizes_.erase(it);
+  }
+  void release_cached() {
+    std::lock_guard<std::mutex> lock(mu_);
+    raw_.synchronize();
+    detail::count_host_sync();
+    release_locked();
+  }
+  MemoryStats stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+  }
+  void reset_peak() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.peak = stats_.current;
+  }
+
+ private:
+  void release_locked() {
+    for (auto& [size, p] : free_) {
+      raw_.free(p);
+      stats_.reserved -= size;
+    }
+    free_.clear();
+  }
+
+  const RawDeviceMemory& raw_;
+  const bool debug_ = allocator_debug_from_env();
+  std::mutex mu_;
+  std::multimap<size_t, void*> free_;
+  std::unordered_map<void*, size_t> sizes_;
+  MemoryStats stats_;
+};
+
+// The emulated device's "driver": host memory, 256-byte aligned like cudaMalloc's. Every block handed out is
+// first filled with 0xff bytes (a NaN in every float lane), on reuse too, so a kernel that reads memory nobody
+// wrote shows NaN in its results instead of a lucky zero.
+void* emulated_raw_allocate(size_t bytes) { return std::aligned_alloc(256, (bytes + 255) / 256 * 256); }
+void emulated_raw_free(void* p) { std::free(p); }
+void emulated_raw_synchronize() {}
+const RawDeviceMemory kEmulatedRaw{"emulated device allocation", emulated_raw_allocate, emulated_raw_free,
+                                   emulated_raw_synchronize};
+
+// Never destroyed: tensors in static storage may be freed after main returns.
+CachingAllocator& cuda_allocator() {
+  static auto* a = new CachingAllocator(cuda_raw_memory());
+  return *a;
+}
+CachingAllocator& emulated_allocator() {
+  static auto* a = new CachingAllocator(kEmulatedRaw);
+  return *a;
+}
 }  // namespace
 
-// CUDA side, defined in cuda_context.cu (or as throwing stubs in a CPU-only build).
-void* cuda_allocate(size_t bytes);
-void cuda_free(void* ptr, size_t bytes);
-MemoryStats cuda_memory_stats();
-void cuda_reset_peak();
-void cuda_release_cached();
-
 void* device_allocate(size_t bytes, Device device) {
-  if (device == Device::CUDA) return cuda_allocate(bytes);
+  if (device == Device::CUDA) {
+    AD_CHECK(cuda_available(), "allocate", "CUDA tensor requested but ", cuda_status());
+    return cuda_allocator().allocate(bytes);
+  }
+  if (device == Device::Emulated) {
+    void* p = emulated_allocator().allocate(bytes);
+    std::memset(p, 0xff, bytes);
+    return p;
+  }
   // 64-byte alignment suits AVX-512 loads and BLAS.
   void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
   AD_CHECK(p != nullptr, "allocate", "out of host memory asking for ", bytes, " bytes");
@@ -38,7 +155,8 @@ void* device_allocate(size_t bytes, Device device) {
 }
 
 void device_free(void* ptr, size_t bytes, Device device) {
-  if (device == Device::CUDA) return cuda_free(ptr, bytes);
+  if (device == Device::CUDA) return cuda_allocator().release(ptr);
+  if (device == Device::Emulated) return emulated_allocator().release(ptr);
   std::free(ptr);
   auto& c = cpu_counters();
   std::lock_guard<std::mutex> lock(c.mu);
@@ -47,32 +165,49 @@ void device_free(void* ptr, size_t bytes, Device device) {
 }
 
 MemoryStats memory_stats(Device device) {
-  if (device == Device::CUDA) return cuda_memory_stats();
+  if (device == Device::CUDA) return cuda_available() ? cuda_allocator().stats() : MemoryStats{};
+  if (device == Device::Emulated) return emulated_allocator().stats();
   auto& c = cpu_counters();
   std::lock_guard<std::mutex> lock(c.mu);
   return c.stats;
 }
 
 void reset_peak_memory(Device device) {
-  if (device == Device::CUDA) return cuda_reset_peak();
+  if (device == Device::CUDA) {
+    if (cuda_available()) cuda_allocator().reset_peak();
+    return;
+  }
+  if (device == Device::Emulated) return emulated_allocator().reset_peak();
   auto& c = cpu_counters();
   std::lock_guard<std::mutex> lock(c.mu);
   c.stats.peak = c.stats.current;
 }
 
 void release_cached_memory() {
-  if (cuda_available()) cuda_release_cached();
+  if (cuda_available()) cuda_allocator().release_cached();
+  emulated_allocator().release_cached();
+}
+
+void device_memset_zero(void* ptr, size_t bytes, Device device) {
+  AD_CHECK(device != Device::CPU, "device_memset_zero", "CPU memory");
+  if (device == Device::CUDA) return detail::cuda_memset_zero(ptr, bytes);
+  std::memset(ptr, 0, bytes);
+  detail::count_launch();
+}
+
+void device_synchronize(Device device) {
+  if (device == Device::CUDA) return cuda_synchronize();
+  if (device == Device::Emulated) detail::count_host_sync();  // emulated work is done when its call returns
 }
 
 #if !AD_WITH_CUDA
 bool cuda_available() { return false; }
 std::string cuda_status() { return "built without CUDA (AD_CUDA=OFF or no nvcc)"; }
 void cuda_synchronize() {}
-void* cuda_allocate(size_t) { AD_FAIL("allocate", "CUDA tensor requested but this build has no CUDA backend"); }
-void cuda_free(void*, size_t) {}
-MemoryStats cuda_memory_stats() { return {}; }
-void cuda_reset_peak() {}
-void cuda_release_cached() {}
+const RawDeviceMemory& cuda_raw_memory() {
+  static const RawDeviceMemory none{"cudaMalloc", [](size_t) -> void* { return nullptr; }, [](void*) {}, [] {}};
+  return none;
+}
 namespace detail {
 void cuda_memcpy(void*, const void*, size_t, int) { AD_FAIL("copy", "this build has no CUDA backend"); }
 void cuda_memset_zero(void*, size_t) { AD_FAIL("zero", "this build has no CUDA backend"); }

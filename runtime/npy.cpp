@@ -95,7 +95,7 @@ Tensor load_npy(const std::string& path) {
 
 void save_npy(const std::string& path, const Tensor& tensor) {
   AD_CHECK(tensor.defined(), "save_npy", path, ": undefined tensor");
-  const Tensor t = tensor.is_cuda() ? tensor.to(Device::CPU) : tensor;
+  const Tensor t = tensor.is_device() ? tensor.to(Device::CPU) : tensor;
   // Same text and padding as numpy: the data starts at a multiple of 64 bytes, the header ends in '\n'.
   std::string shape = "(";
   for (int i = 0; i < t.dim(); ++i) shape += (i ? ", " : "") + std::to_string(t.size(i));

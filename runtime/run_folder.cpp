@@ -92,7 +92,7 @@ nlohmann::json file_checksums(const std::string& dir) {
   return files;
 }
 
-std::string device_description(Device device) { return device == Device::CUDA ? cuda_status() : "cpu"; }
+std::string device_description(Device device) { return device == Device::CUDA ? cuda_status() : device_name(device); }
 
 std::string git_commit() {
   FILE* p = popen("git rev-parse --short HEAD 2>/dev/null", "r");

@@ -53,7 +53,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
     AD_CHECK(!name.empty() && name != "__metadata__", op, path, ": invalid tensor name \"", name, "\"");
     AD_CHECK(!header.contains(name), op, path, ": tensor name \"", name, "\" appears twice");
     AD_CHECK(t.defined(), op, path, ": tensor \"", name, "\" is undefined");
-    host.push_back(t.is_cuda() ? t.to(Device::CPU) : t);
+    host.push_back(t.is_device() ? t.to(Device::CPU) : t);
     header[name] = {{"dtype", safetensors_dtype_name(t.dtype())},
                     {"shape", t.shape().to_vector()},
                     {"data_offsets", {offset, offset + t.nbytes()}}};

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "runtime/cuda_context.h"
+#include "runtime/device_counters.h"
 #include "runtime/memory.h"
 
 namespace ad {
@@ -32,12 +33,20 @@ const char* dtype_name(DType t) {
   return "?";
 }
 
-const char* device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
+const char* device_name(Device d) {
+  switch (d) {
+    case Device::CPU: return "cpu";
+    case Device::CUDA: return "cuda";
+    case Device::Emulated: return "emulated";
+  }
+  return "?";
+}
 
 Device parse_device(const std::string& name) {
   if (name == "cpu") return Device::CPU;
   if (name == "cuda" || name == "gpu") return Device::CUDA;
-  AD_FAIL("parse_device", "unknown device '", name, "' (known: cpu, cuda)");
+  if (name == "emulated") return Device::Emulated;
+  AD_FAIL("parse_device", "unknown device '", name, "' (known: cpu, cuda, emulated)");
 }
 
 // ---- Shape ----------------------------------------------------------------
@@ -154,10 +163,12 @@ void Tensor::copy_from(const Tensor& src) {
            " does not match destination ", describe());
   size_t n = nbytes();
   if (n == 0) return;
-  if (device_ == Device::CPU && src.device_ == Device::CPU) {
+  if (device_ != Device::CUDA && src.device_ != Device::CUDA) {
+    // CPU and emulated-device memory are both host memory; the copy is counted as cudaMemcpy's would be.
     std::memmove(raw(), src.raw(), n);
-  } else {
-    int kind = src.device_ == Device::CPU ? 0 : (device_ == Device::CPU ? 1 : 2);
+    detail::count_copy(src.device_ == Device::Emulated, device_ == Device::Emulated);
+  } else {  // the emulated device's memory is host memory to CUDA
+    int kind = src.device_ != Device::CUDA ? 0 : (device_ != Device::CUDA ? 1 : 2);
     detail::cuda_memcpy(raw(), src.raw(), n, kind);
   }
 }
@@ -182,11 +193,11 @@ Tensor Tensor::view(const Shape& shape) const {
 void Tensor::zero_() {
   if (nbytes() == 0) return;
   if (device_ == Device::CPU) std::memset(raw(), 0, nbytes());
-  else detail::cuda_memset_zero(raw(), nbytes());
+  else device_memset_zero(raw(), nbytes(), device_);
 }
 
 void Tensor::fill_(double value) {
-  if (device_ == Device::CUDA) {
+  if (device_ != Device::CPU) {  // a host-to-device copy, as on CUDA
     copy_from(full(shape_, value, dtype_, Device::CPU));
     return;
   }
@@ -201,7 +212,7 @@ void Tensor::fill_(double value) {
 }
 
 std::vector<double> Tensor::to_vector() const {
-  if (device_ == Device::CUDA) return to(Device::CPU).to_vector();
+  if (device_ != Device::CPU) return to(Device::CPU).to_vector();
   std::vector<double> v(static_cast<size_t>(numel()));
   for (size_t i = 0; i < v.size(); ++i) {
     switch (dtype_) {

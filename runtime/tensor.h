@@ -1,6 +1,10 @@
 // Tensor: a contiguous n-d array (up to 5 dims) of one dtype on one device.
 // Views share storage (narrow0 along the first dim for batches, view for reshapes); moves between
 // devices are explicit (to(Device)), so there are no hidden copies.
+// Devices: the CPU; the GPU (CUDA); and the emulated device, whose memory is host memory but on which every op
+// takes its CUDA path (launch configurations, workspaces, the caching allocator) with the kernels run by the
+// emulated launch (kernels/dispatch.h), so the GPU path runs in CI without a GPU. Copies to, from and on the
+// emulated device are counted as the CUDA ones would be (runtime/device_counters.h).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -14,7 +18,7 @@
 namespace ad {
 
 enum class DType : uint8_t { F32, F64, I32, I64, U8 };
-enum class Device : uint8_t { CPU, CUDA };
+enum class Device : uint8_t { CPU, CUDA, Emulated };
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);
@@ -22,7 +26,7 @@ const char* dtype_name(DType t);
 // when one is usable, else the CPU). Settings loaders check the spelling; run_<model> programs call this.
 Device choose_device(const std::string& requested, const std::string& where);
 const char* device_name(Device d);
-Device parse_device(const std::string& name);  // "cpu" or "cuda"
+Device parse_device(const std::string& name);  // "cpu", "cuda" or "emulated"
 
 template <class T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::F32; }
@@ -51,7 +55,7 @@ class Shape {
   int n_ = 0;
 };
 
-// Owns one allocation; CUDA memory comes from the caching allocator.
+// Owns one allocation; CUDA and emulated-device memory comes from the caching allocator.
 class Storage {
  public:
   Storage(size_t bytes, Device device);
@@ -87,6 +91,8 @@ class Tensor {
   DType dtype() const { return dtype_; }
   Device device() const { return device_; }
   bool is_cuda() const { return device_ == Device::CUDA; }
+  // On a device (CUDA or emulated): ops take their device path.
+  bool is_device() const { return device_ != Device::CPU; }
   size_t nbytes() const { return size_t(numel()) * dtype_size(dtype_); }
 
   void* raw() const;

@@ -65,14 +65,14 @@ TEST(EmulatedAccumulate, MatchesCpuReferenceBitwise) {
 }
 
 TEST(GpuParityAccumulate, MatchesCpuReferenceBitwise) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  Tensor ref = Tensor::zeros({4}, DType::F64), acc = Tensor::zeros({4}, DType::F64, Device::CUDA);
+  Tensor ref = Tensor::zeros({4}, DType::F64), acc = Tensor::zeros({4}, DType::F64, G);
   for (int s = 0; s < 10; ++s) {
     Tensor x = test::random_tensor({3}, seed + uint64_t(s), -5, 5);
     accumulate_terms(x, 0.01, ref, true);
-    accumulate_terms(x.to(Device::CUDA), 0.01, acc, true);
+    accumulate_terms(x.to(G), 0.01, acc, true);
   }
   EXPECT_EQ(acc.to_vector(), ref.to_vector());  // one thread, products rounded alone: the host's bits
 }

@@ -81,17 +81,17 @@ TEST(GradCheck, CatchesAWrongBackward) {
 }
 
 TEST(GpuParityActivation, MatchesCpuReferenceOnFreshInputs) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   for (Activation a : kAll) {
-    const int64_t n = 100003;
+    const int64_t n = test::parity_size(100003, 30011);
     Tensor x = test::random_tensor({n}, seed, -4, 4), dy = test::random_tensor({n}, seed + 1);
     Tensor y = Tensor::empty({n}), dx = Tensor::empty({n});
     activation_forward(a, x, y, param_for(a));
     activation_backward(a, x, y, dy, dx, param_for(a));
-    Tensor gx = x.to(Device::CUDA), gdy = dy.to(Device::CUDA);
-    Tensor gy = Tensor::empty({n}, DType::F32, Device::CUDA), gdx = Tensor::empty({n}, DType::F32, Device::CUDA);
+    Tensor gx = x.to(G), gdy = dy.to(G);
+    Tensor gy = Tensor::empty({n}, DType::F32, G), gdx = Tensor::empty({n}, DType::F32, G);
     activation_forward(a, gx, gy, param_for(a));
     activation_backward(a, gx, gy, gdy, gdx, param_for(a));
     EXPECT_TRUE(test::all_close(gy, y, 1e-6, 1e-5)) << activation_name(a);

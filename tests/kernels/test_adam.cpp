@@ -334,13 +334,13 @@ TEST(Optimizer, ClipGradNormAndZeroGrad) {
 }
 
 TEST(GpuParityAdam, OptimizersMatchCpuReferenceOnFreshInputs) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  const int64_t n = 100003;
+  const int64_t n = test::parity_size(100003, 20011);
   for (int which = 0; which < 2; ++which) {
     SCOPED_TRACE(which == 0 ? "adam" : "sgd");
-    Parameter cp("w", test::random_tensor({n}, seed)), gp("w", cp.value.to(Device::CUDA));
+    Parameter cp("w", test::random_tensor({n}, seed)), gp("w", cp.value.to(G));
     std::unique_ptr<Optimizer> co, go;
     if (which == 0) {
       AdamOptions o{.lr = 0.01, .weight_decay = 0.01, .max_grad_norm = 10.0};
@@ -364,8 +364,8 @@ TEST(GpuParityAdam, OptimizersMatchCpuReferenceOnFreshInputs) {
 }
 
 TEST(GpuParityAdam, FlatBufferOverManyParametersMatchesCpu) {
-  AD_REQUIRE_GPU();
-  ParamSet cpu_set, gpu_set(DType::F32, Device::CUDA);
+  const Device G = test::parity_device();
+  ParamSet cpu_set, gpu_set(DType::F32, G);
   AdamOptions o{.lr = 0.01, .weight_decay = 0.01};
   Adam co(cpu_set.list, o), go(gpu_set.list, o);
   for (int step = 1; step <= 5; ++step) {

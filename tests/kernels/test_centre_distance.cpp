@@ -178,32 +178,32 @@ TEST(GradCheckHypersphere, ResidueAndWeight) {
 }
 
 TEST(GpuParityCentreDistance, MatchesCpuReferenceAndRepeatsExactly) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   for (CentreDistance kind : kKinds) {
-    const int64_t B = 1031, K = 5, H = 3, D = 30;
+    const int64_t B = test::parity_size(1031, 331), K = 5, H = 3, D = 30;
     Tensor z = test::random_tensor({B, H, D}, seed), c = test::random_tensor({K, H, D}, seed + 1);
     Tensor dout = test::random_tensor({B, K, H}, seed + 2);
     Tensor out = Tensor::empty({B, K, H}), dz = Tensor::empty(z.shape()), dc = Tensor::empty(c.shape());
     centre_distance_forward(kind, z, c, out);
     centre_distance_backward(kind, z, c, dout, dz, dc);
-    Tensor gz = z.to(Device::CUDA), gc = c.to(Device::CUDA), gdout = dout.to(Device::CUDA);
-    Tensor gout = Tensor::empty(out.shape(), DType::F32, Device::CUDA);
-    Tensor gdz = Tensor::empty(z.shape(), DType::F32, Device::CUDA), gdc = Tensor::empty(c.shape(), DType::F32, Device::CUDA);
+    Tensor gz = z.to(G), gc = c.to(G), gdout = dout.to(G);
+    Tensor gout = Tensor::empty(out.shape(), DType::F32, G);
+    Tensor gdz = Tensor::empty(z.shape(), DType::F32, G), gdc = Tensor::empty(c.shape(), DType::F32, G);
     centre_distance_forward(kind, gz, gc, gout);
     centre_distance_backward(kind, gz, gc, gdout, gdz, gdc);
     EXPECT_TRUE(test::all_close(gout, out, 1e-5, 1e-4)) << centre_distance_name(kind);
     EXPECT_TRUE(test::all_close(gdz, dz, 1e-5, 1e-4)) << centre_distance_name(kind);
     EXPECT_TRUE(test::all_close(gdc, dc, 1e-3, 1e-4)) << centre_distance_name(kind);
-    Tensor gdc2 = Tensor::empty(c.shape(), DType::F32, Device::CUDA);
+    Tensor gdc2 = Tensor::empty(c.shape(), DType::F32, G);
     centre_distance_backward(kind, gz, gc, gdout, gdz, gdc2);
     EXPECT_EQ(gdc.to_vector(), gdc2.to_vector()) << "the centre gradient must repeat bit for bit";
   }
 }
 
 TEST(GpuParityHypersphere, MatchesCpuReference) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   for (HypersphereWeight form : kForms) {
   const int64_t B = 1500;
   const float R = 0.9f;
@@ -212,11 +212,11 @@ TEST(GpuParityHypersphere, MatchesCpuReference) {
   Tensor res = Tensor::empty({B}), w = Tensor::empty({B}), dd2 = Tensor::empty({B}), dr = Tensor::empty({1});
   hypersphere_forward(d2, radius, res, w, form);
   hypersphere_backward(d2, radius, dres, dw, dd2, dr, form);
-  Tensor gd2 = d2.to(Device::CUDA), gr = radius.to(Device::CUDA);
-  Tensor gres = Tensor::empty({B}, DType::F32, Device::CUDA), gw = Tensor::empty({B}, DType::F32, Device::CUDA);
-  Tensor gdd2 = Tensor::empty({B}, DType::F32, Device::CUDA), gdr = Tensor::empty({1}, DType::F32, Device::CUDA);
+  Tensor gd2 = d2.to(G), gr = radius.to(G);
+  Tensor gres = Tensor::empty({B}, DType::F32, G), gw = Tensor::empty({B}, DType::F32, G);
+  Tensor gdd2 = Tensor::empty({B}, DType::F32, G), gdr = Tensor::empty({1}, DType::F32, G);
   hypersphere_forward(gd2, gr, gres, gw, form);
-  hypersphere_backward(gd2, gr, dres.to(Device::CUDA), dw.to(Device::CUDA), gdd2, gdr, form);
+  hypersphere_backward(gd2, gr, dres.to(G), dw.to(G), gdd2, gdr, form);
   EXPECT_TRUE(test::all_close(gres, res, 1e-6, 1e-5));
   EXPECT_TRUE(test::all_close(gw, w, 1e-7, 1e-4));
   EXPECT_TRUE(test::all_close(gdd2, dd2, 1e-5, 1e-4));

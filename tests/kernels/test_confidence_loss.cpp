@@ -107,7 +107,7 @@ TEST(GradCheckConfidenceLoss, LogitsAndConfidence) {
 }
 
 TEST(GpuParityConfidenceLoss, MatchesCpuReferenceOnFreshInputs) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   const int64_t rows = 1000, k = 2;
@@ -115,10 +115,10 @@ TEST(GpuParityConfidenceLoss, MatchesCpuReferenceOnFreshInputs) {
   Tensor terms = Tensor::empty({2}), dl = Tensor::empty({rows, k}), dc = Tensor::empty({rows});
   confidence_loss_forward(c.prob, c.conf, c.labels, terms);
   confidence_loss_backward(c.prob, c.conf, c.labels, c.dconf_extra, 0.6, 1.7, false, dl, dc);
-  Tensor gp = c.prob.to(Device::CUDA), gc = c.conf.to(Device::CUDA), gy = c.labels.to(Device::CUDA),
-         ge = c.dconf_extra.to(Device::CUDA);
-  Tensor gt = Tensor::empty({2}, DType::F32, Device::CUDA), gdl = Tensor::empty({rows, k}, DType::F32, Device::CUDA),
-         gdc = Tensor::empty({rows}, DType::F32, Device::CUDA);
+  Tensor gp = c.prob.to(G), gc = c.conf.to(G), gy = c.labels.to(G),
+         ge = c.dconf_extra.to(G);
+  Tensor gt = Tensor::empty({2}, DType::F32, G), gdl = Tensor::empty({rows, k}, DType::F32, G),
+         gdc = Tensor::empty({rows}, DType::F32, G);
   confidence_loss_forward(gp, gc, gy, gt);
   confidence_loss_backward(gp, gc, gy, ge, 0.6, 1.7, false, gdl, gdc);
   EXPECT_TRUE(test::all_close(gt, terms, 1e-6, 1e-5));

@@ -75,7 +75,7 @@ TEST(GradCheckEmbedding, LayerBackwardMatchesDifferences) {
 }
 
 TEST(GpuParityEmbedding, MatchesCpuReferenceBitForBit) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   const int64_t n = 1200, vocab = 97, dim = 150;
@@ -84,8 +84,8 @@ TEST(GpuParityEmbedding, MatchesCpuReferenceBitForBit) {
   Tensor out = Tensor::empty({60, 20, dim}), dw = Tensor::zeros({vocab, dim});
   embedding_forward(ids, weight, out);
   embedding_backward(ids, dout, dw);
-  Tensor gw = weight.to(Device::CUDA), gout = Tensor::empty({60, 20, dim}, DType::F32, Device::CUDA);
-  Tensor gdw = Tensor::zeros({vocab, dim}, DType::F32, Device::CUDA), gdout = dout.to(Device::CUDA);
+  Tensor gw = weight.to(G), gout = Tensor::empty({60, 20, dim}, DType::F32, G);
+  Tensor gdw = Tensor::zeros({vocab, dim}, DType::F32, G), gdout = dout.to(G);
   embedding_forward(ids, gw, gout);
   embedding_backward(ids, gdout, gdw);
   EXPECT_TRUE(test::all_close(gout, out, 0, 0));

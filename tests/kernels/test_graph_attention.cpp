@@ -366,7 +366,7 @@ TEST(GraphAttention, BadShapesThrow) {
 }
 
 TEST(GpuParityGraphAttention, MatchesCpuReferenceOnFreshGraphs) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   struct P {
@@ -375,8 +375,13 @@ TEST(GpuParityGraphAttention, MatchesCpuReferenceOnFreshGraphs) {
     int64_t hub;
     int64_t C;
   };
-  for (const P& pc : {P{1, 0, -1, 8}, P{1000, 12, 17, 37}, P{5000, 20, -1, 1}, P{20000, 8, 3, 64},
-                      P{100000, 10, 99999, 16}, P{3000, 6, 5, 300}, P{0, 0, -1, 4}}) {
+  // Smaller (still awkward) shapes on the emulated device, which runs one fiber per GPU thread.
+  const std::vector<P> cases =
+      cuda_available() ? std::vector<P>{{1, 0, -1, 8},   {1000, 12, 17, 37},       {5000, 20, -1, 1}, {20000, 8, 3, 64},
+                                        {100000, 10, 99999, 16}, {3000, 6, 5, 300}, {0, 0, -1, 4}}
+                       : std::vector<P>{{1, 0, -1, 8}, {301, 12, 17, 37}, {503, 20, -1, 1}, {701, 10, 700, 16},
+                                        {101, 6, 5, 300}, {0, 0, -1, 4}};
+  for (const P& pc : cases) {
     for (bool scale : {true, false}) {
       SCOPED_TRACE("n=" + std::to_string(pc.n) + " C=" + std::to_string(pc.C) + (scale ? " scaled" : " plain"));
       AttentionGraph g = AttentionGraph::build(with_values(random_graph(pc.n, pc.max_deg, seed, pc.hub)));
@@ -387,10 +392,10 @@ TEST(GpuParityGraphAttention, MatchesCpuReferenceOnFreshGraphs) {
              fd = test::random_tensor({n}, seed + 3, -5, 5), dout = test::random_tensor({n, C}, seed + 4);
       GatRef ref = cpu_reference(g, feat, fs, fd, dout, opt);
 
-      AttentionGraph gg = g.to(Device::CUDA);
-      Tensor gfeat = feat.to(Device::CUDA), gfs = fs.to(Device::CUDA), gfd = fd.to(Device::CUDA),
-             gdout = dout.to(Device::CUDA);
-      auto cuda_empty = [](const Shape& s) { return Tensor::full(s, NAN, DType::F32, Device::CUDA); };
+      AttentionGraph gg = g.to(G);
+      Tensor gfeat = feat.to(G), gfs = fs.to(G), gfd = fd.to(G),
+             gdout = dout.to(G);
+      auto cuda_empty = [&](const Shape& s) { return Tensor::full(s, NAN, DType::F32, G); };
       Tensor attn = cuda_empty({nnz}), out = cuda_empty({n, C}), eg = cuda_empty({nnz}), dfeat = cuda_empty({n, C}),
              dfs = cuda_empty({n}), dfd = cuda_empty({n});
       graph_attention_forward(gg, gfeat, gfs, gfd, opt, attn, out);
@@ -583,7 +588,7 @@ TEST(Gatv2, BadShapesThrow) {
 }
 
 TEST(GpuParityGatv2, MatchesCpuReferenceOnFreshGraphs) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   struct P {
@@ -591,7 +596,11 @@ TEST(GpuParityGatv2, MatchesCpuReferenceOnFreshGraphs) {
     int max_deg;
     int64_t hub, H, D;
   };
-  for (const P& pc : {P{1, 0, -1, 4, 64}, P{600, 8, -1, 4, 64}, P{5000, 20, 17, 3, 37}, P{0, 0, -1, 2, 3}}) {
+  // Smaller (still awkward) shapes on the emulated device, which runs one fiber per GPU thread.
+  const std::vector<P> cases =
+      cuda_available() ? std::vector<P>{{1, 0, -1, 4, 64}, {600, 8, -1, 4, 64}, {5000, 20, 17, 3, 37}, {0, 0, -1, 2, 3}}
+                       : std::vector<P>{{1, 0, -1, 4, 64}, {200, 8, -1, 4, 64}, {1001, 20, 17, 3, 37}, {0, 0, -1, 2, 3}};
+  for (const P& pc : cases) {
     SCOPED_TRACE("n=" + std::to_string(pc.n) + " H=" + std::to_string(pc.H) + " D=" + std::to_string(pc.D));
     AttentionGraph g = AttentionGraph::build(random_graph(pc.n, pc.max_deg, seed, pc.hub));
     const int64_t n = g.nodes(), HD = pc.H * pc.D;
@@ -600,7 +609,6 @@ TEST(GpuParityGatv2, MatchesCpuReferenceOnFreshGraphs) {
     Tensor src = test::random_tensor({n, HD}, seed + 1), dst = test::random_tensor({n, HD}, seed + 2),
            att = test::random_tensor({HD}, seed + 3), dout = test::random_tensor({n, pc.D}, seed + 4);
     Gatv2Ref ref = gatv2_reference(g, src, dst, att, dout, opt);
-    const Device G = Device::CUDA;
     Gatv2Ref gr{ref.attn.to(G), ref.out.to(G), ref.arg.to(G), ref.edge_grad.to(G), ref.datt_rows.to(G),
                 ref.dsrc.to(G), ref.ddst.to(G), ref.datt.to(G)};
     AttentionGraph gg = g.to(G);

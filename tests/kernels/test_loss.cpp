@@ -150,22 +150,22 @@ TEST(GradCheckLoss, AllLossesAllReductionsAllInputs) {
 }
 
 TEST(GpuParityLoss, MatchesCpuReferenceOnFreshInputs) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   for (LossKind k : kKinds)
     for (Reduction r : kReductions) {
       SCOPED_TRACE(std::string(kind_name(k)) + " " + reduction_name(r));
       Inputs in = make_inputs(k, {1001, 37}, seed);  // DC-VAE-like [B*T, M]
-      Inputs gin{in.a.to(Device::CUDA), in.b.to(Device::CUDA), has_c(k) ? in.c.to(Device::CUDA) : Tensor()};
+      Inputs gin{in.a.to(G), in.b.to(G), has_c(k) ? in.c.to(G) : Tensor()};
       Shape os = out_shape(in, r);
-      Tensor out = Tensor::empty(os), gout = Tensor::empty(os, DType::F32, Device::CUDA);
+      Tensor out = Tensor::empty(os), gout = Tensor::empty(os, DType::F32, G);
       loss(k, in, out, r, true);
       loss(k, gin, gout, r, true);
       EXPECT_TRUE(test::all_close(gout, out, r == Reduction::Sum ? 1e-1 : 1e-5, 1e-4));
       Tensor dout = test::random_tensor(os, seed + 5);
       auto want = loss_backward(k, in, dout, r);
-      auto got = loss_backward(k, gin, dout.to(Device::CUDA), r);
+      auto got = loss_backward(k, gin, dout.to(G), r);
       for (size_t i = 0; i < want.size(); ++i) EXPECT_TRUE(test::all_close(got[i], want[i], 1e-6, 1e-4)) << "input " << i;
     }
 }

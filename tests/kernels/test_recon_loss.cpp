@@ -470,13 +470,16 @@ TEST(GradCheckReconLoss, StructureBackward) {
 // ---- GPU parity -------------------------------------------------------------------------
 
 TEST(GpuParityReconLoss, DenseMatchesCpuReferenceOnFreshInputs) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   struct RC {
     int64_t rows, cols;
   };
-  for (const RC& s : {RC{1, 1}, RC{20000, 128}, RC{1000, 3000}, RC{0, 4}}) {
+  // Smaller (still awkward) shapes on the emulated device, which runs one fiber per GPU thread.
+  const std::vector<RC> shapes = cuda_available() ? std::vector<RC>{{1, 1}, {20000, 128}, {1000, 3000}, {0, 4}}
+                                                  : std::vector<RC>{{1, 1}, {1001, 37}, {13, 3001}, {0, 4}};
+  for (const RC& s : shapes) {
     for (const ReconWeighting& w : all_weightings()) {
       SCOPED_TRACE(std::to_string(s.rows) + "x" + std::to_string(s.cols) + " " + describe(w));
       Tensor pred = test::random_tensor({s.rows, s.cols}, seed, -1, 2);
@@ -485,9 +488,9 @@ TEST(GpuParityReconLoss, DenseMatchesCpuReferenceOnFreshInputs) {
       Tensor err = Tensor::empty({s.rows}), dpred = Tensor::empty(pred.shape());
       dense_recon_error_forward(pred, target, w, err);
       dense_recon_error_backward(pred, target, w, err, derr, dpred);
-      Tensor gp = pred.to(Device::CUDA), gt = target.to(Device::CUDA), gd = derr.to(Device::CUDA);
-      Tensor ge = Tensor::empty({s.rows}, DType::F32, Device::CUDA);
-      Tensor gdp = Tensor::empty(pred.shape(), DType::F32, Device::CUDA);
+      Tensor gp = pred.to(G), gt = target.to(G), gd = derr.to(G);
+      Tensor ge = Tensor::empty({s.rows}, DType::F32, G);
+      Tensor gdp = Tensor::empty(pred.shape(), DType::F32, G);
       dense_recon_error_forward(gp, gt, w, ge);
       dense_recon_error_backward(gp, gt, w, ge, gd, gdp);
       EXPECT_TRUE(test::all_close(ge, err, 1e-5, 1e-4));
@@ -497,40 +500,43 @@ TEST(GpuParityReconLoss, DenseMatchesCpuReferenceOnFreshInputs) {
 }
 
 TEST(GpuParityReconLoss, StructureMatchesCpuReferenceOnFreshInputs) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937_64 rng(seed);
-  // Block-diagonal batch of N = 20000 in blocks of random sizes 1..2000.
+  // Block-diagonal batch of N = 20000 in blocks of random sizes 1..2000 (on the emulated device, which runs one
+  // fiber per GPU thread, N = 1000 in blocks of 1..100, and smaller single blocks).
+  const bool gpu = cuda_available();
   std::vector<int64_t> big;
-  for (int64_t left = 20000; left > 0;) {
-    int64_t b = std::min<int64_t>(left, 1 + int64_t(rng() % 2000));
+  for (int64_t left = gpu ? 20000 : 1000; left > 0;) {
+    int64_t b = std::min<int64_t>(left, 1 + int64_t(rng() % (gpu ? 2000 : 100)));
     big.push_back(b);
     left -= b;
   }
-  const std::vector<StructCase> cases = {
-      {{1}, false, 1}, {{777}, false, 130}, {{3000}, false, 128}, {{5000}, false, 5}, {big, true, 128, 100},
-  };
+  const std::vector<StructCase> cases =
+      gpu ? std::vector<StructCase>{{{1}, false, 1}, {{777}, false, 130}, {{3000}, false, 128}, {{5000}, false, 5},
+                                    {big, true, 128, 100}}
+          : std::vector<StructCase>{{{1}, false, 1}, {{277}, false, 130}, {{301}, false, 5}, {big, true, 128, 100}};
   for (const StructCase& sc : cases) {
     Graph g = make_graph(sc.blocks, sc.ranges, seed + 3, 8, sc.cross);
     int64_t n = g.n;
     Tensor z = random_z(n, sc.h, seed + 4);
     Tensor derr = test::random_tensor({n}, seed + 5);
-    CsrMatrix gtarget = g.target.to(Device::CUDA);
-    Tensor granges = g.ranges.defined() ? g.ranges.to(Device::CUDA) : Tensor();
-    Tensor gz = z.to(Device::CUDA), gd = derr.to(Device::CUDA);
+    CsrMatrix gtarget = g.target.to(G);
+    Tensor granges = g.ranges.defined() ? g.ranges.to(G) : Tensor();
+    Tensor gz = z.to(G), gd = derr.to(G);
     for (const ReconWeighting& w : {all_weightings()[0], all_weightings()[3]}) {
       SCOPED_TRACE("n=" + std::to_string(n) + " h=" + std::to_string(sc.h) + " " + describe(w));
       Tensor err = Tensor::empty({n}), dz = Tensor::empty(z.shape());
       structure_recon_error_forward(z, g.target, g.ranges, w, err);
       structure_recon_error_backward(z, g.target, g.ranges, w, err, derr, dz);
-      Tensor ge = Tensor::empty({n}, DType::F32, Device::CUDA), gdz = Tensor::empty(z.shape(), DType::F32, Device::CUDA);
+      Tensor ge = Tensor::empty({n}, DType::F32, G), gdz = Tensor::empty(z.shape(), DType::F32, G);
       structure_recon_error_forward(gz, gtarget, granges, w, ge);
       structure_recon_error_backward(gz, gtarget, granges, w, ge, gd, gdz);
       EXPECT_TRUE(test::all_close(ge, err, 1e-5, 1e-4));
       EXPECT_TRUE(test::all_close(gdz, dz, 1e-4, 1e-3));
       // Deterministic: a second run gives the same bits.
-      Tensor ge2 = Tensor::empty({n}, DType::F32, Device::CUDA);
+      Tensor ge2 = Tensor::empty({n}, DType::F32, G);
       structure_recon_error_forward(gz, gtarget, granges, w, ge2);
       EXPECT_EQ(ge2.to_vector(), ge.to_vector());
     }

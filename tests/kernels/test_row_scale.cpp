@@ -59,17 +59,17 @@ TEST(GradCheckRowScale, ZAndWeights) {
 }
 
 TEST(GpuParityRowScale, MatchesCpuReferenceOnFreshInputs) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   const int64_t rows = 1003, d = 64, f = 192, offset = 128;
   Tensor z = test::random_tensor({rows, d}, seed), w = test::random_tensor({rows}, seed + 1);
   Tensor out = test::random_tensor({rows, f}, seed + 2), dout = test::random_tensor({rows, f}, seed + 3);
-  Tensor gz = z.to(Device::CUDA), gw = w.to(Device::CUDA), gout = out.to(Device::CUDA), gdout = dout.to(Device::CUDA);
+  Tensor gz = z.to(G), gw = w.to(G), gout = out.to(G), gdout = dout.to(G);
   scale_rows_into_columns(z, w, out, offset);
   scale_rows_into_columns(gz, gw, gout, offset);
   Tensor dz = Tensor::empty({rows, d}), dw = Tensor::empty({rows});
-  Tensor gdz = Tensor::empty({rows, d}, DType::F32, Device::CUDA), gdw = Tensor::empty({rows}, DType::F32, Device::CUDA);
+  Tensor gdz = Tensor::empty({rows, d}, DType::F32, G), gdw = Tensor::empty({rows}, DType::F32, G);
   scale_rows_into_columns_backward(z, w, dout, offset, dz, dw);
   scale_rows_into_columns_backward(gz, gw, gdout, offset, gdz, gdw);
   EXPECT_TRUE(test::all_close(gout, out, 1e-6, 1e-5));

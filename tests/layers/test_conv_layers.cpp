@@ -94,15 +94,15 @@ TEST(BatchNorm1dLayer, RunningStatisticsBuffersAndInferenceMode) {
 }
 
 TEST(GpuParityConvLayers, ConvAndBatchNormMatchCpu) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  CausalConv1d cc(8, 16, 2, 8, seed), gc(8, 16, 2, 8, seed, DType::F32, Device::CUDA);
-  BatchNorm1d cb(16), gb(16, DType::F32, Device::CUDA);
+  CausalConv1d cc(8, 16, 2, 8, seed), gc(8, 16, 2, 8, seed, DType::F32, G);
+  BatchNorm1d cb(16), gb(16, DType::F32, G);
   Tensor x = test::random_tensor({4, 200, 8}, seed + 1), dy = test::random_tensor({4, 200, 16}, seed + 2);
   Tensor y = cb.forward(cc.forward(x)), dx = cc.backward(cb.backward(dy));
-  Tensor gy = gb.forward(gc.forward(x.to(Device::CUDA)));
-  Tensor gdx = gc.backward(gb.backward(dy.to(Device::CUDA)));
+  Tensor gy = gb.forward(gc.forward(x.to(G)));
+  Tensor gdx = gc.backward(gb.backward(dy.to(G)));
   EXPECT_TRUE(test::all_close(gy, y, 1e-4, 1e-4));
   EXPECT_TRUE(test::all_close(gdx, dx, 1e-4, 1e-3));
   EXPECT_TRUE(test::all_close(gc.weight().grad, cc.weight().grad, 1e-3, 1e-3));

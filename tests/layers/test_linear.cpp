@@ -80,16 +80,16 @@ TEST(GradCheckLinear, InputsWeightAndBias) {
 }
 
 TEST(GpuParityLinear, ForwardBackwardMatchCpu) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  Linear cpu_lin("fc", 67, 45, true, seed), gpu_lin("fc", 67, 45, true, seed, Device::CUDA);
+  Linear cpu_lin("fc", 67, 45, true, seed), gpu_lin("fc", 67, 45, true, seed, G);
   cpu_lin.bias()->value.copy_from(test::random_tensor({45}, seed + 1));
   gpu_lin.bias()->value.copy_from(cpu_lin.bias()->value);
   Tensor x = test::random_tensor({129, 67}, seed + 2), dy = test::random_tensor({129, 45}, seed + 3);
-  Tensor y = cpu_lin.forward(x), gy = gpu_lin.forward(x.to(Device::CUDA));
+  Tensor y = cpu_lin.forward(x), gy = gpu_lin.forward(x.to(G));
   EXPECT_TRUE(test::all_close(gy, y, 1e-5, 1e-4));
-  Tensor dx = cpu_lin.backward(dy), gdx = gpu_lin.backward(dy.to(Device::CUDA));
+  Tensor dx = cpu_lin.backward(dy), gdx = gpu_lin.backward(dy.to(G));
   EXPECT_TRUE(test::all_close(gdx, dx, 1e-5, 1e-4));
   EXPECT_TRUE(test::all_close(gpu_lin.weight().grad, cpu_lin.weight().grad, 1e-4, 1e-4));
   EXPECT_TRUE(test::all_close(gpu_lin.bias()->grad, cpu_lin.bias()->grad, 1e-4, 1e-4));

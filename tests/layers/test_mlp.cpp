@@ -73,11 +73,11 @@ TEST(Mlp, TrainsOnXorLikeRegressionOnCpu) {
 // the last 50 steps agreed within 0.8% and was < 0.5% of the starting loss. So: a tight per-step
 // comparison for 100 steps, then both runs must reach the same low-loss regime.
 TEST(GpuParityMlp, PerStepLossesMatchCpu) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed() % 1000;
   SCOPED_TRACE("seed " + std::to_string(seed));
   const int steps = 300, tight = 100;
-  auto cpu = train(Device::CPU, steps, seed, 0.01), gpu = train(Device::CUDA, steps, seed, 0.01);
+  auto cpu = train(Device::CPU, steps, seed, 0.01), gpu = train(G, steps, seed, 0.01);
   ASSERT_EQ(cpu.size(), gpu.size());
   for (int s = 0; s < tight; ++s) EXPECT_NEAR(gpu[s], cpu[s], 5e-4 * cpu[s]) << "step " << s;
   auto best_tail = [&](const std::vector<double>& l) { return *std::min_element(l.end() - 50, l.end()); };

@@ -164,17 +164,17 @@ TEST(Recurrent, RejectsBadShapes) {
 }
 
 TEST(GpuParityRecurrent, LayerMatchesCpu) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   for (RecurrentCell cell : kCells) {
     const int64_t T = 9, B = 37, I = 7, Hd = 64;
-    Recurrent cpu_layer("rnn", cell, I, Hd, seed), gpu_layer("rnn", cell, I, Hd, seed, Device::CUDA);
+    Recurrent cpu_layer("rnn", cell, I, Hd, seed), gpu_layer("rnn", cell, I, Hd, seed, G);
     Tensor x = test::random_tensor({T, B, I}, seed + 1), dout = test::random_tensor({T, B, Hd}, seed + 2);
     Tensor out = cpu_layer.forward(x);
     Tensor dx = cpu_layer.backward(dout);
-    Tensor gout = gpu_layer.forward(x.to(Device::CUDA));
-    Tensor gdx = gpu_layer.backward(dout.to(Device::CUDA));
+    Tensor gout = gpu_layer.forward(x.to(G));
+    Tensor gdx = gpu_layer.backward(dout.to(G));
     EXPECT_TRUE(test::all_close(gout, out, 1e-5, 1e-4)) << recurrent_cell_name(cell);
     EXPECT_TRUE(test::all_close(gdx, dx, 1e-5, 1e-4)) << recurrent_cell_name(cell);
     auto cp = cpu_layer.parameters(), gp = gpu_layer.parameters();

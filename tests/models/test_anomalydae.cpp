@@ -241,7 +241,7 @@ TEST(AnomalyDaeData, SharedGraphsLoadWithTheDocumentedSizes) {
 }
 
 TEST(GpuParityAnomalyDae, TrainingStepMatchesCpu) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   for (const char* enc : {"transposed", "mlp"}) {
@@ -251,9 +251,9 @@ TEST(GpuParityAnomalyDae, TrainingStepMatchesCpu) {
     st.embed_dim = 32;
     Tensor ranges;  // one graph (block ranges are covered by the golden and gradient tests)
     GraphInputs cin = make_inputs(g.adjacency, g.features, ranges, Device::CPU);
-    GraphInputs gin = make_inputs(g.adjacency, g.features, ranges, Device::CUDA);
+    GraphInputs gin = make_inputs(g.adjacency, g.features, ranges, G);
     Network cn(NetworkConfig::from(st, g.attrs(), g.nodes()), Device::CPU);
-    Network gn(NetworkConfig::from(st, g.attrs(), g.nodes()), Device::CUDA);
+    Network gn(NetworkConfig::from(st, g.attrs(), g.nodes()), G);
     LossConfig lc = LossConfig::from(st);
     NodeErrors ce = cn.forward(cin, lc), ge = gn.forward(gin, lc);
     EXPECT_TRUE(test::all_close(ge.score, ce.score, 1e-5, 1e-4)) << enc;

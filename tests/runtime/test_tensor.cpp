@@ -58,17 +58,18 @@ TEST(Tensor, CudaTensorWithoutGpuIsAClearError) {
 }
 
 TEST(GpuParityTensor, RoundTripAndCachingAllocator) {
-  AD_REQUIRE_GPU();
+  const Device G = test::parity_device();
   Tensor a = test::random_tensor({17, 5}, test::fresh_seed());
-  Tensor g = a.to(Device::CUDA);
-  EXPECT_TRUE(g.is_cuda());
+  Tensor g = a.to(G);
+  EXPECT_EQ(g.device(), G);
+  EXPECT_TRUE(g.is_device());
   EXPECT_TRUE(test::all_close(g.to(Device::CPU), a, 0, 0));
-  Tensor z = Tensor::zeros({33}, DType::F32, Device::CUDA);
+  Tensor z = Tensor::zeros({33}, DType::F32, G);
   for (double v : z.to_vector()) EXPECT_EQ(v, 0.0);
-  reset_peak_memory(Device::CUDA);
-  size_t cur = memory_stats(Device::CUDA).current;
-  { Tensor big = Tensor::empty({1 << 20}, DType::F32, Device::CUDA); }
-  MemoryStats s = memory_stats(Device::CUDA);
+  reset_peak_memory(G);
+  size_t cur = memory_stats(G).current;
+  { Tensor big = Tensor::empty({1 << 20}, DType::F32, G); }
+  MemoryStats s = memory_stats(G);
   EXPECT_EQ(s.current, cur);
   EXPECT_GE(s.peak, cur + (4u << 20));
   EXPECT_GE(s.reserved, s.peak);  // the freed block stays cached

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -42,6 +43,16 @@ std::string error_of(const std::function<void()>& f) {
   }
   return ::testing::AssertionFailure() << "no ad::Error; expected one containing \"" << part << "\"";
 }
+
+Device parity_device() {
+  const Device d = cuda_available() ? Device::CUDA : Device::Emulated;
+  const std::string where = d == Device::CUDA ? "cuda (" + cuda_status() + ")" : "emulated (" + cuda_status() + ")";
+  ::testing::Test::RecordProperty("parity_device", device_name(d));
+  std::printf("[ parity   ] device: %s\n", where.c_str());
+  return d;
+}
+
+int64_t parity_size(int64_t on_gpu, int64_t emulated) { return cuda_available() ? on_gpu : emulated; }
 
 uint64_t fresh_seed() {
   return uint64_t(std::chrono::high_resolution_clock::now().time_since_epoch().count());

@@ -90,6 +90,15 @@ class TempDir {
   std::string dir_;
 };
 
+// The device GPU parity tests run on: the GPU when one is usable, else the emulated device (the same CUDA path,
+// launch configurations, workspaces and caching allocator, with the kernels run by the emulated launch and host
+// stand-ins for cuBLAS and cuSPARSE). Each call records the device as the test's "parity_device" property and
+// prints one line naming it, so the output of every parity test says where it ran.
+Device parity_device();
+// A size for a parity test: `on_gpu` on the GPU, `emulated` on the emulated device, which runs one fiber per GPU
+// thread, so shapes there stay small (but still not multiples of the block size).
+int64_t parity_size(int64_t on_gpu, int64_t emulated);
+
 // Directory with the repository (tests run from it; AD_SOURCE_DIR overrides).
 std::string source_dir();
 // ../shared/data relative to the repository, or AD_SHARED_DATA.
@@ -97,7 +106,8 @@ std::string shared_data_dir();
 
 }  // namespace ad::test
 
-// GPU parity tests call this first: without a usable GPU the test is skipped with the reason.
+// Tests that need the real CUDA driver (not the emulated device: CUDA graphs, the driver's own behaviour) call
+// this first: without a usable GPU the test is skipped with the reason.
 #define AD_REQUIRE_GPU()                                                            \
   do {                                                                              \
     if (!::ad::cuda_available()) GTEST_SKIP() << "no GPU: " << ::ad::cuda_status(); \
