@@ -30,6 +30,14 @@
 // emulated device runs the GPU path's own launch configurations, workspaces, allocations and host-side code;
 // only library calls differ: cuBLAS and cuSPARSE have host stand-ins under `#if AD_EMULATED_BACKEND` in gemm.cu
 // and spmm.cu, behind the same function signatures (cuDNN is used only by a benchmark and has none).
+//
+// What the emulated device checks, and what not. Its launches go through the emulated launch, so every kernel
+// of a whole-model run is checked for barrier and warp-mask misuse, shared-memory sizes and fiber stack
+// overflow, and its fresh allocations read as NaN. The backend is not compiled with the access hooks and its
+// tensors are not registered with emulation_register_buffer, so out-of-buffer accesses and races between
+// threads are checked only by the per-kernel Emulated* tests (on their GuardedBuffers), not in whole-model
+// runs: that would mean instrumenting the backend in every program and shadow state for every live tensor, and
+// its cost was not measured. The cuBLAS and cuSPARSE stand-ins compute in plain f32 (no TF32).
 #pragma once
 #include <cstdint>
 
