@@ -180,6 +180,42 @@ TEST(GradCheckMuad, DirectionalDerivativeOfTheLoss) {
   }
 }
 
+// One training step on the parity device (the GPU, else the emulated device) against the CPU: the same
+// parameters, batch and Philox draws; the loss terms, the fused logits, the per-modality confidences and every
+// parameter's gradient must agree. Both fusions, so the row-scale kernel runs at a column offset and at 0.
+TEST(GpuParityMuad, TrainingStepLossAndGradientsMatchCpu) {
+  const Device dev = test::parity_device();
+  Golden g = load_golden("concat_logvar");
+  for (bool sum_fusion : {false, true}) {
+    SCOPED_TRACE(sum_fusion ? "sum fusion" : "concatenation");
+    NetworkConfig cfg = g.cfg;
+    cfg.sum_fusion = sum_fusion;
+    Network cpu(cfg), gpu(cfg);
+    gpu.to(dev);
+    const BatchGraph bg = BatchGraph::build(cfg.services, g.edges, g.batch.size);
+    const BatchGraph bg_dev = bg.to(dev);
+    const Output oc = cpu.forward(g.batch, bg, true, 3, 5, true);
+    const Output og = gpu.forward(g.batch, bg_dev, true, 3, 5, true);
+    EXPECT_NEAR(og.loss, oc.loss, 1e-5 + 1e-4 * std::abs(oc.loss));
+    EXPECT_NEAR(og.ce, oc.ce, 1e-5);
+    EXPECT_NEAR(og.tcp, oc.tcp, 1e-5);
+    EXPECT_NEAR(og.kl, oc.kl, 1e-5);
+    EXPECT_NEAR(og.fused_mse, oc.fused_mse, 1e-5);
+    EXPECT_TRUE(test::all_close(gpu.logits(), cpu.logits(), 1e-5, 1e-4));
+    for (int v = 0; v < 3; ++v) EXPECT_TRUE(test::all_close(gpu.modality(v).c, cpu.modality(v).c, 1e-6, 1e-4)) << v;
+    cpu.zero_grad();
+    gpu.zero_grad();
+    cpu.backward();
+    gpu.backward();
+    auto pc = cpu.parameters(), pg = gpu.parameters();
+    ASSERT_EQ(pc.size(), pg.size());
+    for (size_t i = 0; i < pc.size(); ++i) {
+      EXPECT_EQ(pg[i]->grad.device(), dev) << pc[i]->name;
+      EXPECT_TRUE(test::all_close(pg[i]->grad, pc[i]->grad, 1e-5, 1e-3)) << pc[i]->name;
+    }
+  }
+}
+
 TEST(MuadData, GeneratorLabelsRatioAndSplits) {
   ServiceGraph g = small_graph();
   GeneratorSettings s;
