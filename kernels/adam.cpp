@@ -100,4 +100,26 @@ void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buf, const Sgd
   }
 }
 
+std::array<float, 2> adam_step_scalars(const AdamStepArgs& a) {
+  const AdamKernelParams k = adam_kernel_params(a);
+  return {k.lr / k.bias_correction1, k.sqrt_bias_correction2};
+}
+
+void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const AdamStepArgs& args,
+               const Tensor& step_scalars) {
+  const char* op = "adam_step";
+  check_floating(op, param);
+  check_like(op, param, grad);
+  check_like(op, param, m);
+  check_like(op, param, v);
+  check_same_device(op, param, step_scalars);
+  check_dtype(op, step_scalars, DType::F32);
+  AD_CHECK(step_scalars.numel() == 2, op, "step scalars ", step_scalars.describe(), ", expected 2");
+  AD_CHECK(param.is_device(), op, "device step scalars are for a device's captured step, got ", param.describe());
+  check_dtype(op, param, DType::F32);
+  AD_ON_DEVICE(op, param, adam_step_device_scalars(param.data<float>(), grad.data<float>(), m.data<float>(),
+                                                       v.data<float>(), param.numel(), adam_kernel_params(args),
+                                                       step_scalars.data<float>()));
+}
+
 }  // namespace ad

@@ -10,6 +10,7 @@
 // grad_scale carries gradient clipping by global norm without rewriting the gradients.
 // CPU reference (f32, f64) in adam.cpp; CUDA kernels in adam.cuh/.cu.
 #pragma once
+#include <array>
 #include <cstdint>
 
 #include "runtime/tensor.h"
@@ -31,6 +32,12 @@ struct SgdStepArgs {
 
 // Same shape, dtype and device for all; m and v are updated in place.
 void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const AdamStepArgs& args);
+// The same with the step-dependent scalars read from device memory (kernels/adam.cuh): step_scalars is an f32
+// [2] tensor on param's device holding adam_step_scalars(args). A device path only (captured steps).
+void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const AdamStepArgs& args,
+               const Tensor& step_scalars);
+// lr / bias_correction1 and sqrt(bias_correction2), rounded as the kernel rounds them.
+std::array<float, 2> adam_step_scalars(const AdamStepArgs& args);
 // momentum_buf is ignored (may be undefined) when args.momentum == 0.
 void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buf, const SgdStepArgs& args);
 
@@ -53,6 +60,8 @@ template <class T> void sgd_step(T* p, const T* g, T* buf, int64_t n, const SgdS
 AD_DEVICE_BACKENDS(
 void adam_step(float* p, const float* g, float* m, float* v, int64_t n, const AdamKernelParams& k);
 void sgd_step(float* p, const float* g, float* buf, int64_t n, const SgdKernelParams& k);
+void adam_step_device_scalars(float* p, const float* g, float* m, float* v, int64_t n, const AdamKernelParams& k,
+                              const float* step_scalars);
 )  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

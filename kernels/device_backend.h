@@ -6,6 +6,7 @@
 #pragma once
 #include "kernels/launch.h"
 #include "runtime/device_counters.h"
+#include "runtime/step_graph.h"
 #include "runtime/tensor.h"
 
 #if AD_EMULATED_BACKEND
@@ -16,8 +17,11 @@ namespace ad {
 struct EmulatedDeviceLauncher {
   template <class K, class... Args> void launch(const LaunchConfig& cfg, Args... args) {
     if (cfg.grid.x == 0 || cfg.grid.y == 0 || cfg.grid.z == 0) return;
-    EmulatedLauncher l;
-    l.template launch<K>(cfg, args...);
+    // Run now, or recorded for replay while a step is being captured (runtime/step_graph.h).
+    detail::emulated_submit([cfg, args...] {
+      EmulatedLauncher l;
+      l.template launch<K>(cfg, args...);
+    });
     detail::count_launch();
   }
   static constexpr bool on_device = true;

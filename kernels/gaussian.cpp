@@ -82,9 +82,9 @@ void reparam_kl_backward(const T* mu, const T* v, const T* dz, const T* dkl, T* 
 }  // namespace
 }  // namespace cpu
 
-void reparam_forward(const Tensor& mu, const Tensor& logvar, Tensor& z, uint64_t seed, uint64_t offset,
-                     bool mean_only) {
-  const char* op = "reparam_forward";
+namespace {
+// mu, logvar and z alike (shape, device, a floating dtype).
+void check_reparam_forward(const char* op, const Tensor& mu, const Tensor& logvar, const Tensor& z) {
   check_same_shape(op, mu, logvar);
   check_same_shape(op, mu, z);
   check_same_device(op, mu, logvar);
@@ -92,6 +92,26 @@ void reparam_forward(const Tensor& mu, const Tensor& logvar, Tensor& z, uint64_t
   check_floating(op, mu);
   check_dtype(op, logvar, mu.dtype());
   check_dtype(op, z, mu.dtype());
+}
+void check_reparam_backward(const char* op, const Tensor& logvar, const Tensor& dz, const Tensor& dmu,
+                            const Tensor& dlogvar) {
+  check_same_shape(op, logvar, dz);
+  check_same_shape(op, logvar, dmu);
+  check_same_shape(op, logvar, dlogvar);
+  check_same_device(op, logvar, dz);
+  check_same_device(op, logvar, dmu);
+  check_same_device(op, logvar, dlogvar);
+  check_floating(op, logvar);
+  check_dtype(op, dz, logvar.dtype());
+  check_dtype(op, dmu, logvar.dtype());
+  check_dtype(op, dlogvar, logvar.dtype());
+}
+}  // namespace
+
+void reparam_forward(const Tensor& mu, const Tensor& logvar, Tensor& z, uint64_t seed, uint64_t offset,
+                     bool mean_only) {
+  const char* op = "reparam_forward";
+  check_reparam_forward(op, mu, logvar, z);
   if (mu.is_device()) {
     check_dtype(op, mu, DType::F32);
     AD_ON_DEVICE(op, mu, reparam_forward(mu.data<float>(), logvar.data<float>(), z.data<float>(), mu.numel(),
@@ -107,16 +127,7 @@ void reparam_forward(const Tensor& mu, const Tensor& logvar, Tensor& z, uint64_t
 void reparam_backward(const Tensor& logvar, const Tensor& dz, Tensor& dmu, Tensor& dlogvar, uint64_t seed,
                       uint64_t offset, bool mean_only) {
   const char* op = "reparam_backward";
-  check_same_shape(op, logvar, dz);
-  check_same_shape(op, logvar, dmu);
-  check_same_shape(op, logvar, dlogvar);
-  check_same_device(op, logvar, dz);
-  check_same_device(op, logvar, dmu);
-  check_same_device(op, logvar, dlogvar);
-  check_floating(op, logvar);
-  check_dtype(op, dz, logvar.dtype());
-  check_dtype(op, dmu, logvar.dtype());
-  check_dtype(op, dlogvar, logvar.dtype());
+  check_reparam_backward(op, logvar, dz, dmu, dlogvar);
   if (logvar.is_device()) {
     check_dtype(op, logvar, DType::F32);
     AD_ON_DEVICE(op, logvar, reparam_backward(logvar.data<float>(), dz.data<float>(), dmu.data<float>(),
@@ -128,6 +139,34 @@ void reparam_backward(const Tensor& logvar, const Tensor& dz, Tensor& dmu, Tenso
                                seed, offset, mean_only);
     });
   }
+}
+
+namespace {
+void check_device_offset(const char* op, const Tensor& like, const Tensor& device_offset) {
+  AD_CHECK(like.is_device(), op, "a device offset is for a device's captured step, got ", like.describe());
+  check_dtype(op, like, DType::F32);
+  check_same_device(op, like, device_offset);
+  check_dtype(op, device_offset, DType::I64);
+  AD_CHECK(device_offset.numel() == 1, op, "device offset ", device_offset.describe(), ", expected one element");
+}
+}  // namespace
+
+void reparam_forward(const Tensor& mu, const Tensor& logvar, Tensor& z, uint64_t seed, const Tensor& device_offset) {
+  const char* op = "reparam_forward";
+  check_reparam_forward(op, mu, logvar, z);
+  check_device_offset(op, mu, device_offset);
+  AD_ON_DEVICE(op, mu, reparam_forward_device_offset(mu.data<float>(), logvar.data<float>(), z.data<float>(),
+                                                            mu.numel(), seed, device_offset.data<int64_t>()));
+}
+
+void reparam_backward(const Tensor& logvar, const Tensor& dz, Tensor& dmu, Tensor& dlogvar, uint64_t seed,
+                      const Tensor& device_offset) {
+  const char* op = "reparam_backward";
+  check_reparam_backward(op, logvar, dz, dmu, dlogvar);
+  check_device_offset(op, logvar, device_offset);
+  AD_ON_DEVICE(op, logvar, reparam_backward_device_offset(logvar.data<float>(), dz.data<float>(), dmu.data<float>(),
+                                                             dlogvar.data<float>(), logvar.numel(), seed,
+                                                             device_offset.data<int64_t>()));
 }
 
 void reparam_kl_forward(const Tensor& mu, const Tensor& v, Tensor& z, Tensor& kl, uint64_t seed, uint64_t offset,

@@ -28,4 +28,16 @@ void reparam_kl_backward(const float* mu, const float* v, const float* dz, const
   launch_reparam_kl_backward(l, mu, v, dz, dkl, dmu, dv, rows, cols, seed, offset, form, mean_only);
 }
 
+void reparam_forward_device_offset(const float* mu, const float* logvar, float* z, int64_t n, uint64_t seed,
+                                   const int64_t* offset) {
+  DeviceLauncher l;
+  launch_reparam_forward(l, mu, logvar, z, n, seed, 0, false, offset);
+}
+
+void reparam_backward_device_offset(const float* logvar, const float* dz, float* dmu, float* dlogvar, int64_t n,
+                                    uint64_t seed, const int64_t* offset) {
+  DeviceLauncher l;
+  launch_reparam_backward(l, logvar, dz, dmu, dlogvar, n, seed, 0, false, offset);
+}
+
 }  // namespace ad::AD_BACKEND

@@ -2,6 +2,8 @@
 // eps is drawn in the kernel from the counter-based Philox generator at counter offset + i, so
 // nothing but (seed, offset) travels between forward and backward, and the CPU reference draws the
 // very same numbers. dmu is written after dz is read, so dmu may alias dz.
+// offset_base (nullable) adds a counter offset read from device memory when the kernel runs: a captured step
+// (runtime/step_graph.h), whose launch arguments are frozen, draws fresh noise each replay that way.
 #pragma once
 #include <cmath>
 
@@ -16,7 +18,8 @@ namespace ad {
 struct ReparamForwardKernel {
   template <class Ctx>
   AD_HD static void run(Ctx& ctx, const float* mu, const float* logvar, float* z, int64_t n, uint64_t seed,
-                        uint64_t offset, bool mean_only) {
+                        uint64_t offset, bool mean_only, const int64_t* offset_base) {
+    if (offset_base) offset += uint64_t(*offset_base);
     int64_t stride = int64_t(ctx.block_dim().x) * ctx.grid_dim().x;
     for (int64_t i = int64_t(ctx.block_idx().x) * ctx.block_dim().x + ctx.thread_idx().x; i < n; i += stride)
       z[i] = mean_only ? mu[i] : mu[i] + expf(0.5f * logvar[i]) * philox_normal(seed, offset, uint64_t(i));
@@ -26,7 +29,8 @@ struct ReparamForwardKernel {
 struct ReparamBackwardKernel {
   template <class Ctx>
   AD_HD static void run(Ctx& ctx, const float* logvar, const float* dz, float* dmu, float* dlogvar, int64_t n,
-                        uint64_t seed, uint64_t offset, bool mean_only) {
+                        uint64_t seed, uint64_t offset, bool mean_only, const int64_t* offset_base) {
+    if (offset_base) offset += uint64_t(*offset_base);
     int64_t stride = int64_t(ctx.block_dim().x) * ctx.grid_dim().x;
     for (int64_t i = int64_t(ctx.block_idx().x) * ctx.block_dim().x + ctx.thread_idx().x; i < n; i += stride) {
       const float g = dz[i];
@@ -43,14 +47,15 @@ inline LaunchConfig reparam_config(int64_t n, unsigned threads = 256) {
 
 template <class L>
 void launch_reparam_forward(L& l, const float* mu, const float* logvar, float* z, int64_t n, uint64_t seed,
-                            uint64_t offset, bool mean_only) {
-  l.template launch<ReparamForwardKernel>(reparam_config(n), mu, logvar, z, n, seed, offset, mean_only);
+                            uint64_t offset, bool mean_only, const int64_t* offset_base = nullptr) {
+  l.template launch<ReparamForwardKernel>(reparam_config(n), mu, logvar, z, n, seed, offset, mean_only, offset_base);
 }
 
 template <class L>
 void launch_reparam_backward(L& l, const float* logvar, const float* dz, float* dmu, float* dlogvar, int64_t n,
-                             uint64_t seed, uint64_t offset, bool mean_only) {
-  l.template launch<ReparamBackwardKernel>(reparam_config(n), logvar, dz, dmu, dlogvar, n, seed, offset, mean_only);
+                             uint64_t seed, uint64_t offset, bool mean_only, const int64_t* offset_base = nullptr) {
+  l.template launch<ReparamBackwardKernel>(reparam_config(n), logvar, dz, dmu, dlogvar, n, seed, offset, mean_only,
+                                           offset_base);
 }
 
 // ---- fused z + KL (math in gaussian.h) ----------------------------------------------------------------

@@ -28,6 +28,13 @@ void reparam_forward(const Tensor& mu, const Tensor& logvar, Tensor& z, uint64_t
 void reparam_backward(const Tensor& logvar, const Tensor& dz, Tensor& dmu, Tensor& dlogvar, uint64_t seed,
                       uint64_t offset, bool mean_only = false);
 
+// Captured steps (runtime/step_graph.h): the counter offset is read from device memory when the kernels run
+// (device_offset: i64 [1] on the tensors' device), the noise otherwise that of the forms above with
+// offset = *device_offset. A device path only.
+void reparam_forward(const Tensor& mu, const Tensor& logvar, Tensor& z, uint64_t seed, const Tensor& device_offset);
+void reparam_backward(const Tensor& logvar, const Tensor& dz, Tensor& dmu, Tensor& dlogvar, uint64_t seed,
+                      const Tensor& device_offset);
+
 enum class VarianceForm { LogVar, OfficialMuad };
 
 // mu, v, z [R, C]; kl [R].
@@ -56,6 +63,10 @@ void reparam_forward(const float* mu, const float* logvar, float* z, int64_t n, 
                      bool mean_only);
 void reparam_backward(const float* logvar, const float* dz, float* dmu, float* dlogvar, int64_t n, uint64_t seed,
                       uint64_t offset, bool mean_only);
+void reparam_forward_device_offset(const float* mu, const float* logvar, float* z, int64_t n, uint64_t seed,
+                                   const int64_t* offset);
+void reparam_backward_device_offset(const float* logvar, const float* dz, float* dmu, float* dlogvar, int64_t n,
+                                    uint64_t seed, const int64_t* offset);
 )  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

@@ -13,11 +13,13 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   if (K == 0 && beta == 0.0f) return device_memset_zero(C, size_t(M * ldc) * sizeof(float), kBackendDevice);
-  if (K == 0) {
-    for (int64_t i = 0; i < M * ldc; ++i) C[i] *= beta;
-  } else {
-    cpu::gemm<float>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  }
+  detail::emulated_submit([=] {  // stream work: recorded in a capture (runtime/step_graph.h)
+    if (K == 0) {
+      for (int64_t i = 0; i < M * ldc; ++i) C[i] *= beta;
+    } else {
+      cpu::gemm<float>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    }
+  });
   detail::count_launch();
 }
 #else

@@ -11,6 +11,7 @@
 #include "kernels/device_backend.h"
 #include "runtime/csr.h"
 #include "runtime/device_counters.h"
+#include "runtime/step_graph.h"
 #include "runtime/memory.h"
 #include "runtime/tensor.h"
 
@@ -107,12 +108,16 @@ void host_spmm(int64_t m, int64_t n, const Index* offsets, const Index* indices,
 }
 
 void library_spmm(SpmmPlan& plan, const CsrMatrix& a, const float* b, float* c, int64_t n, float beta) {
-  if (plan.wide)
-    host_spmm(a.rows, n, static_cast<const int64_t*>(plan.offsets), static_cast<const int64_t*>(plan.indices),
-              a.val.data<float>(), b, c, beta);
-  else
-    host_spmm(a.rows, n, static_cast<const int32_t*>(plan.offsets), static_cast<const int32_t*>(plan.indices),
-              a.val.data<float>(), b, c, beta);
+  const bool wide = plan.wide;
+  const void *offsets = plan.offsets, *indices = plan.indices;
+  const float* val = a.val.data<float>();
+  const int64_t rows = a.rows;
+  detail::emulated_submit([=] {  // stream work: recorded in a capture (runtime/step_graph.h)
+    if (wide)
+      host_spmm(rows, n, static_cast<const int64_t*>(offsets), static_cast<const int64_t*>(indices), val, b, c, beta);
+    else
+      host_spmm(rows, n, static_cast<const int32_t*>(offsets), static_cast<const int32_t*>(indices), val, b, c, beta);
+  });
   detail::count_launch();
 }
 #else

@@ -58,10 +58,9 @@ Adam::Adam(std::vector<Parameter*> params, AdamOptions opts) : Optimizer(std::mo
   v_ = Tensor::zeros({buffer_->numel()}, buffer_->dtype(), buffer_->device());
 }
 
-void Adam::step() {
-  check_buffer("Adam::step");
-  double gscale = clip_scale(opts_.max_grad_norm);
-  ++step_;
+Adam::~Adam() = default;
+
+AdamStepArgs Adam::step_args() const {
   AdamStepArgs a;
   a.lr = opts_.lr;
   a.beta1 = opts_.beta1;
@@ -70,8 +69,34 @@ void Adam::step() {
   a.weight_decay = opts_.weight_decay;
   a.bias_correction1 = 1.0 - std::pow(opts_.beta1, double(step_));
   a.bias_correction2 = 1.0 - std::pow(opts_.beta2, double(step_));
-  a.grad_scale = gscale;
+  return a;
+}
+
+void Adam::use_device_scalars() {
+  AD_CHECK(buffer_->device() != Device::CPU, "Adam::use_device_scalars", "parameters on the CPU");
+  AD_CHECK(opts_.max_grad_norm <= 0, "Adam::use_device_scalars", "gradient clipping reads the norm on the host");
+  scalars_ = Tensor::zeros({2}, DType::F32, buffer_->device());
+  uploader_ = std::make_unique<BatchUploader>(buffer_->device());
+}
+
+void Adam::advance() {
+  AD_CHECK(uses_device_scalars(), "Adam::advance", "call use_device_scalars() first");
+  ++step_;
+  std::array<float, 2> k = adam_step_scalars(step_args());
+  uploader_->upload_into(Tensor::from_vector({double(k[0]), double(k[1])}, {2}, DType::F32), scalars_);
+}
+
+void Adam::step() {
+  check_buffer("Adam::step");
   Tensor values = buffer_->values();
+  if (uses_device_scalars()) {  // advance() counted the step; the kernel reads its scalars on the device
+    adam_step(values, buffer_->grads(), m_, v_, step_args(), scalars_);
+    return;
+  }
+  double gscale = clip_scale(opts_.max_grad_norm);
+  ++step_;
+  AdamStepArgs a = step_args();
+  a.grad_scale = gscale;
   adam_step(values, buffer_->grads(), m_, v_, a);  // one launch over every parameter
 }
 

@@ -16,7 +16,9 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/adam.h"
 #include "layers/parameter.h"
+#include "runtime/staging.h"
 
 namespace ad {
 
@@ -62,7 +64,15 @@ struct AdamOptions {
 class Adam : public Optimizer {
  public:
   explicit Adam(std::vector<Parameter*> params, AdamOptions opts = {});
+  ~Adam() override;
   void step() override;
+  // For a captured step (runtime/step_graph.h), whose launch arguments are frozen: from now on advance()
+  // counts the step and sends its scalars (lr / bias_correction1, sqrt(bias_correction2)) to the device
+  // asynchronously, and step() only launches the update, which reads them there; call advance() before every
+  // step(), outside the capture. The same bits as the plain form. A device only, without clipping.
+  void use_device_scalars();
+  void advance();
+  bool uses_device_scalars() const { return scalars_.defined(); }
   double lr() const override { return opts_.lr; }
   void set_lr(double lr) override { opts_.lr = lr; }
   const AdamOptions& options() const { return opts_; }
@@ -71,8 +81,12 @@ class Adam : public Optimizer {
   Tensor exp_avg_sq(size_t i) const { return buffer_->segment(v_, i); }
 
  private:
+  AdamStepArgs step_args() const;
+
   AdamOptions opts_;
   Tensor m_, v_;  // laid out like the parameter buffer
+  Tensor scalars_;  // f32 [2] on the device, with use_device_scalars()
+  std::unique_ptr<BatchUploader> uploader_;
 };
 
 struct SgdOptions {

@@ -7,6 +7,7 @@
 #include "runtime/cuda_context.h"
 #include "runtime/device_counters.h"
 #include "runtime/memory.h"
+#include "runtime/step_graph.h"
 
 namespace ad {
 
@@ -69,7 +70,9 @@ void cuda_synchronize() {
   detail::count_host_sync();
 }
 
-cudaStream_t cuda_stream() { return nullptr; }  // the legacy default stream: ordered with cudaMemcpy
+// The legacy default stream (ordered with cudaMemcpy), or the capture stream while this thread captures a step
+// (runtime/step_graph.h).
+cudaStream_t cuda_stream() { return static_cast<cudaStream_t>(detail::cuda_capture_stream()); }
 
 cublasHandle_t cublas_handle() {
   auto& h = handles();

@@ -6,9 +6,11 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "runtime/cuda_context.h"
 #include "runtime/device_counters.h"
+#include "runtime/step_graph.h"
 
 namespace ad {
 
@@ -46,6 +48,15 @@ class CachingAllocator {
     size_t size = debug_ ? std::max<size_t>(bytes, 1) : round_size(std::max<size_t>(bytes, 1));
     std::lock_guard<std::mutex> lock(mu_);
     void* p = nullptr;
+    if (open_pool_ >= 0) {  // a capture: the pool's own blocks first; every new block joins the pool
+      Pool& pool = pools_[open_pool_];
+      auto pit = pool.free.find(size);
+      if (pit != pool.free.end()) {
+        p = pit->second;
+        pool.free.erase(pit);
+        return hand_out(p, size);
+      }
+    }
     auto it = debug_ ? free_.end() : free_.find(size);
     if (it != free_.end()) {
       p = it->second;
@@ -62,16 +73,20 @@ class CachingAllocator {
       stats_.reserved += size;
       detail::count_allocation();
     }
-    sizes_[p] = size;
-    stats_.current += size;
-    if (stats_.current > stats_.peak) stats_.peak = stats_.current;
-    return p;
+    if (open_pool_ >= 0) pools_[open_pool_].blocks.insert(p);
+    return hand_out(p, size);
   }
   void release(void* p) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = sizes_.find(p);
     if (it == sizes_.end()) return;
     stats_.current -= it->second;
+    for (auto& [id, pool] : pools_)
+      if (pool.blocks.count(p)) {  // reserved for its captured step
+        pool.free.emplace(it->second, p);
+        sizes_.erase(it);
+        return;
+      }
     if (debug_) {  // no reuse: a later access through a stale pointer is a use after free
       raw_.free(p);
       detail::count_host_sync();
@@ -95,8 +110,40 @@ class CachingAllocator {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.peak = stats_.current;
   }
+  // Private pools (runtime/memory.h, detail::begin_private_pool).
+  int begin_pool() {
+    std::lock_guard<std::mutex> lock(mu_);
+    AD_CHECK(open_pool_ < 0, "begin_private_pool", "a private pool is already open");
+    open_pool_ = next_pool_++;
+    pools_[open_pool_];
+    return open_pool_;
+  }
+  void end_pool() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_pool_ = -1;
+  }
+  void release_pool(int id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pools_.find(id);
+    if (it == pools_.end()) return;
+    for (auto& [size, p] : it->second.free) free_.emplace(size, p);  // live blocks go back when freed
+    pools_.erase(it);
+    if (open_pool_ == id) open_pool_ = -1;
+  }
 
  private:
+  void* hand_out(void* p, size_t size) {
+    sizes_[p] = size;
+    stats_.current += size;
+    if (stats_.current > stats_.peak) stats_.peak = stats_.current;
+    return p;
+  }
+  struct Pool {
+    std::unordered_set<void*> blocks;
+    std::multimap<size_t, void*> free;
+  };
+  std::map<int, Pool> pools_;
+  int open_pool_ = -1, next_pool_ = 0;
   void release_locked() {
     for (auto& [size, p] : free_) {
       raw_.free(p);
@@ -191,9 +238,25 @@ void release_cached_memory() {
 void device_memset_zero(void* ptr, size_t bytes, Device device) {
   AD_CHECK(device != Device::CPU, "device_memset_zero", "CPU memory");
   if (device == Device::CUDA) return detail::cuda_memset_zero(ptr, bytes);
-  std::memset(ptr, 0, bytes);
+  detail::emulated_submit([ptr, bytes] { std::memset(ptr, 0, bytes); });
   detail::count_launch();
 }
+
+namespace detail {
+int begin_private_pool(Device device) {
+  AD_CHECK(device != Device::CPU, "begin_private_pool", "no pools on the CPU");
+  if (device == Device::CUDA) return cuda_allocator().begin_pool();
+  return emulated_allocator().begin_pool();
+}
+void end_private_pool(Device device) {
+  if (device == Device::CUDA) cuda_allocator().end_pool();
+  else if (device == Device::Emulated) emulated_allocator().end_pool();
+}
+void release_private_pool(Device device, int pool) {
+  if (device == Device::CUDA) cuda_allocator().release_pool(pool);
+  else if (device == Device::Emulated) emulated_allocator().release_pool(pool);
+}
+}  // namespace detail
 
 void device_synchronize(Device device) {
   if (device == Device::CUDA) return cuda_synchronize();

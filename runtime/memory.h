@@ -27,6 +27,16 @@ void device_synchronize(Device device);
 // Zeroes device memory: cudaMemsetAsync on CUDA (one launch), memset on the emulated device (counted the same).
 void device_memset_zero(void* ptr, size_t bytes, Device device);
 
+namespace detail {
+// The caching allocator's private pools, for captured steps (runtime/step_graph.h). While a pool is open on a
+// device, blocks allocated there belong to the pool, and a pool block, once freed, goes back to the pool and is
+// handed out again only while that pool is open: the addresses a captured step uses stay reserved for its
+// replays and no other tensor gets them. release_private_pool gives the pool's blocks back to the allocator.
+int begin_private_pool(Device device);
+void end_private_pool(Device device);
+void release_private_pool(Device device, int pool);
+}  // namespace detail
+
 // Raw allocation used by Storage.
 void* device_allocate(size_t bytes, Device device);
 void device_free(void* ptr, size_t bytes, Device device);

@@ -32,11 +32,24 @@ void BatchUploader::release(Slot& s) {
 Tensor BatchUploader::upload(const Tensor& host) {
   AD_CHECK(host.device() == Device::CPU, "BatchUploader::upload", "expected a host tensor, got ", host.describe());
   if (device_ == Device::CPU) return host;
+  Tensor dst = Tensor::empty(host.shape(), host.dtype(), device_);
+  upload_into(host, dst);
+  return dst;
+}
+
+void BatchUploader::upload_into(const Tensor& host, Tensor& dst) {
+  const char* op = "BatchUploader::upload_into";
+  AD_CHECK(host.device() == Device::CPU, op, "expected a host tensor, got ", host.describe());
+  AD_CHECK(dst.device() == device_ && dst.shape() == host.shape() && dst.dtype() == host.dtype(), op, "destination ",
+           dst.describe(), " does not match ", host.describe(), " on ", device_name(device_));
+  if (device_ == Device::CPU) {
+    dst.copy_from(host);
+    return;
+  }
   Slot& s = slots_[next_];
   next_ = (next_ + 1) % slots_.size();
   const size_t n = host.nbytes();
-  Tensor dst = Tensor::empty(host.shape(), host.dtype(), device_);
-  if (n == 0) return dst;
+  if (n == 0) return;
 #if AD_WITH_CUDA
   if (device_ == Device::CUDA) {
     if (s.pending && cudaEventQuery(static_cast<cudaEvent_t>(s.event)) == cudaErrorNotReady) {
@@ -56,13 +69,12 @@ Tensor BatchUploader::upload(const Tensor& host) {
     AD_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(s.event), cuda_stream()));
     s.pending = true;
     detail::count_host_to_device();
-    return dst;
+    return;
   }
 #endif
   // The emulated device: its memory is host memory and its work is done when the call returns.
   std::memcpy(dst.raw(), host.raw(), n);
   detail::count_host_to_device();
-  return dst;
 }
 
 }  // namespace ad

@@ -25,6 +25,8 @@ class BatchUploader {
 
   // A tensor on the device with `host`'s contents (a CPU tensor; it may be reused as soon as this returns).
   Tensor upload(const Tensor& host);
+  // The same into an existing device tensor of host's shape and dtype (a captured step's fixed input).
+  void upload_into(const Tensor& host, Tensor& dst);
   Device device() const { return device_; }
 
  private:

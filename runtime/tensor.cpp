@@ -8,6 +8,7 @@
 #include "runtime/cuda_context.h"
 #include "runtime/device_counters.h"
 #include "runtime/memory.h"
+#include "runtime/step_graph.h"
 
 namespace ad {
 
@@ -165,7 +166,15 @@ void Tensor::copy_from(const Tensor& src) {
   if (n == 0) return;
   if (device_ != Device::CUDA && src.device_ != Device::CUDA) {
     // CPU and emulated-device memory are both host memory; the copy is counted as cudaMemcpy's would be.
-    std::memmove(raw(), src.raw(), n);
+    if (device_ == Device::Emulated && src.device_ == Device::Emulated) {  // stream work: recorded in a capture
+      void* d = raw();
+      const void* sp = src.raw();
+      detail::emulated_submit([d, sp, n] { std::memmove(d, sp, n); });
+    } else {
+      AD_CHECK(!detail::emulated_capturing(), "Tensor::copy_from", "a copy between host and device inside a captured ",
+               "step (it would wait for the device)");
+      std::memmove(raw(), src.raw(), n);
+    }
     detail::count_copy(src.device_ == Device::Emulated, device_ == Device::Emulated);
   } else {  // the emulated device's memory is host memory to CUDA
     int kind = src.device_ != Device::CUDA ? 0 : (device_ != Device::CUDA ? 1 : 2);

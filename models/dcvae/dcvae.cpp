@@ -15,6 +15,7 @@
 #include "kernels/accumulate.h"
 #include "layers/optimizer.h"
 #include "models/dcvae/data.h"
+#include "models/dcvae/graphed_step.h"
 #include "models/dcvae/network.h"
 #include "models/dcvae/report.h"
 #include "runtime/csv.h"
@@ -129,7 +130,7 @@ struct EpochLoss {
   int64_t batches = 0;
   Tensor sums;  // f64 [3] on the device: reconstruction, KL, total
 
-  explicit EpochLoss(Device device) : sums(Tensor::zeros({3}, DType::F64, device)) {}
+  explicit EpochLoss(Tensor device_sums) : sums(std::move(device_sums)) { sums.zero_(); }
   void add(const Network& net, const Tensor& xb, const Outputs& o) {
     accumulate_terms(net.loss_terms(xb, o), net.loss_term_scale(xb), sums, /*with_total=*/true);
     ++batches;
@@ -220,6 +221,10 @@ TrainReport fit_network(const Settings& s, Device device, const Series& x, Windo
   ao.eps = s.adam_epsilon;
   Adam adam(params, ao);
   BatchUploader uploader(device);  // pinned, asynchronous batch copies
+  // The loss sums stay at one address for the whole run (a captured step accumulates into it).
+  Tensor train_sums = Tensor::zeros({3}, DType::F64, device), val_sums = Tensor::zeros({3}, DType::F64, device);
+  std::unique_ptr<GraphedTrainStep> graphed;
+  if (s.cuda_graphs && device != Device::CPU) graphed = std::make_unique<GraphedTrainStep>(net, adam, device);
   PhiloxStream rng(uint64_t(s.seed));
   std::mt19937_64 shuffle_gen(uint64_t(s.seed));
 
@@ -231,15 +236,16 @@ TrainReport fit_network(const Settings& s, Device device, const Series& x, Windo
   for (int64_t epoch = 1; epoch <= s.epochs; ++epoch) {
     auto te = std::chrono::steady_clock::now();
     std::shuffle(train_starts.begin(), train_starts.end(), shuffle_gen);
-    EpochLoss tr(device), va(device);
+    EpochLoss tr(train_sums), va(val_sums);
     int64_t nbatches = (int64_t(train_starts.size()) + s.batch_size - 1) / s.batch_size;
     ProgressBar bar("  epoch " + std::to_string(epoch), nbatches, log);
     for (int64_t b = 0; b < nbatches; ++b) {
       auto first = train_starts.begin() + b * s.batch_size;
       std::vector<int64_t> starts(first, first + std::min<int64_t>(s.batch_size, int64_t(train_starts.size()) - b * s.batch_size));
-      Tensor xb = uploader.upload(gather_windows(x, starts, T));
+      Tensor host_batch = gather_windows(x, starts, T);
       if (s.lr_decay) adam.set_lr(s.lr * std::pow(s.decay_rate, double(step / s.decay_step)));  // staircase
-      train_step(net, adam, xb, rng, tr.sums);
+      if (graphed) graphed->step(host_batch, rng, tr.sums);
+      else train_step(net, adam, uploader.upload(host_batch), rng, tr.sums);
       ++tr.batches;
       ++step;
       bar.update(b + 1);

@@ -71,8 +71,14 @@ Outputs Network::forward(const Tensor& x, bool train, bool sample, PhiloxStream&
   o.z = like(o.z_mean);
   sampled_ = sample;
   eps_seed_ = rng.seed();
-  eps_offset_ = sample ? rng.reserve(uint64_t(o.z.numel())) : 0;
-  reparam_forward(o.z_mean, o.z_log_var, o.z, eps_seed_, eps_offset_, !sample);
+  device_offset_used_ = sample && train && device_noise_offset_.defined();
+  if (device_offset_used_) {
+    eps_offset_ = 0;
+    reparam_forward(o.z_mean, o.z_log_var, o.z, eps_seed_, device_noise_offset_);
+  } else {
+    eps_offset_ = sample ? rng.reserve(uint64_t(o.z.numel())) : 0;
+    reparam_forward(o.z_mean, o.z_log_var, o.z, eps_seed_, eps_offset_, !sample);
+  }
   h = o.z;
   for (Block& b : decoder_) {
     b.bn->set_training(train);
@@ -118,7 +124,8 @@ void Network::backward(const Tensor& x, const Outputs& o) {
     dh = it->conv->backward(it->act->backward(it->bn->backward(dh)));
   // through the reparameterisation, plus the KL term's own gradient
   Tensor dzm = like(o.z_mean), dzlv = like(o.z_log_var);
-  reparam_backward(o.z_log_var, dh, dzm, dzlv, eps_seed_, eps_offset_, !sampled_);
+  if (device_offset_used_) reparam_backward(o.z_log_var, dh, dzm, dzlv, eps_seed_, device_noise_offset_);
+  else reparam_backward(o.z_log_var, dh, dzm, dzlv, eps_seed_, eps_offset_, !sampled_);
   Tensor kzm = like(o.z_mean), kzlv = like(o.z_log_var);
   kl_std_normal_loss_backward(o.z_mean, o.z_log_var, dout, &kzm, &kzlv, r);
   axpby(1.0, kzm, 1.0, dzm);

@@ -51,6 +51,12 @@ class Network : public Module {
   // Gradients of loss() with respect to every parameter, accumulated into Parameter::grad.
   void backward(const Tensor& x, const Outputs& o);
 
+  // For a captured step (runtime/step_graph.h): in training, z's noise counter offset is read from device
+  // memory (i64 [1] on the network's device) instead of being reserved from the stream by forward(); the caller
+  // reserves noise_draws(x) and writes the offset there before each step. An undefined tensor turns it off.
+  void set_device_noise_offset(Tensor offset) { device_noise_offset_ = std::move(offset); }
+  int64_t noise_draws(const Tensor& x) const { return x.size(0) * x.size(1) * s_.J; }
+
   void collect_parameters(const std::string& prefix, std::vector<Parameter*>& out) override;
   // Non-trainable state a checkpoint must keep (BatchNorm running statistics).
   void collect_buffers(const std::string& prefix, std::vector<std::pair<std::string, Tensor*>>& out);
@@ -75,6 +81,8 @@ class Network : public Module {
   // kept from forward for backward
   uint64_t eps_seed_ = 0, eps_offset_ = 0;
   bool sampled_ = false;
+  bool device_offset_used_ = false;
+  Tensor device_noise_offset_;
   ResidentConstants constants_;  // backward's upstream gradient, kept on the device
 };
 

@@ -78,6 +78,7 @@ Settings load_settings(const std::string& path) {
   s.output_dir = r.get_string("output_dir", s.output_dir);
   s.device = r.get_choice("device", s.device, {"auto", "cpu", "cuda"});
   s.tf32 = r.get_bool("tf32", s.tf32);
+  s.cuda_graphs = r.get_bool("cuda_graphs", s.cuda_graphs);
   s.outlier_stats = r.get_choice("outlier_stats", s.outlier_stats, {"none", "train", "own"});
   s.inference_sampling = r.get_bool("inference_sampling", s.inference_sampling);
   s.loss_reduction = r.get_choice("loss_reduction", s.loss_reduction, {"mean", "sum"});

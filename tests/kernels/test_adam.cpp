@@ -193,6 +193,36 @@ TEST(EmulatedAdam, OneLaunchOverAFlatBufferMatchesPerParameterReference) {
   });
 }
 
+// A captured step reads Adam's step scalars from device memory (adam_step_scalars): the same bits as the
+// scalars passed with the launch, step after step.
+TEST(EmulatedAdam, StepScalarsFromDeviceMemoryGiveTheSameBits) {
+  test::for_each_schedule([&] {
+    const int64_t n = 1031;
+    Tensor p0 = test::random_tensor({n}, 3);
+    test::GuardedBuffer p1(p0), p2(p0), m1{size_t(n)}, m2{size_t(n)}, v1{size_t(n)}, v2{size_t(n)};
+    float scalars[2];
+    test::RegisteredMemory reg(scalars, sizeof scalars, "step scalars");
+    EmulatedLauncher l;
+    for (int step = 1; step <= 3; ++step) {
+      Tensor g = test::random_tensor({n}, 30 + step);
+      test::GuardedBuffer gg(g);
+      AdamStepArgs a = adam_args(step);
+      a.lr = 0.003 * step;  // a decaying schedule would change it too
+      std::array<float, 2> k = adam_step_scalars(a);
+      scalars[0] = k[0];
+      scalars[1] = k[1];
+      launch_adam_step(l, p1.data(), gg.data(), m1.data(), v1.data(), n, adam_kernel_params(a));
+      AdamStepArgs stale = adam_args(1);  // what a captured launch's arguments would still say
+      stale.weight_decay = a.weight_decay;
+      stale.grad_scale = a.grad_scale;
+      launch_adam_step(l, p2.data(), gg.data(), m2.data(), v2.data(), n, adam_kernel_params(stale), scalars);
+    }
+    EXPECT_TRUE(test::all_close(p2.tensor({n}), p1.tensor({n}), 0, 0));
+    EXPECT_TRUE(test::all_close(m2.tensor({n}), m1.tensor({n}), 0, 0));
+    EXPECT_TRUE(test::all_close(v2.tensor({n}), v1.tensor({n}), 0, 0));
+  });
+}
+
 TEST(EmulatedAdam, FusedUpdateMatchesCpuReferenceOverSteps) {
   test::for_each_schedule([&] {
     for (int64_t n : {0, 1, 255, 257, 3001}) {

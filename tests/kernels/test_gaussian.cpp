@@ -56,6 +56,32 @@ TEST(EmulatedGaussian, EpsIsExactlyPhiloxNormal) {
   });
 }
 
+// A captured step reads the counter offset from device memory: the same noise as the offset passed by value,
+// in forward and backward.
+TEST(EmulatedGaussian, OffsetFromDeviceMemoryDrawsTheSameNoise) {
+  test::for_each_schedule([&] {
+    const int64_t n = 301;
+    const uint64_t seed = 91;
+    int64_t offset_in_memory = 123457;
+    test::RegisteredMemory reg(&offset_in_memory, sizeof offset_in_memory, "offset");
+    Tensor mu = test::random_tensor({n}, 5, -2, 2), lv = test::random_tensor({n}, 6, -3, 1);
+    Tensor dz = test::random_tensor({n}, 7);
+    test::GuardedBuffer gmu(mu), glv(lv), gdz(dz);
+    test::GuardedBuffer z1{size_t(n)}, z2{size_t(n)}, dmu1{size_t(n)}, dmu2{size_t(n)}, dlv1{size_t(n)},
+        dlv2{size_t(n)};
+    EmulatedLauncher l;
+    launch_reparam_forward(l, gmu.data(), glv.data(), z1.data(), n, seed, uint64_t(offset_in_memory), false);
+    launch_reparam_forward(l, gmu.data(), glv.data(), z2.data(), n, seed, 0, false, &offset_in_memory);
+    launch_reparam_backward(l, glv.data(), gdz.data(), dmu1.data(), dlv1.data(), n, seed, uint64_t(offset_in_memory),
+                            false);
+    launch_reparam_backward(l, glv.data(), gdz.data(), dmu2.data(), dlv2.data(), n, seed, 0, false, &offset_in_memory);
+    EXPECT_TRUE(test::all_close(z2.tensor({n}), z1.tensor({n}), 0, 0));
+    EXPECT_TRUE(test::all_close(dlv2.tensor({n}), dlv1.tensor({n}), 0, 0));
+    EXPECT_TRUE(test::all_close(dmu2.tensor({n}), dmu1.tensor({n}), 0, 0));
+    for (auto* g : {&z1, &z2, &dmu1, &dmu2, &dlv1, &dlv2}) EXPECT_TRUE(g->check_canaries());
+  });
+}
+
 TEST(GaussianStatistics, EpsLooksStandardNormal) {
   const int64_t n = 200000;
   Tensor mu = Tensor::zeros({n}), lv = Tensor::full({n}, std::log(4.0)), z = Tensor::empty({n});

@@ -9,7 +9,10 @@
 #include "layers/optimizer.h"
 #include "models/anomalydae/graph_data.h"
 #include "models/anomalydae/network.h"
+#include "models/dcvae/graphed_step.h"
 #include "models/dcvae/network.h"
+#include "runtime/memory.h"
+#include "runtime/step_graph.h"
 #include "runtime/device_counters.h"
 #include "runtime/staging.h"
 #include "tests/support/helpers.h"
@@ -227,4 +230,75 @@ TEST(StepCost, AnomalyDaeStepHasNoHostSyncNoAllocationAndOneOptimizerLaunch) {
   std::vector<double> v = log_rows.to_vector();
   EXPECT_EQ(device_counters().host_syncs, 1);
   for (double x : v) EXPECT_TRUE(std::isfinite(x));
+}
+
+// A captured step's temporaries come from a private pool: while the graph lives, no tensor allocated outside
+// the capture gets one of its blocks (a replay would write into it).
+TEST(StepGraph, PrivatePoolBlocksAreNotHandedOutOutsideTheCapture) {
+  REQUIRE_STEP_DEVICE();
+  const Device dev = step_device();
+  const void* inside = nullptr;
+  {
+    StepGraph graph(dev);
+    graph.capture([&] {
+      Tensor t = Tensor::empty({1000}, DType::F32, dev);  // freed at the end of the capture
+      inside = t.raw();
+    });
+    for (int i = 0; i < 4; ++i) {
+      Tensor u = Tensor::empty({1000}, DType::F32, dev);
+      EXPECT_NE(u.raw(), inside) << "a pool block was handed out while its graph lives";
+    }
+  }
+  bool reused = false;  // the graph is gone: its blocks are the allocator's again
+  std::vector<Tensor> keep;
+  for (int i = 0; i < 256 && !reused; ++i) {
+    keep.push_back(Tensor::empty({1000}, DType::F32, dev));
+    reused = keep.back().raw() == inside;
+  }
+  EXPECT_TRUE(reused);
+}
+
+// Eager steps and the captured-and-replayed step give the same losses and parameters: bit for bit on the
+// emulated device (the same kernels on the same data), within float reassociation on a GPU. The batches
+// include a smaller one (a second captured graph) and the replays see a changing learning rate.
+TEST(StepGraph, DcvaeReplayedStepsGiveTheEagerLosses) {
+  REQUIRE_STEP_DEVICE();
+  const Device dev = step_device();
+  dcvae::Settings s = dcvae_settings();
+  dcvae::Network eager_net(s, dev), graph_net(s, dev);
+  Adam eager_opt(eager_net.parameters()), graph_opt(graph_net.parameters());
+  BatchUploader uploader(dev);
+  PhiloxStream eager_rng(3), graph_rng(3);
+  Tensor eager_sums = Tensor::zeros({3}, DType::F64, dev), graph_sums = Tensor::zeros({3}, DType::F64, dev);
+  dcvae::GraphedTrainStep graphed(graph_net, graph_opt, dev);
+  const std::vector<int64_t> batches{4, 4, 3, 4, 4, 3, 3, 4};
+  for (size_t k = 0; k < batches.size(); ++k) {
+    Tensor host = test::random_tensor({batches[k], s.T, s.M}, 200 + k);
+    const double lr = 1e-3 * std::pow(0.5, double(k / 3));
+    eager_opt.set_lr(lr);
+    graph_opt.set_lr(lr);
+    dcvae::train_step(eager_net, eager_opt, uploader.upload(host), eager_rng, eager_sums);
+    graphed.step(host, graph_rng, graph_sums);
+    std::vector<double> e = eager_sums.to_vector(), g = graph_sums.to_vector();
+    for (int i = 0; i < 3; ++i) {
+      if (dev == Device::CUDA) EXPECT_NEAR(g[size_t(i)], e[size_t(i)], 1e-5 * std::abs(e[size_t(i)])) << "step " << k;
+      else EXPECT_EQ(g[size_t(i)], e[size_t(i)]) << "step " << k << " term " << i;
+    }
+  }
+  EXPECT_EQ(graphed.captures(), 2);  // batch sizes 4 and 3
+  EXPECT_EQ(graphed.replays(), 6);   // all but the first step of each size
+  auto pe = eager_net.parameters(), pg = graph_net.parameters();
+  for (size_t i = 0; i < pe.size(); ++i)
+    if (dev == Device::CUDA) EXPECT_TRUE(test::all_close(pg[i]->value, pe[i]->value, 1e-6, 1e-5)) << pe[i]->name;
+    else EXPECT_TRUE(same_bits(pg[i]->value, pe[i]->value)) << pe[i]->name;
+  // A replayed step: one graph launch, the three uploads (batch, Adam's scalars, the noise offset), no wait.
+  Tensor host = test::random_tensor({4, s.T, s.M}, 300);
+  reset_device_counters();
+  graphed.step(host, graph_rng, graph_sums);
+  DeviceCounters c = device_counters();
+  std::cout << "DC-VAE replayed step on " << device_name(dev) << ": " << describe(c) << "\n";
+  EXPECT_EQ(c.launches, 1);
+  EXPECT_EQ(c.host_syncs, 0);
+  EXPECT_EQ(c.allocations, 0);
+  EXPECT_EQ(c.host_to_device, 3);
 }
