@@ -40,7 +40,13 @@ const Probe& probe() {
 
 void* raw_allocate(size_t size) {
   void* p = nullptr;
+  // A step being captured (runtime/step_graph) may need a new block for its private pool: cudaMalloc is a
+  // "potentially unsafe" call that would invalidate a thread-local capture, so it runs in relaxed mode (as
+  // PyTorch's allocator does). The block outlives the graph's replays, so not capturing it is what we want.
+  cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+  cudaThreadExchangeStreamCaptureMode(&mode);
   cudaError_t e = cudaMalloc(&p, size);
+  cudaThreadExchangeStreamCaptureMode(&mode);
   if (e == cudaErrorMemoryAllocation) {
     cudaGetLastError();
     return nullptr;

@@ -44,7 +44,8 @@ struct Settings {
   bool plots = true;  // end-of-run PNGs and report.html (tools/plot_dcvae.py); --no-plots also turns them off
   std::string device = "auto";            // auto | cpu | cuda
   bool tf32 = false;  // GPU matrix products in TF32 (kernels/gemm.h): faster, ~1e-3 relative error
-  bool cuda_graphs = true;                // on a device: capture the training step once and replay it
+  bool cuda_graphs = false;               // on a device: capture the training step once and replay it (opt-in
+                                          // until a real GPU has run it: see the README)
   std::string outlier_stats = "none";     // none | train | own: whose mean/std mask the scored (alpha, test) rows
   bool inference_sampling = false;        // false: z = z_mean at inference (deterministic); true: sample
   std::string loss_reduction = "mean";    // mean (latest code) | sum (paper-era: sum over T and channels)
