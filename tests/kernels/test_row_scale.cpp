@@ -74,5 +74,8 @@ TEST(GpuParityRowScale, MatchesCpuReferenceOnFreshInputs) {
   scale_rows_into_columns_backward(gz, gw, gdout, offset, gdz, gdw);
   EXPECT_TRUE(test::all_close(gout, out, 1e-6, 1e-5));
   EXPECT_TRUE(test::all_close(gdz, dz, 1e-6, 1e-5));
-  EXPECT_TRUE(test::all_close(gdw, dw, 1e-6, 1e-5));
+  // dw sums d = 64 products in a different order on each side: its f32 rounding is absolute (~d * eps * the
+  // partial sums' size, up to ~3e-5 for terms in [-1, 1]), so a small dw carries no relative guarantee. A seed
+  // gave |diff| 1.2e-6 at dw = -0.0139 with atol 1e-6.
+  EXPECT_TRUE(test::all_close(gdw, dw, 3e-5, 1e-5));
 }
