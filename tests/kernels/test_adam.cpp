@@ -43,10 +43,6 @@ struct ParamSet {
   }
 };
 
-bool bitwise_equal(const Tensor& a, const Tensor& b) {
-  Tensor ha = a.to(Device::CPU), hb = b.to(Device::CPU);
-  return ha.shape() == hb.shape() && std::memcmp(ha.raw(), hb.raw(), ha.nbytes()) == 0;
-}
 }  // namespace
 
 TEST(ParameterBuffer, ParametersBecomeAlignedViewsOfOneBuffer) {
@@ -61,7 +57,7 @@ TEST(ParameterBuffer, ParametersBecomeAlignedViewsOfOneBuffer) {
     Parameter* p = s.list[i];
     EXPECT_EQ(p->buffer, b);
     EXPECT_EQ(p->value.shape(), kShapes[i]);
-    EXPECT_TRUE(bitwise_equal(p->value, before[i])) << p->name;  // values copied in
+    EXPECT_TRUE(test::bitwise_equal(p->value, before[i])) << p->name;  // values copied in
     size_t off = size_t(static_cast<const char*>(p->value.raw()) - base);
     EXPECT_EQ(off % 256, 0u) << p->name;
     EXPECT_EQ(off, size_t(b->offset(i)) * 4);
@@ -136,9 +132,9 @@ TEST(Adam, FlatBufferStepMatchesPerParameterStepsBitwise) {
       for (size_t i = 0; i < ref.list.size(); ++i) adam_step(ref.list[i]->value, ref.list[i]->grad, m[i], v[i], a);
     }
     for (size_t i = 0; i < ref.list.size(); ++i) {
-      EXPECT_TRUE(bitwise_equal(flat.list[i]->value, ref.list[i]->value)) << ref.list[i]->name;
-      EXPECT_TRUE(bitwise_equal(adam.exp_avg(i), m[i])) << ref.list[i]->name;
-      EXPECT_TRUE(bitwise_equal(adam.exp_avg_sq(i), v[i])) << ref.list[i]->name;
+      EXPECT_TRUE(test::bitwise_equal(flat.list[i]->value, ref.list[i]->value)) << ref.list[i]->name;
+      EXPECT_TRUE(test::bitwise_equal(adam.exp_avg(i), m[i])) << ref.list[i]->name;
+      EXPECT_TRUE(test::bitwise_equal(adam.exp_avg_sq(i), v[i])) << ref.list[i]->name;
     }
   }
 }
@@ -162,7 +158,7 @@ TEST(Sgd, FlatBufferStepMatchesPerParameterStepsBitwise) {
     for (size_t i = 0; i < ref.list.size(); ++i) sgd_step(ref.list[i]->value, ref.list[i]->grad, buf[i], a);
   }
   for (size_t i = 0; i < ref.list.size(); ++i)
-    EXPECT_TRUE(bitwise_equal(flat.list[i]->value, ref.list[i]->value)) << ref.list[i]->name;
+    EXPECT_TRUE(test::bitwise_equal(flat.list[i]->value, ref.list[i]->value)) << ref.list[i]->name;
 }
 
 // The kernel over a flat buffer with awkward segments, emulated, against the CPU reference per parameter.

@@ -55,11 +55,6 @@ anomalydae::Settings anomalydae_settings() {
   return s;
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  Tensor ha = a.to(Device::CPU), hb = b.to(Device::CPU);
-  return ha.shape() == hb.shape() && std::memcmp(ha.raw(), hb.raw(), ha.nbytes()) == 0;
-}
-
 std::string describe(const DeviceCounters& c) {
   return "launches " + std::to_string(c.launches) + ", allocations " + std::to_string(c.allocations) +
          ", host syncs " + std::to_string(c.host_syncs) + ", host-to-device " + std::to_string(c.host_to_device) +
@@ -117,7 +112,7 @@ TEST(DcvaeTrainStep, DeviceLossSumsEqualTheHostLoopBitwise) {
     }
     EXPECT_EQ(sums.to_vector(), (std::vector<double>{rec, kl, total}));
     auto pa = a.parameters(), pb = b.parameters();
-    for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(same_bits(pa[i]->value, pb[i]->value)) << pa[i]->name;
+    for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(test::bitwise_equal(pa[i]->value, pb[i]->value)) << pa[i]->name;
   }
 }
 
@@ -149,7 +144,7 @@ TEST(AnomalyDaeTrainStep, DeviceLogRowMatchesTheHostLoop) {
     EXPECT_NEAR(r[2], ms, 1e-6 * std::abs(ms)) << "step " << step;
   }
   auto pa = a.parameters(), pb = b.parameters();
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(same_bits(pa[i]->value, pb[i]->value)) << pa[i]->name;
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(test::bitwise_equal(pa[i]->value, pb[i]->value)) << pa[i]->name;
 }
 
 // What one DC-VAE step costs on the device, counted between two steps (after two warm-up steps, so the
@@ -290,7 +285,7 @@ TEST(StepGraph, DcvaeReplayedStepsGiveTheEagerLosses) {
   auto pe = eager_net.parameters(), pg = graph_net.parameters();
   for (size_t i = 0; i < pe.size(); ++i)
     if (dev == Device::CUDA) EXPECT_TRUE(test::all_close(pg[i]->value, pe[i]->value, 1e-6, 1e-5)) << pe[i]->name;
-    else EXPECT_TRUE(same_bits(pg[i]->value, pe[i]->value)) << pe[i]->name;
+    else EXPECT_TRUE(test::bitwise_equal(pg[i]->value, pe[i]->value)) << pe[i]->name;
   // A replayed step: one graph launch, the three uploads (batch, Adam's scalars, the noise offset), no wait.
   Tensor host = test::random_tensor({4, s.T, s.M}, 300);
   reset_device_counters();

@@ -54,6 +54,11 @@ Device parity_device() {
 
 int64_t parity_size(int64_t on_gpu, int64_t emulated) { return cuda_available() ? on_gpu : emulated; }
 
+bool bitwise_equal(const Tensor& a, const Tensor& b) {
+  Tensor ha = a.to(Device::CPU), hb = b.to(Device::CPU);
+  return ha.dtype() == hb.dtype() && ha.shape() == hb.shape() && std::memcmp(ha.raw(), hb.raw(), ha.nbytes()) == 0;
+}
+
 uint64_t fresh_seed() {
   return uint64_t(std::chrono::high_resolution_clock::now().time_since_epoch().count());
 }

@@ -22,6 +22,8 @@ uint64_t fresh_seed();
 // max |a - b| / (atol + rtol * |b|) over elements; <= 1 means within tolerance. Shapes must match.
 double tolerance_ratio(const Tensor& a, const Tensor& b, double atol, double rtol);
 ::testing::AssertionResult all_close(const Tensor& a, const Tensor& b, double atol = 1e-5, double rtol = 1e-4);
+// Same shape and the same bytes (either tensor on any device): for results that must repeat exactly.
+bool bitwise_equal(const Tensor& a, const Tensor& b);
 
 // Host buffer with NaN canaries on both sides: a kernel that writes outside [0, n) trips
 // check_canaries(), one that reads outside gets NaN into its result. It registers [0, n) with the
