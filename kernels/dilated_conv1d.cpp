@@ -206,7 +206,8 @@ void check_bias(const char* op, const Tensor& bias, const Tensor& ref, int64_t c
 }
 }  // namespace
 
-void dilated_conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y, int64_t dilation) {
+void dilated_conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y, int64_t dilation,
+                            ConvPath path) {
   const char* op = "dilated_conv1d_forward";
   Conv1dShape s = conv1d_shape(op, x, w, dilation);
   check_floating(op, x);
@@ -221,7 +222,7 @@ void dilated_conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias
     check_dtype(op, x, DType::F32);
     AD_ON_DEVICE(op, x, dilated_conv1d_forward(s, x.data<float>(), w.data<float>(),
                                                bias.defined() ? bias.data<float>() : nullptr,
-                                               y.data<float>()));
+                                               y.data<float>(), path));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -231,7 +232,8 @@ void dilated_conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias
   }
 }
 
-void dilated_conv1d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, int64_t dilation) {
+void dilated_conv1d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, int64_t dilation,
+                                  ConvPath path) {
   const char* op = "dilated_conv1d_backward_data";
   Conv1dShape s = conv1d_shape(op, dx, w, dilation);
   check_floating(op, dy);
@@ -243,7 +245,8 @@ void dilated_conv1d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
            s.cout, "], got ", dy.describe());
   if (dy.is_device()) {
     check_dtype(op, dy, DType::F32);
-    AD_ON_DEVICE(op, dy, dilated_conv1d_backward_data(s, dy.data<float>(), w.data<float>(), dx.data<float>()));
+    AD_ON_DEVICE(op, dy, dilated_conv1d_backward_data(s, dy.data<float>(), w.data<float>(), dx.data<float>(),
+                                                            path));
   } else {
     dispatch_floating(op, dy.dtype(), [&](auto t) {
       using T = decltype(t);
@@ -252,7 +255,8 @@ void dilated_conv1d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
   }
 }
 
-void dilated_conv1d_backward_params(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db, int64_t dilation) {
+void dilated_conv1d_backward_params(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db, int64_t dilation,
+                                    ConvPath path) {
   const char* op = "dilated_conv1d_backward_params";
   Conv1dShape s = conv1d_shape(op, x, dw, dilation);
   check_floating(op, x);
@@ -267,7 +271,7 @@ void dilated_conv1d_backward_params(const Tensor& x, const Tensor& dy, Tensor& d
     check_dtype(op, x, DType::F32);
     AD_ON_DEVICE(op, x, dilated_conv1d_backward_params(s, x.data<float>(), dy.data<float>(),
                                                        dw.data<float>(),
-                                                       db.defined() ? db.data<float>() : nullptr));
+                                                       db.defined() ? db.data<float>() : nullptr, path));
   } else {
     dispatch_floating(op, x.dtype(), [&](auto t) {
       using T = decltype(t);

@@ -3,7 +3,8 @@
 //   y[b,t,o] = bias[o] + sum_{k,c} w[k,c,o] * x[b, t - (K-1-k)*d, c],   x = 0 at negative time
 // Stride 1, any kernel size K >= 1 and dilation d >= 1. Backward: dx (overwritten), dw and db
 // (accumulated, like Parameter::grad). CPU reference (f32 and f64) in dilated_conv1d.cpp, CUDA kernels
-// in dilated_conv1d.cuh/.cu.
+// in dilated_conv1d.cuh (tiles, for small and medium shapes) and dilated_conv1d_gemm.cuh (im2col + cuBLAS for
+// large ones), entry points in dilated_conv1d.cu.
 #pragma once
 #include <cstdint>
 
@@ -23,15 +24,24 @@ struct Conv1dShape {
   int64_t macs() const { return batch * steps * cin * cout * ksize; }
 };
 
+// Which GPU algorithm a pass runs. Auto: by shape (conv_use_gemm in dilated_conv1d_gemm.cuh, then
+// conv_tile_wide in dilated_conv1d.cuh); the others force one, for tests and benchmarks. Tile and WideTile are the
+// 32 x 32 and 64 x 64 tile kernels of forward and backward data (the weight gradient has one tiled kernel, which
+// both run); Gemm is im2col + cuBLAS for all three passes. CPU tensors ignore it (one BLAS path).
+enum class ConvPath { Auto, Tile, WideTile, Gemm };
+
 // Reads the shape from x [B,T,C_in] and w [K,C_in,C_out] and checks them.
 Conv1dShape conv1d_shape(const char* op, const Tensor& x, const Tensor& w, int64_t dilation);
 
 // `bias` may be an undefined Tensor (no bias).
-void dilated_conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y, int64_t dilation);
+void dilated_conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y, int64_t dilation,
+                            ConvPath path = ConvPath::Auto);
 // dx = conv^T(dy); overwritten.
-void dilated_conv1d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, int64_t dilation);
+void dilated_conv1d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, int64_t dilation,
+                                  ConvPath path = ConvPath::Auto);
 // dw += sum_{b,t} x(shifted) * dy, db += sum_{b,t} dy; db may be undefined.
-void dilated_conv1d_backward_params(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db, int64_t dilation);
+void dilated_conv1d_backward_params(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db, int64_t dilation,
+                                    ConvPath path = ConvPath::Auto);
 
 namespace cpu {
 template <class T> void dilated_conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y);
@@ -41,10 +51,13 @@ void dilated_conv1d_backward_params(const Conv1dShape& s, const T* x, const T* d
 }  // namespace cpu
 
 AD_DEVICE_BACKENDS(
-void dilated_conv1d_forward(const Conv1dShape& s, const float* x, const float* w, const float* bias, float* y);
-void dilated_conv1d_backward_data(const Conv1dShape& s, const float* dy, const float* w, float* dx);
-// dw and db accumulate (atomics); db may be null.
-void dilated_conv1d_backward_params(const Conv1dShape& s, const float* x, const float* dy, float* dw, float* db);
+void dilated_conv1d_forward(const Conv1dShape& s, const float* x, const float* w, const float* bias, float* y,
+                            ConvPath path = ConvPath::Auto);
+void dilated_conv1d_backward_data(const Conv1dShape& s, const float* dy, const float* w, float* dx,
+                                  ConvPath path = ConvPath::Auto);
+// dw and db accumulate (in a fixed order); db may be null.
+void dilated_conv1d_backward_params(const Conv1dShape& s, const float* x, const float* dy, float* dw, float* db,
+                                    ConvPath path = ConvPath::Auto);
 )  // AD_DEVICE_BACKENDS
 
 }  // namespace ad

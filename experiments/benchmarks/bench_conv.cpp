@@ -1,17 +1,21 @@
 // Our causal dilated conv (forward + backward data + backward weight/bias, layout [B, T, C]) against
 // cuDNN's convolution on the same shapes, sweeping (channels, T, dilation, batch) with K = 2 (DC-VAE).
+// On the GPU ours runs once per path (arg `path`): 0 Auto (what the ops choose by shape), 1 the 32 x 32 tile
+// kernels, 2 the 64 x 64 register-blocked tile kernels, 3 im2col + cuBLAS GEMM in f32, 4 the same GEMM with TF32
+// tensor cores (kernels/gemm.h's switch, on for that run only); kernels/dilated_conv1d.h ConvPath.
 // cuDNN runs NCHW with H = 1 (its usual fp32 format; the benchmark leaves out the transposes our
 // channels-last layout would need) and symmetric padding of (K-1)*d, so its first T outputs are the
 // causal ones; the extra (K-1)*d outputs it computes are its price for lacking one-sided padding.
 // cuDNN math is FMA (plain fp32, like ours) or TF32 tensor cores (math = 1), algorithms from the
 // v7 heuristics. Counters: FLOP/s (2 * multiply-adds of the three passes, T outputs only) and
-// peak_MiB, the peak of ad::memory_stats over the run (tensors and cuDNN workspaces).
-// Without a GPU only our CPU reference is registered, on a smaller sweep.
+// peak_MiB, the peak of ad::memory_stats over the run (tensors and cuDNN / our GEMM path's workspaces).
+// Without a GPU only our CPU path is registered (path 0: the CPU has one), on a smaller sweep.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
 
 #include "kernels/dilated_conv1d.h"
+#include "kernels/gemm.h"
 #include "runtime/memory.h"
 #define AD_CUDA_HOST_CODE 1
 #include "runtime/cuda_context.h"
@@ -46,15 +50,23 @@ void BM_OurDilatedConv(benchmark::State& st) {
   Tensor b = filled({s.cout}, dev, 0.1), y = filled({s.batch, s.steps, s.cout}, dev, 0);
   Tensor dy = filled({s.batch, s.steps, s.cout}, dev, 0.2), dx = filled(x.shape(), dev, 0);
   Tensor dw = filled(w.shape(), dev, 0), db = filled(b.shape(), dev, 0);
+  // path: 0 Auto, 1 Tile, 2 WideTile, 3 Gemm, 4 Gemm with TF32 (see the top of the file).
+  const int64_t p = st.range(4);
+  const ConvPath path = p == 1 ? ConvPath::Tile : p == 2 ? ConvPath::WideTile : p >= 3 ? ConvPath::Gemm : ConvPath::Auto;
+  const bool tf32_before = gemm_tf32();
+  set_gemm_tf32(p == 4);
   auto pass = [&] {
-    dilated_conv1d_forward(x, w, b, y, s.dilation);
-    dilated_conv1d_backward_data(dy, w, dx, s.dilation);
-    dilated_conv1d_backward_params(x, dy, dw, db, s.dilation);
+    dilated_conv1d_forward(x, w, b, y, s.dilation, path);
+    dilated_conv1d_backward_data(dy, w, dx, s.dilation, path);
+    dilated_conv1d_backward_params(x, dy, dw, db, s.dilation, path);
     if (dev == Device::CUDA) cuda_synchronize();
   };
   pass();  // warm-up: module loading and allocator caching stay out of the timing
   for (auto _ : st) pass();
+  set_gemm_tf32(tf32_before);
   report(st, s, dev);
+  static const char* const kPathNames[] = {"auto", "tile", "wide", "gemm", "gemm_tf32"};
+  st.SetLabel(kPathNames[p]);
 }
 
 #if AD_WITH_CUDA
@@ -132,9 +144,9 @@ void register_all() {
   const bool gpu = cuda_available();
   std::printf("bench_conv: %s\n", gpu ? ("GPU " + cuda_status()).c_str() : ("CPU reference (" + cuda_status() + ")").c_str());
   auto* ours = benchmark::RegisterBenchmark("OurDilatedConv/fwd+bwd", BM_OurDilatedConv);
-  ours->ArgNames({"C", "T", "d", "B"})->Unit(benchmark::kMicrosecond)->UseRealTime();
-  if (gpu) ours->ArgsProduct({{16, 64, 256}, {128, 1024}, {1, 8, 64}, {8, 32}});
-  else ours->ArgsProduct({{16, 64}, {128, 512}, {1, 8}, {8}});
+  ours->ArgNames({"C", "T", "d", "B", "path"})->Unit(benchmark::kMicrosecond)->UseRealTime();
+  if (gpu) ours->ArgsProduct({{16, 64, 256}, {128, 1024}, {1, 8, 64}, {8, 32}, {0, 1, 2, 3, 4}});
+  else ours->ArgsProduct({{16, 64}, {128, 512}, {1, 8}, {8}, {0}});
 #if AD_WITH_CUDA
   if (gpu)
     benchmark::RegisterBenchmark("CudnnDilatedConv/fwd+bwd", BM_CudnnDilatedConv)

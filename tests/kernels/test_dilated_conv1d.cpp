@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "kernels/dilated_conv1d.cuh"
+#include "kernels/dilated_conv1d_gemm.cuh"
+#include "kernels/gemm.h"
 #include "layers/parameter.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/helpers.h"
@@ -112,6 +114,80 @@ TEST(EmulatedDilatedConv1d, WideTileMatchesCpuReference) {
   EXPECT_TRUE(conv_tile_wide(1024, 256, 256, ConvTilePath::Auto));
 }
 
+// The GEMM path (causal im2col + GEMM, dilated_conv1d_gemm.cuh) with the CPU GEMM as its product, under every
+// emulated schedule, against the plain loop reference: channels not multiples of 32, K 1..3, dilations 1, 3, 17,
+// T shorter than the reach (some taps left out: 3rd shape; only the shift-0 tap left: 4th), K 1, B > 1; each with
+// the default workspace (one chunk of rows) and a tiny one (many chunks; dW accumulates over them).
+TEST(EmulatedDilatedConv1dGemm, AllPassesMatchCpuReference) {
+  const Conv1dShape shapes[] = {{3, 37, 5, 40, 3, 1}, {2, 45, 33, 17, 2, 3}, {2, 20, 7, 9, 3, 17},
+                                {3, 9, 6, 5, 3, 17},  {2, 50, 70, 65, 1, 1}, {4, 33, 19, 129, 2, 17}};
+  const auto cpu_gemm = [](bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+    cpu::gemm<float>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  };
+  test::for_each_schedule([&] {
+    for (const Conv1dShape& s : shapes)
+      for (int64_t max_floats : {kConvGemmWorkspaceFloats, int64_t(150)}) {
+        SCOPED_TRACE(describe(s) + " max_floats=" + std::to_string(max_floats));
+        ConvData d(s, 500);
+        Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
+        Tensor dw = d.dw0.clone(), db = d.db0.clone();
+        cpu::dilated_conv1d_forward<float>(s, d.x.data<float>(), d.w.data<float>(), d.b.data<float>(),
+                                           y.data<float>());
+        cpu::dilated_conv1d_backward_data<float>(s, d.dy.data<float>(), d.w.data<float>(), dx.data<float>());
+        cpu::dilated_conv1d_backward_params<float>(s, d.x.data<float>(), d.dy.data<float>(), dw.data<float>(),
+                                                   db.data<float>());
+        const ConvGemmPlan pf = conv_gemm_plan(s, s.cin, max_floats), pd = conv_gemm_plan(s, s.cout, max_floats);
+        if (s.dilation == 17 && s.steps <= 17) EXPECT_EQ(pf.taps, 1);
+        if (max_floats == 150 && pf.taps > 1) EXPECT_LT(pf.chunk_rows, s.batch * s.steps);
+
+        test::GuardedBuffer gx(d.x), gw(d.w), gb(d.b), gdy(d.dy), gdw(d.dw0), gdb(d.db0);
+        test::GuardedBuffer gy{size_t(y.numel())}, gdx{size_t(dx.numel())};
+        test::GuardedBuffer cols_f{size_t(pf.cols_floats)}, cols_d{size_t(pd.cols_floats)};
+        test::GuardedBuffer wt{size_t(conv_gemm_wt_floats(s))};
+        test::GuardedBuffer partial{size_t(column_sum_workspace(s.batch * s.steps, s.cout))};
+        EmulatedLauncher l;
+        launch_conv_gemm_forward(l, cpu_gemm, s, gx.data(), gw.data(), gb.data(), gy.data(), cols_f.data(),
+                                 max_floats);
+        launch_conv_gemm_backward_data(l, cpu_gemm, s, gdy.data(), gw.data(), gdx.data(), cols_d.data(), wt.data(),
+                                       max_floats);
+        launch_conv_gemm_backward_params(l, cpu_gemm, s, gx.data(), gdy.data(), gdw.data(), gdb.data(),
+                                         cols_f.data(), partial.data(), max_floats);
+        EXPECT_TRUE(test::all_close(gy.tensor(y.shape()), y, 1e-5, 1e-5));
+        EXPECT_TRUE(test::all_close(gdx.tensor(dx.shape()), dx, 1e-5, 1e-5));
+        EXPECT_TRUE(test::all_close(gdw.tensor(dw.shape()), dw, 1e-5, 1e-5));
+        EXPECT_TRUE(test::all_close(gdb.tensor(db.shape()), db, 1e-5, 1e-5));
+        for (auto* g : {&gx, &gw, &gb, &gdy, &gdw, &gdb, &gy, &gdx, &cols_f, &cols_d, &wt, &partial})
+          EXPECT_TRUE(g->check_canaries());
+      }
+  });
+}
+
+TEST(EmulatedDilatedConv1dGemm, NoBias) {
+  test::for_each_schedule([&] {
+    Conv1dShape s{2, 23, 9, 11, 2, 3};
+    ConvData d(s, 8);
+    Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dw = d.dw0.clone();
+    cpu::dilated_conv1d_forward<float>(s, d.x.data<float>(), d.w.data<float>(), nullptr, y.data<float>());
+    cpu::dilated_conv1d_backward_params<float>(s, d.x.data<float>(), d.dy.data<float>(), dw.data<float>(), nullptr);
+    Tensor gx = d.x.to(Device::Emulated), gw = d.w.to(Device::Emulated), gdy = d.dy.to(Device::Emulated);
+    Tensor gy = Tensor::empty(y.shape(), DType::F32, Device::Emulated), gdw = d.dw0.to(Device::Emulated), none;
+    dilated_conv1d_forward(gx, gw, none, gy, s.dilation, ConvPath::Gemm);
+    dilated_conv1d_backward_params(gx, gdy, gdw, none, s.dilation, ConvPath::Gemm);
+    EXPECT_TRUE(test::all_close(gy, y, 1e-5, 1e-5));
+    EXPECT_TRUE(test::all_close(gdw, dw, 1e-5, 1e-5));
+  });
+}
+
+// Auto: the tile kernels for DC-VAE's sizes and small batches of long series, GEMM for the measured losing shape.
+TEST(DilatedConv1dPath, AutoChoosesGemmOnlyForLargeShapes) {
+  EXPECT_FALSE(conv_use_gemm(Conv1dShape{32, 128, 64, 64, 2, 1}));
+  EXPECT_FALSE(conv_use_gemm(Conv1dShape{32, 1024, 16, 16, 2, 8}));
+  EXPECT_FALSE(conv_use_gemm(Conv1dShape{2, 1024, 256, 256, 2, 8}));
+  EXPECT_TRUE(conv_use_gemm(Conv1dShape{32, 1024, 256, 256, 2, 1}));
+  EXPECT_TRUE(conv_use_gemm(Conv1dShape{8, 1024, 64, 128, 2, 64}));
+}
+
 TEST(DilatedConv1dCausality, OutputBeforeTDoesNotDependOnLaterInput) {
   for (const Conv1dShape& s : {Conv1dShape{2, 30, 5, 4, 2, 1}, Conv1dShape{1, 40, 3, 6, 3, 7}})
     for (int64_t tp : {int64_t(0), int64_t(13), s.steps - 1}) {
@@ -210,6 +286,41 @@ TEST(GpuParityDilatedConv1d, MatchesCpuReferenceOnFreshInputs) {
     EXPECT_TRUE(test::all_close(gdw, dw, 1e-3, 1e-4));
     EXPECT_TRUE(test::all_close(gdb, db, 1e-3, 1e-4));
   }
+}
+
+// Each GPU path forced (the tile kernels, the wide tile kernels, im2col + GEMM) through the tensor front-end on
+// the parity device, against the CPU: T not a multiple of the tiles, K 1..3, dilations 1, 3, 17, T shorter than
+// the reach, B > 1. TF32 is off (the default), so the GEMM path is plain f32.
+TEST(GpuParityDilatedConv1d, EachPathMatchesCpuReference) {
+  const Device G = test::parity_device();
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  ASSERT_FALSE(gemm_tf32());
+  const std::vector<Conv1dShape> shapes =
+      cuda_available() ? std::vector<Conv1dShape>{{5, 700, 130, 257, 2, 3}, {3, 300, 65, 70, 3, 17},
+                                                  {4, 30, 33, 17, 3, 17}, {2, 1030, 256, 256, 1, 1}}
+                       : std::vector<Conv1dShape>{{2, 75, 19, 21, 2, 3}, {3, 29, 13, 17, 3, 17},
+                                                  {2, 30, 7, 9, 3, 17}, {3, 40, 11, 6, 1, 1}};
+  for (ConvPath path : {ConvPath::Tile, ConvPath::WideTile, ConvPath::Gemm})
+    for (const Conv1dShape& s : shapes) {
+      SCOPED_TRACE(describe(s) + " path " + std::to_string(int(path)));
+      ConvData d(s, seed);
+      Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
+      Tensor dw = d.dw0.clone(), db = d.db0.clone();
+      dilated_conv1d_forward(d.x, d.w, d.b, y, s.dilation);
+      dilated_conv1d_backward_data(d.dy, d.w, dx, s.dilation);
+      dilated_conv1d_backward_params(d.x, d.dy, dw, db, s.dilation);
+
+      Tensor gx = d.x.to(G), gw = d.w.to(G), gb = d.b.to(G), gdy = d.dy.to(G), gdw = d.dw0.to(G), gdb = d.db0.to(G);
+      Tensor gy = Tensor::empty(y.shape(), DType::F32, G), gdx = Tensor::empty(dx.shape(), DType::F32, G);
+      dilated_conv1d_forward(gx, gw, gb, gy, s.dilation, path);
+      dilated_conv1d_backward_data(gdy, gw, gdx, s.dilation, path);
+      dilated_conv1d_backward_params(gx, gdy, gdw, gdb, s.dilation, path);
+      EXPECT_TRUE(test::all_close(gy, y, 1e-4, 1e-4));
+      EXPECT_TRUE(test::all_close(gdx, dx, 1e-4, 1e-4));
+      EXPECT_TRUE(test::all_close(gdw, dw, 1e-3, 1e-4));
+      EXPECT_TRUE(test::all_close(gdb, db, 1e-3, 1e-4));
+    }
 }
 
 // The CPU path ops use (causal im2col + one BLAS GEMM per pass) against the plain loop reference: one tap only

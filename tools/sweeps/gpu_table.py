@@ -55,26 +55,36 @@ def write(stem, title, header, rows, labels, ratios, ratio_name):
     fig.savefig(stem + ".png", dpi=120)
 
 
+CONV_PATHS = ["auto", "tile", "wide", "gemm", "gemm_tf32"]  # bench_conv's `path` arg 0..4
+
+
 def conv(bench_json, stem):
     ours, cudnn = {}, {}
     for parts, us, _ in bench_rows(bench_json):
         a = args_of(parts)
         key = (int(a["C"]), int(a["T"]), int(a["d"]), int(a["B"]))
         if parts[0] == "OurDilatedConv":
-            ours[key] = us
+            ours[(key, CONV_PATHS[int(a.get("path", "0"))])] = us
         elif parts[0] == "CudnnDilatedConv":
             cudnn[(key, a.get("tf32", "0"))] = us
     rows, labels, ratios = [], [], []
-    for key in sorted(ours):
-        o, f, t = ours[key], cudnn.get((key, "0")), cudnn.get((key, "1"))
-        r = f / o if f else None
-        rows.append([str(k) for k in key] + [fmt(o), fmt(f), fmt(t), fmt(r, 2), fmt(t / o if t else None, 2)])
+    for key in sorted({k for k, _ in ours}):
+        t = {p: ours.get((key, p)) for p in CONV_PATHS}
+        f, ft = cudnn.get((key, "0")), cudnn.get((key, "1"))
+        o = t["auto"]
+        r = f / o if f and o else None
+        rt = ft / t["gemm_tf32"] if ft and t["gemm_tf32"] else None
+        rows.append([str(k) for k in key] + [fmt(t[p]) for p in CONV_PATHS] +
+                    [fmt(f), fmt(ft), fmt(r, 2), fmt(rt, 2)])
         labels.append("C%d T%d d%d B%d" % key)
         ratios.append(r)
-    write(stem, "Dilated causal conv (K 2), forward + both backward passes, ours vs cuDNN (NCHW, H 1; FMA math and "
-          "TF32). Ratio = cuDNN time / ours (> 1: ours faster).",
-          ["C", "T", "dilation", "B", "ours us", "cuDNN FMA us", "cuDNN TF32 us", "ratio vs FMA", "ratio vs TF32"],
-          rows, labels, ratios, "cuDNN FMA time / ours")
+    write(stem, "Dilated causal conv (K 2), forward + both backward passes: ours by path (auto = the ops' choice by "
+          "shape; tile 32x32, wide 64x64 register-blocked, im2col + cuBLAS GEMM in f32 and TF32) vs cuDNN (NCHW, H 1; "
+          "FMA math and TF32). Ratio = cuDNN time / ours (> 1: ours faster): auto vs cuDNN FMA, GEMM TF32 vs cuDNN "
+          "TF32.",
+          ["C", "T", "dilation", "B"] + ["%s us" % p for p in CONV_PATHS] +
+          ["cuDNN FMA us", "cuDNN TF32 us", "auto vs FMA", "gemm_tf32 vs TF32"],
+          rows, labels, ratios, "cuDNN FMA time / ours (auto)")
 
 
 def gat(bench_json, torch_jsonl, stem):
