@@ -31,6 +31,10 @@
 // 5 for 4. Strided rather than contiguous 4 x 4 blocks keep a warp's weight reads on 16 consecutive words
 // and its input reads on two broadcast words: no bank conflicts. Below those sizes the 32 x 32 kernel stays
 // (it fills the GPU better at small C and T). The wide path's speed is unmeasured on a GPU so far.
+//
+// Larger still (C_in and C_out >= 64, one of them >= 128, B*T >= 4096; provisional, unmeasured) all three passes
+// leave these kernels for im2col + cuBLAS (dilated_conv1d_gemm.cuh; TF32 tensor cores with the `tf32` switch).
+// The entry points (dilated_conv1d.cu) choose by shape; ConvPath (dilated_conv1d.h) forces one path.
 #pragma once
 #include "kernels/dilated_conv1d.h"
 #include "kernels/launch.h"

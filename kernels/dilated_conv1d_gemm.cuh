@@ -72,15 +72,20 @@ struct ConvColumnsArgs {
 };
 
 // out[r, j*width + c] = in[b, t + dir*shift_(k0+j), c] for the chunk's row n = n0 + r = b*T + t; 0 outside [0, T).
-// Consecutive threads take consecutive channels: reads and writes coalesce.
+// A block copies whole rows (grid-stride over them), its threads along the channels: reads and writes coalesce,
+// and the 64-bit divisions happen once per row, not per element.
 struct ConvColumnsKernel {
   template <class Ctx> AD_HD static void run(Ctx& ctx, ConvColumnsArgs a, const float* in, float* out) {
     const int64_t row = a.taps * a.width;
-    AD_GRID_STRIDE_LOOP(ctx, e, a.rows * row) {
-      const int64_t r = e / row, q = e % row, j = q / a.width, c = q % a.width;
+    for (int64_t r = ctx.block_idx().x; r < a.rows; r += ctx.grid_dim().x) {
       const int64_t n = a.n0 + r, t = n % a.steps;
-      const int64_t ts = t + a.dir * (a.ksize - 1 - (a.k0 + j)) * a.dilation;
-      out[e] = (ts >= 0 && ts < a.steps) ? in[(n - t + ts) * a.width + c] : 0.f;
+      for (int64_t j = 0; j < a.taps; ++j) {
+        const int64_t ts = t + a.dir * (a.ksize - 1 - (a.k0 + j)) * a.dilation;
+        const bool inside = ts >= 0 && ts < a.steps;
+        const float* src = in + (n - t + ts) * a.width;
+        float* dst = out + r * row + j * a.width;
+        for (int64_t c = ctx.thread_idx().x; c < a.width; c += ctx.block_dim().x) dst[c] = inside ? src[c] : 0.f;
+      }
     }
   }
 };
@@ -101,7 +106,9 @@ void launch_conv_columns(L& l, const Conv1dShape& s, const ConvGemmPlan& p, int6
                          int64_t rows, const float* in, float* out) {
   if (rows * p.inner == 0) return;
   ConvColumnsArgs a{s.steps, width, s.ksize, s.dilation, p.k0, p.taps, dir, n0, rows};
-  l.template launch<ConvColumnsKernel>(pointwise_config(rows * p.inner), a, in, out);
+  const unsigned threads = width >= 128 ? 128u : 32u;
+  l.template launch<ConvColumnsKernel>(LaunchConfig{{unsigned(rows < 16384 ? rows : 16384)}, {threads}, 0}, a, in,
+                                       out);
 }
 
 // The launchers take the GEMM as `gemm`, callable like the backend's (kernels/gemm.h: row-major, trans_a, trans_b,

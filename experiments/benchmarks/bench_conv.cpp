@@ -52,7 +52,8 @@ void BM_OurDilatedConv(benchmark::State& st) {
   Tensor dw = filled(w.shape(), dev, 0), db = filled(b.shape(), dev, 0);
   // path: 0 Auto, 1 Tile, 2 WideTile, 3 Gemm, 4 Gemm with TF32 (see the top of the file).
   const int64_t p = st.range(4);
-  const ConvPath path = p == 1 ? ConvPath::Tile : p == 2 ? ConvPath::WideTile : p >= 3 ? ConvPath::Gemm : ConvPath::Auto;
+  const ConvPath path =
+      p == 1 ? ConvPath::Tile : p == 2 ? ConvPath::WideTile : p >= 3 ? ConvPath::Gemm : ConvPath::Auto;
   const bool tf32_before = gemm_tf32();
   set_gemm_tf32(p == 4);
   auto pass = [&] {
@@ -66,7 +67,7 @@ void BM_OurDilatedConv(benchmark::State& st) {
   set_gemm_tf32(tf32_before);
   report(st, s, dev);
   static const char* const kPathNames[] = {"auto", "tile", "wide", "gemm", "gemm_tf32"};
-  st.SetLabel(kPathNames[p]);
+  st.SetLabel(dev == Device::CUDA ? kPathNames[p] : "cpu");
 }
 
 #if AD_WITH_CUDA
