@@ -23,9 +23,9 @@
 // default), and the bias column sums run in a fixed order.
 //
 // When Auto picks it (conv_use_gemm): C_in >= 64, C_out >= 64, one of them >= 128 and B*T >= 4096, the regime of
-// the measured 3x loss to cuDNN (C 256, T 1024, B 32); below that the tile kernels keep their lead (87 us vs
-// cuDNN's 333 us on DC-VAE's sizes, H100). The thresholds are provisional: the path's speed is unmeasured on a
-// GPU so far (tools/sweeps/gpu_conv_vs_cudnn.sh measures tile, wide tile and GEMM by shape).
+// the measured 3x loss to cuDNN (C 256, T 1024, B 32); below that the tile kernels keep their lead on small shapes
+// (87 us vs cuDNN's 333 us, H100). The thresholds are provisional: the path's speed is unmeasured on a GPU so far
+// (tools/sweeps/gpu_conv_vs_cudnn.sh measures tile, wide tile, GEMM in f32 and TF32, and cuDNN by shape).
 #pragma once
 #include "kernels/dilated_conv1d.h"
 #include "kernels/elementwise.cuh"
@@ -82,7 +82,7 @@ struct ConvColumnsKernel {
       for (int64_t j = 0; j < a.taps; ++j) {
         const int64_t ts = t + a.dir * (a.ksize - 1 - (a.k0 + j)) * a.dilation;
         const bool inside = ts >= 0 && ts < a.steps;
-        const float* src = in + (n - t + ts) * a.width;
+        const float* src = in + (inside ? (n - t + ts) * a.width : 0);
         float* dst = out + r * row + j * a.width;
         for (int64_t c = ctx.thread_idx().x; c < a.width; c += ctx.block_dim().x) dst[c] = inside ? src[c] : 0.f;
       }

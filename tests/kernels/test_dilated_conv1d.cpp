@@ -323,6 +323,36 @@ TEST(GpuParityDilatedConv1d, EachPathMatchesCpuReference) {
     }
 }
 
+// The GEMM path with the `tf32` switch on (kernels/gemm.h): on a GPU cuBLAS's TF32 tensor cores (inputs rounded
+// to 10 mantissa bits: ~1e-3 relative error per product, so the tolerances are wider), on the emulated device the
+// CPU product (the switch has no effect there). The switch is restored even when a check throws.
+TEST(GpuParityDilatedConv1d, GemmPathWithTf32) {
+  const Device G = test::parity_device();
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  struct Tf32On {
+    Tf32On() { set_gemm_tf32(true); }
+    ~Tf32On() { set_gemm_tf32(false); }
+  } tf32_on;
+  const Conv1dShape s = cuda_available() ? Conv1dShape{4, 900, 256, 130, 2, 3} : Conv1dShape{2, 45, 33, 17, 2, 3};
+  SCOPED_TRACE(describe(s));
+  ConvData d(s, seed);
+  Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
+  Tensor dw = d.dw0.clone(), db = d.db0.clone();
+  dilated_conv1d_forward(d.x, d.w, d.b, y, s.dilation);
+  dilated_conv1d_backward_data(d.dy, d.w, dx, s.dilation);
+  dilated_conv1d_backward_params(d.x, d.dy, dw, db, s.dilation);
+  Tensor gx = d.x.to(G), gw = d.w.to(G), gb = d.b.to(G), gdy = d.dy.to(G), gdw = d.dw0.to(G), gdb = d.db0.to(G);
+  Tensor gy = Tensor::empty(y.shape(), DType::F32, G), gdx = Tensor::empty(dx.shape(), DType::F32, G);
+  dilated_conv1d_forward(gx, gw, gb, gy, s.dilation, ConvPath::Gemm);
+  dilated_conv1d_backward_data(gdy, gw, gdx, s.dilation, ConvPath::Gemm);
+  dilated_conv1d_backward_params(gx, gdy, gdw, gdb, s.dilation, ConvPath::Gemm);
+  EXPECT_TRUE(test::all_close(gy, y, 5e-2, 1e-2));
+  EXPECT_TRUE(test::all_close(gdx, dx, 5e-2, 1e-2));
+  EXPECT_TRUE(test::all_close(gdw, dw, 2e-1, 1e-2));
+  EXPECT_TRUE(test::all_close(gdb, db, 1e-3, 1e-4));  // column sums: plain f32
+}
+
 // The CPU path ops use (causal im2col + one BLAS GEMM per pass) against the plain loop reference: one tap only
 // (T 1), taps that see only padding left out (shift >= T: the 2nd and 5th case), all taps, K 1.
 TEST(DilatedConv1dCpuPath, BlasPathMatchesLoopReference) {
