@@ -23,15 +23,17 @@ void graph_attention_backward(const GatGraphView& g, const GatParams& p, const f
 
 void gatv2_forward(const GatGraphView& g, const Gatv2Params& p, const float* src, const float* dst, const float* att,
                    float* attn, float* out, int32_t* arg) {
+  Tensor ws = Tensor::empty({gatv2_workspace(g, p.heads, p.head_dim) + 1}, DType::F32, kBackendDevice);
   DeviceLauncher l;
-  launch_gatv2_forward(l, g, p, src, dst, att, attn, out, arg);
+  launch_gatv2_forward(l, g, p, src, dst, att, attn, out, arg, ws.data<float>());
 }
 
 void gatv2_backward(const GatGraphView& g, const Gatv2Params& p, const float* src, const float* dst, const float* att,
                     const float* attn, const int32_t* arg, const float* dout, float* edge_grad, float* datt_rows,
                     float* dsrc, float* ddst) {
+  Tensor ws = Tensor::empty({gatv2_workspace(g, p.heads, p.head_dim) + 1}, DType::F32, kBackendDevice);
   DeviceLauncher l;
-  launch_gatv2_backward(l, g, p, src, dst, att, attn, arg, dout, edge_grad, datt_rows, dsrc, ddst);
+  launch_gatv2_backward(l, g, p, src, dst, att, attn, arg, dout, edge_grad, datt_rows, dsrc, ddst, ws.data<float>());
 }
 
 }  // namespace ad::AD_BACKEND

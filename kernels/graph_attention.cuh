@@ -21,6 +21,8 @@
 // (gat_reduce_lanes).
 // Scratch: edge_grad [nnz] holds d_attn_ij between the two halves of backward part 1, then g_ij = de_ij * s_ij
 // (d L / d(f_src_i + f_dst_j)), which part 2 gathers through edge_of for df_dst.
+// The split's machinery here (GatSplitView, gat_segment, GatLaneGroup, gat_reduce_groups/lanes,
+// gat_merge_softmax, GatSegmentSumKernel, the launch shapes) is also GATv2's (gatv2.cuh).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -125,6 +127,8 @@ struct GatLaneGroup {
     for (unsigned offset = width / 2; offset > 0; offset /= 2) v = op(v, ctx.shfl_xor(mask, v, int(offset)));
     return v;
   }
+  // Orders the group's memory accesses (what one lane wrote before, the others may read after).
+  template <class Ctx> AD_HD void sync(Ctx& ctx) const { ctx.warp_sync(mask); }
 };
 
 // Sums v over the groups of `lanes` threads through buf (block_dim().x floats); the result is returned to
@@ -227,14 +231,15 @@ struct GatHeavyForwardPartialKernel {
 };
 
 // The softmax statistics of heavy row h: m = max over its segments, total = sum_s ws_sum[s] exp(m_s - m),
-// folded in segment order (every caller gets the same bits).
+// folded in segment order (every caller gets the same bits). Segment s's statistics sit at [s * stride +
+// head] (GATv2 keeps one per head).
 AD_HD inline void gat_merge_softmax(const GatSplitView& sp, int64_t h, const float* ws_max, const float* ws_sum,
-                                    float& m, float& total) {
+                                    float& m, float& total, int64_t stride = 1, int64_t head = 0) {
   const int64_t s0 = sp.heavy_seg_ptr[h], s1 = sp.heavy_seg_ptr[h + 1];
   m = -INFINITY;
-  for (int64_t s = s0; s < s1; ++s) m = fmaxf(m, ws_max[s]);
+  for (int64_t s = s0; s < s1; ++s) m = fmaxf(m, ws_max[s * stride + head]);
   total = 0.f;
-  for (int64_t s = s0; s < s1; ++s) total += ws_sum[s] * expf(ws_max[s] - m);
+  for (int64_t s = s0; s < s1; ++s) total += ws_sum[s * stride + head] * expf(ws_max[s * stride + head] - m);
 }
 
 // Heavy rows, pass 2, a block per segment: the row's softmax merged from pass 1, attn of the segment's

@@ -36,8 +36,8 @@ struct GraphAttentionOptions {
   bool scale_logits_by_adj = true;
 };
 
-// How the GPU kernels share one CSR's rows out (graph_attention.cuh), computed once per graph from the row
-// lengths: rows of at most `light_degree` nonzeros (empty rows included) go to a group of lanes inside a
+// How the GPU kernels share one CSR's rows out (GAT's in graph_attention.cuh, GATv2's in gatv2.cuh, with the
+// same plan), computed once per graph from the row lengths: rows of at most `light_degree` nonzeros (empty rows included) go to a group of lanes inside a
 // warp each; longer rows are cut into segments of at most `segment_edges` nonzeros, a block per segment,
 // whose partials are merged per row in segment order (so a hub row with 10^5 edges spreads over hundreds of
 // blocks and the result is still the same bits every run).

@@ -1,6 +1,6 @@
-// Graph op benchmarks: AnomalyDAE's sparse graph attention (forward, backward) and SpMM, on the CPU and,
-// when a GPU is usable, on CUDA (registered at runtime). Random graphs with a fixed seed: `nodes` nodes,
-// `deg` out-neighbours each (duplicates merged), `C` channels. Counters: bytes/s (an estimate of the
+// Graph op benchmarks: AnomalyDAE's sparse graph attention (forward, backward), MUAD's GATv2 step and SpMM,
+// on the CPU and, when a GPU is usable, on CUDA (registered at runtime). Random graphs with a fixed seed:
+// `nodes` nodes, `deg` out-neighbours each (duplicates merged), `C` channels. Counters: bytes/s (an estimate of the
 // compulsory traffic: index arrays, per-edge arrays and one gathered feature row per edge), FLOP/s for
 // SpMM (2 nnz N) and peak_bytes, the peak tensor memory of the device during the run (runtime/memory.h).
 //   ./build/experiments/benchmarks/bench_graph --benchmark_filter=cuda
@@ -138,6 +138,36 @@ void bench_gat_step_by_degree(benchmark::State& state, Device d) {
   state.SetLabel(bench::degree_family_name(family));
 }
 
+// The same for GATv2 with the max over heads (MUAD's graph stage; H heads of D channels): forward then backward
+// (datt's column sums included); the sweep's GATv2 table compares it with PyTorch on the same graphs.
+void bench_gatv2_step_by_degree(benchmark::State& state, Device d) {
+  const int family = int(state.range(0));
+  const int64_t nodes = state.range(1), H = state.range(2), D = state.range(3), HD = H * D;
+  reset_peak_memory(d);
+  const CsrMatrix m = bench::degree_family_graph(family, nodes);
+  int64_t max_degree = 0;
+  for (int64_t i = 0; i < nodes; ++i)
+    max_degree = std::max(max_degree, m.row_ptr.data<int64_t>()[i + 1] - m.row_ptr.data<int64_t>()[i]);
+  AttentionGraph g = AttentionGraph::build(m).to(d);
+  const int64_t E = g.edges();
+  Tensor src = filled({nodes, HD}, 0.5, d), dst = filled({nodes, HD}, -0.2, d), att = filled({HD}, 0.1, d);
+  Tensor attn = filled({E, H}, 0, d), out = filled({nodes, D}, 0, d), dout = filled({nodes, D}, 0.3, d);
+  Tensor arg = Tensor::full({nodes, D}, 0, DType::I32, d), edge_grad = filled({E, H}, 0, d);
+  Tensor rows = filled({nodes, HD}, 0, d), dsrc = filled({nodes, HD}, 0, d), ddst = filled({nodes, HD}, 0, d),
+         datt = filled({HD}, 0, d);
+  Gatv2Options opt;
+  opt.heads = H;
+  run_loop(state, d,
+           [&] {
+             gatv2_forward(g, src, dst, att, opt, attn, out, arg);
+             gatv2_backward(g, src, dst, att, attn, arg, dout, opt, edge_grad, rows, dsrc, ddst, datt);
+           },
+           0, 0);
+  state.counters["edges"] = double(E);
+  state.counters["max_degree"] = double(max_degree);
+  state.SetLabel(bench::degree_family_name(family));
+}
+
 // A [rows, cols] sparse with `per_row` nonzeros per row times B [cols, n].
 void bench_spmm(benchmark::State& state, Device d) {
   int64_t rows = state.range(0), cols = state.range(1), per_row = state.range(2), n = state.range(3);
@@ -168,6 +198,12 @@ void register_all(Device d) {
     if (gpu) st->Args({family, 1000000, 64});
   }
   st->Unit(benchmark::kMicrosecond)->UseRealTime();
+  auto* st2 = reg("gatv2_step_by_degree", bench_gatv2_step_by_degree)->ArgNames({"family", "nodes", "H", "D"});
+  for (int family = 0; family < 4; ++family) {
+    st2->Args({family, 20000, 4, 64});  // MUAD's heads and width
+    if (gpu) st2->Args({family, 1000000, 4, 64});
+  }
+  st2->Unit(benchmark::kMicrosecond)->UseRealTime();
   auto* s = reg("spmm", bench_spmm)->ArgNames({"rows", "cols", "per_row", "N"});
   s->Args({10000, 5000, 20, 64})->Args({100000, 10000, 10, 64});
   if (gpu) s->Args({1000000, 50000, 20, 128});

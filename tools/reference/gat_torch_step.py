@@ -7,6 +7,11 @@ the way PyTorch users write it: gather per edge, scatter-max / exp / scatter-add
 When torch_geometric imports, PyG's GATConv (one head, C -> C, which also applies its own linear layer) is timed
 on the same edges as a second baseline. One JSON line per (family, nodes, C) on stdout: median milliseconds.
   /usr/bin/python3 tools/reference/gat_torch_step.py --device cuda --nodes 20000 1000000 --channels 64
+--op gatv2: MUAD's GATv2 with the max over heads instead (bench_graph's gatv2_step_by_degree; H = --heads heads
+of D = --channels channels, src/dst/att given, the projections not included), the same way:
+  e^h_ij = sum_d att[h,d] LeakyReLU_0.2(src[j,h,d] + dst[i,h,d]); softmax over row i per head;
+  out_i[d] = max_h sum_j attn^h_ij src[j,h,d]
+One JSON line per (family, nodes, H, D).
 """
 import argparse
 import json
@@ -59,6 +64,38 @@ def gat_step(rows, cols, vals, n, feat, f_src, f_dst, dout):
     out.backward(dout)
 
 
+def gatv2_step(rows, cols, n, src, dst, att, dout):
+    H = src.shape[1]
+    e = (torch.nn.functional.leaky_relu(src[cols] + dst[rows], 0.2) * att).sum(-1)  # [E, H]
+    idx = rows.unsqueeze(1).expand(-1, H)
+    m = torch.full((n, H), -math.inf, device=e.device).scatter_reduce(0, idx, e, reduce="amax", include_self=True)
+    p = torch.exp(e - m[rows])
+    s = torch.zeros(n, H, device=e.device).index_add_(0, rows, p)
+    attn = p / s[rows]
+    o = torch.zeros_like(src).index_add_(0, rows, attn.unsqueeze(-1) * src[cols])  # [N, H, D]
+    o.max(dim=1).values.backward(dout)
+
+
+def run_gatv2(a):
+    for n in a.nodes:
+        for fam in a.families:
+            rows, cols, _ = degree_family_graph(fam, n, a.device)
+            H, D = a.heads, a.channels
+            src = torch.full((n, H, D), 0.5, device=a.device, requires_grad=True)
+            dst = torch.full((n, H, D), -0.2, device=a.device, requires_grad=True)
+            att = torch.full((1, H, D), 0.1, device=a.device, requires_grad=True)
+            dout = torch.full((n, D), 0.3, device=a.device)
+            rec = {"op": "gatv2", "family": FAMILIES[fam], "nodes": n, "H": H, "D": D, "edges": int(rows.numel()),
+                   "device": a.device, "torch": torch.__version__}
+            try:
+                rec["torch_scatter_ms"] = median_ms(lambda: gatv2_step(rows, cols, n, src, dst, att, dout), a.device,
+                                                    a.repeats)
+            except RuntimeError as e:  # out of memory on the largest graphs
+                rec["torch_scatter_error"] = str(e).splitlines()[0][:120]
+            print(json.dumps(rec), flush=True)
+    return 0
+
+
 def median_ms(fn, device, repeats):
     fn()  # warm up
     times = []
@@ -81,10 +118,14 @@ def main():
     ap.add_argument("--channels", type=int, default=64)
     ap.add_argument("--families", type=int, nargs="+", default=[0, 1, 2, 3])
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--op", default="gat", choices=["gat", "gatv2"])
+    ap.add_argument("--heads", type=int, default=4)
     a = ap.parse_args()
     if a.device == "cuda" and not torch.cuda.is_available():
         print("gat_torch_step: --device cuda but torch sees no GPU", file=sys.stderr)
         return 1
+    if a.op == "gatv2":
+        return run_gatv2(a)
     try:
         from torch_geometric.nn import GATConv  # noqa: F401
         have_pyg = True

@@ -3,6 +3,7 @@ the Google Benchmark JSON (and the PyTorch baseline's JSON lines), prints a mark
 OUT_STEM.md and a bar chart of the ratio column to OUT_STEM.png. Ratio = their time / ours (> 1: ours faster).
     python3 gpu_table.py conv BENCH_CONV_JSON OUT_STEM
     python3 gpu_table.py gat BENCH_GRAPH_JSON TORCH_JSONL OUT_STEM
+    python3 gpu_table.py gatv2 BENCH_GRAPH_JSON TORCH_GATV2_JSONL OUT_STEM
     python3 gpu_table.py largest RESULTS_JSONL OUT_STEM
 """
 import json
@@ -120,6 +121,40 @@ def gat(bench_json, torch_jsonl, stem):
           rows, labels, ratios, "torch time / ours")
 
 
+def gatv2(bench_json, torch_jsonl, stem):
+    ours = {}
+    for parts, us, b in bench_rows(bench_json):
+        if parts[0] != "gatv2_step_by_degree":
+            continue
+        a = args_of(parts)
+        key = (b.get("label", a["family"]), int(a["nodes"]), int(a["H"]), int(a["D"]))
+        ours[key] = (us / 1e3, b.get("edges"), b.get("max_degree"))
+    theirs = {}
+    for line in open(torch_jsonl):
+        if line.startswith("{"):
+            r = json.loads(line)
+            theirs[(r["family"], r["nodes"], r["H"], r["D"])] = r
+    rows, labels, ratios = [], [], []
+    for key in sorted(set(ours) | set(theirs), key=lambda k: (k[1], k[0], k[2], k[3])):
+        o = ours.get(key, (None, None, None))
+        t = theirs.get(key, {})
+        ts = t.get("torch_scatter_ms")
+        oe, te = o[1], t.get("edges")
+        edges = "n/a" if oe is None and te is None else str(int(oe if oe is not None else te))
+        if oe is not None and te is not None and int(oe) != int(te):
+            edges += f" (torch {te}: different graphs!)"
+        r = ts / o[0] if ts and o[0] else None
+        rows.append([key[0], str(key[1]), str(key[2]), str(key[3]), edges, fmt(o[2], 0), fmt(o[0], 3),
+                     fmt(ts, 3) if ts else t.get("torch_scatter_error", "n/a"), fmt(r, 2)])
+        labels.append(f"{key[0]} n{key[1]}")
+        ratios.append(r)
+    write(stem, "GATv2 with the max over heads (MUAD's graph stage), one training step (forward + backward), ours "
+          "(load-balanced kernels) vs PyTorch (scatter softmax per head + index_add, autograd) on the same graphs. "
+          "Ratio = torch time / ours (> 1: ours faster).",
+          ["degrees", "nodes", "H", "D", "edges", "max degree", "ours ms", "torch ms", "ratio"],
+          rows, labels, ratios, "torch time / ours")
+
+
 def largest(results_jsonl, stem):
     recs = [json.loads(l) for l in open(results_jsonl) if l.startswith("{")]
     rows, labels, ratios = [], [], []
@@ -143,6 +178,8 @@ if __name__ == "__main__":
         conv(*sys.argv[2:4])
     elif cmd == "gat" and len(sys.argv) == 5:
         gat(*sys.argv[2:5])
+    elif cmd == "gatv2" and len(sys.argv) == 5:
+        gatv2(*sys.argv[2:5])
     elif cmd == "largest" and len(sys.argv) == 4:
         largest(*sys.argv[2:4])
     else:
