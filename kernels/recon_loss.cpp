@@ -81,6 +81,34 @@ void dense_recon_backward(const T* pred, const T* target, const T* err, const T*
   }
 }
 
+// CSR target: the dense loops with t_ic read by walking row i's sorted entries alongside c (same order, same bits).
+template <class T>
+void csr_recon_forward(const T* pred, const int64_t* rp, const int32_t* col, const T* val, T* err, int64_t n,
+                       int64_t d, const ReconWeighting& w) {
+#pragma omp parallel for if (n * d >= kCpuParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (int64_t c = 0, k = rp[i]; c < d; ++c) {
+      double t = k < rp[i + 1] && col[k] == c ? double(val[k++]) : 0.0, e = double(pred[i * d + c]) - t;
+      s += weight(w, t) * e * e;
+    }
+    err[i] = T(w.take_sqrt ? std::sqrt(s) : s);
+  }
+}
+
+template <class T>
+void csr_recon_backward(const T* pred, const int64_t* rp, const int32_t* col, const T* val, const T* err,
+                        const T* derr, T* dpred, int64_t n, int64_t d, const ReconWeighting& w) {
+#pragma omp parallel for if (n * d >= kCpuParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    double c2 = 2.0 * row_coef(w, err[i], derr[i]);
+    for (int64_t c = 0, k = rp[i]; c < d; ++c) {
+      double t = k < rp[i + 1] && col[k] == c ? double(val[k++]) : 0.0;
+      dpred[i * d + c] = T(c2 * weight(w, t) * (double(pred[i * d + c]) - t));
+    }
+  }
+}
+
 // Rows [i0, i1) of the structure error (the reference loops; also the blocked path's sparse tiles).
 template <class T>
 void structure_recon_forward_rows(const T* z, int64_t n, int64_t h, const int64_t* rp, const int32_t* col,
@@ -342,6 +370,30 @@ void check_dense(const char* op, const Tensor& pred, const Tensor& target, const
   if (pred.is_device()) check_dtype(op, pred, DType::F32);
 }
 
+// pred [N, D]; target CSR [N, D] with values of pred's dtype on pred's device; err [N].
+void check_csr(const char* op, const Tensor& pred, const CsrMatrix& target, const Tensor& err,
+               const ReconWeighting& w) {
+  check_weighting(op, w);
+  AD_CHECK(pred.defined() && pred.dim() == 2, op, "pred must be [N, D], got ",
+           pred.defined() ? pred.describe() : std::string("undefined"));
+  check_floating(op, pred);
+  if (pred.is_device()) check_dtype(op, pred, DType::F32);
+  AD_CHECK(target.rows == pred.size(0) && target.cols == pred.size(1), op, "target must be ", pred.size(0), " x ",
+           pred.size(1), " for pred ", pred.describe(), ", got ", target.describe());
+  AD_CHECK(target.row_ptr.defined() && target.row_ptr.dtype() == DType::I64 && target.row_ptr.dim() == 1 &&
+               target.row_ptr.numel() == target.rows + 1,
+           op, "target row_ptr must be i64 [N+1]: ", target.describe());
+  AD_CHECK(target.col.defined() && target.col.dtype() == DType::I32, op, "target col must be i32: ",
+           target.describe());
+  AD_CHECK(target.has_values() && target.val.dtype() == pred.dtype() && target.val.numel() == target.nnz(), op,
+           "target needs ", dtype_name(pred.dtype()), " values, one per entry: ", target.describe());
+  AD_CHECK(target.device() == pred.device() &&
+               (target.nnz() == 0 || (target.col.device() == pred.device() && target.val.device() == pred.device())),
+           op, "target ", target.describe(), " and pred ", pred.describe(), " are on different devices");
+  check_like(op, "err", pred, err, Shape{pred.size(0)});
+  if (!pred.is_device()) target.validate(op);
+}
+
 // z [N, H]; target N x N pattern on z's device; ranges I64 [N, 2] or undefined; err [N].
 void check_structure(const char* op, const Tensor& z, const CsrMatrix& target, const Tensor& ranges,
                      const Tensor& err, const ReconWeighting& w) {
@@ -378,6 +430,7 @@ void check_structure(const char* op, const Tensor& z, const CsrMatrix& target, c
 }
 
 const int32_t* col_ptr(const CsrMatrix& m) { return m.nnz() > 0 ? m.col.data<int32_t>() : nullptr; }
+template <class T> const T* val_ptr(const CsrMatrix& m) { return m.nnz() > 0 ? m.val.data<T>() : nullptr; }
 const int64_t* ranges_ptr(const Tensor& r) { return r.defined() ? r.data<int64_t>() : nullptr; }
 
 }  // namespace
@@ -413,6 +466,43 @@ void dense_recon_error_backward(const Tensor& pred, const Tensor& target, const 
       using T = decltype(t);
       cpu::dense_recon_backward<T>(pred.data<T>(), target.data<T>(), err.data<T>(), derr.data<T>(), dpred.data<T>(),
                                    n, d, w);
+    });
+  }
+}
+
+void csr_recon_error_forward(const Tensor& pred, const CsrMatrix& target, const ReconWeighting& w, Tensor& err) {
+  const char* op = "csr_recon_error_forward";
+  check_csr(op, pred, target, err, w);
+  const int64_t n = pred.size(0), d = pred.size(1);
+  const int64_t* rp = target.row_ptr.data<int64_t>();
+  if (pred.is_device()) {
+    AD_ON_DEVICE(op, pred, csr_recon_error_forward(pred.data<float>(), rp, col_ptr(target), val_ptr<float>(target),
+                                                   err.data<float>(), n, d, recon_params(w)));
+  } else {
+    dispatch_floating(op, pred.dtype(), [&](auto t) {
+      using T = decltype(t);
+      cpu::csr_recon_forward<T>(pred.data<T>(), rp, col_ptr(target), val_ptr<T>(target), err.data<T>(), n, d, w);
+    });
+  }
+}
+
+void csr_recon_error_backward(const Tensor& pred, const CsrMatrix& target, const ReconWeighting& w, const Tensor& err,
+                              const Tensor& derr, Tensor& dpred) {
+  const char* op = "csr_recon_error_backward";
+  check_csr(op, pred, target, err, w);
+  check_like(op, "derr", pred, derr, err.shape());
+  check_like(op, "dpred", pred, dpred, pred.shape());
+  const int64_t n = pred.size(0), d = pred.size(1);
+  const int64_t* rp = target.row_ptr.data<int64_t>();
+  if (pred.is_device()) {
+    AD_ON_DEVICE(op, pred, csr_recon_error_backward(pred.data<float>(), rp, col_ptr(target), val_ptr<float>(target),
+                                                    err.data<float>(), derr.data<float>(), dpred.data<float>(), n, d,
+                                                    recon_params(w)));
+  } else {
+    dispatch_floating(op, pred.dtype(), [&](auto t) {
+      using T = decltype(t);
+      cpu::csr_recon_backward<T>(pred.data<T>(), rp, col_ptr(target), val_ptr<T>(target), err.data<T>(),
+                                 derr.data<T>(), dpred.data<T>(), n, d, w);
     });
   }
 }

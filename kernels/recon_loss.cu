@@ -16,6 +16,19 @@ void dense_recon_error_backward(const float* pred, const float* target, const fl
   launch_dense_recon_backward(l, pred, target, err, derr, dpred, n, d, w);
 }
 
+void csr_recon_error_forward(const float* pred, const int64_t* row_ptr, const int32_t* col, const float* val,
+                             float* err, int64_t n, int64_t d, ReconParams w) {
+  DeviceLauncher l;
+  launch_csr_recon_forward(l, pred, row_ptr, col, val, err, n, d, w);
+}
+
+void csr_recon_error_backward(const float* pred, const int64_t* row_ptr, const int32_t* col, const float* val,
+                              const float* err, const float* derr, float* dpred, int64_t n, int64_t d,
+                              ReconParams w) {
+  DeviceLauncher l;
+  launch_csr_recon_backward(l, pred, row_ptr, col, val, err, derr, dpred, n, d, w);
+}
+
 void structure_recon_error_forward(const float* z, int64_t n, int64_t h, const int64_t* row_ptr, const int32_t* col,
                                    const int64_t* ranges, ReconParams w, float* err) {
   DeviceLauncher l;

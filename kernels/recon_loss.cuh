@@ -3,6 +3,12 @@
 // Dense: one block per row, threads stride over the D columns; the forward reduces S_i with block_reduce,
 // the backward needs no reduction (err_i comes from the forward).
 //
+// CSR target (sparse attributes): the dense kernels' layout (one block per row, thread t on columns
+// t, t + nt, ...), with the target row rebuilt chunk by chunk (nt columns) in shared memory from the sorted
+// CSR row: a chunk holds at most nt entries, so thread t places entry cursor + t when it falls in the chunk,
+// and the thread holding the chunk's last entry advances the cursor. Each thread then reads its own column's
+// target: the dense kernels' terms in their order (the same bits), reading pred once and no N x D target.
+//
 // Structure (p_ij = sigmoid(z_i . z_j) against the CSR pattern, never forming N x N), flash-attention-like:
 // a block owns a tile of kRowTile rows and walks the column tiles (kColTile columns) covering the union of
 // its rows' ranges. Per column tile:
@@ -102,6 +108,95 @@ void launch_dense_recon_backward(L& l, const float* pred, const float* target, c
   LaunchConfig cfg = dense_recon_config(n, d);
   cfg.shared_bytes = 0;
   l.template launch<DenseReconBackwardKernel>(cfg, pred, target, err, derr, dpred, d, w);
+}
+
+// ---- CSR target ----------------------------------------------------------------
+struct CsrTargetArgs {
+  const int64_t* row_ptr;
+  const int32_t* col;
+  const float* val;
+};
+
+// One chunk [c0, c0 + nt) of the row's target: returns t_{row, c0 + thread} (0 where absent). `tgt` holds nt
+// floats, `cursor` the row's first entry not yet placed (thread 0 sets it to row_ptr[row] before the first
+// chunk). Two barriers: after the zeroing (which also publishes the cursor) and after the scatter; the cursor
+// moves after the second, once every thread has read it.
+template <class Ctx>
+AD_HD inline float csr_target_chunk(Ctx& ctx, const CsrTargetArgs& a, int64_t end, int64_t c0, float* tgt,
+                                    int64_t* cursor) {
+  const unsigned t = ctx.thread_idx().x, nt = ctx.block_dim().x;
+  tgt[t] = 0.f;
+  ctx.sync();
+  const int64_t e = *cursor + t, stop = c0 + nt;
+  const bool in = e < end && int64_t(a.col[e]) < stop;
+  if (in) tgt[a.col[e] - c0] = a.val[e];
+  const bool last = in && (e + 1 == end || int64_t(a.col[e + 1]) >= stop);
+  ctx.sync();
+  if (last) *cursor = e + 1;
+  return tgt[t];
+}
+
+struct CsrReconForwardKernel {
+  template <class Ctx>
+  AD_HD static void run(Ctx& ctx, const float* pred, CsrTargetArgs a, float* err, int64_t d, ReconParams w) {
+    const unsigned t = ctx.thread_idx().x, nt = ctx.block_dim().x;
+    float* buf = shared_array<float>(ctx, nt);
+    float* tgt = shared_array<float>(ctx, nt);
+    int64_t* cursor = shared_array<int64_t>(ctx, 1);
+    const int64_t row = ctx.block_idx().x, off = row * d, end = a.row_ptr[row + 1];
+    if (t == 0) *cursor = a.row_ptr[row];
+    float s = 0.f;
+    for (int64_t c0 = 0; c0 < d; c0 += nt) {
+      const float tg = csr_target_chunk(ctx, a, end, c0, tgt, cursor);
+      const int64_t c = c0 + t;
+      if (c < d) {
+        float e = pred[off + c] - tg;
+        s += recon_weight(w, tg) * e * e;
+      }
+    }
+    s = block_reduce(ctx, buf, s, SumOp{});
+    if (t == 0) err[row] = w.take_sqrt ? sqrtf(s) : s;
+  }
+};
+
+struct CsrReconBackwardKernel {
+  template <class Ctx>
+  AD_HD static void run(Ctx& ctx, const float* pred, CsrTargetArgs a, const float* err, const float* derr,
+                        float* dpred, int64_t d, ReconParams w) {
+    const unsigned t = ctx.thread_idx().x, nt = ctx.block_dim().x;
+    float* tgt = shared_array<float>(ctx, nt);
+    int64_t* cursor = shared_array<int64_t>(ctx, 1);
+    const int64_t row = ctx.block_idx().x, off = row * d, end = a.row_ptr[row + 1];
+    if (t == 0) *cursor = a.row_ptr[row];
+    const float c2 = 2.f * recon_row_coef(w, err[row], derr[row]);
+    for (int64_t c0 = 0; c0 < d; c0 += nt) {
+      const float tg = csr_target_chunk(ctx, a, end, c0, tgt, cursor);
+      const int64_t c = c0 + t;
+      if (c < d) dpred[off + c] = c2 * recon_weight(w, tg) * (pred[off + c] - tg);
+    }
+  }
+};
+
+// The dense kernels' block size (the same sums); shared: buf (forward only), tgt, cursor, 16-byte aligned each.
+inline LaunchConfig csr_recon_config(int64_t rows, int64_t d, bool forward) {
+  LaunchConfig cfg = dense_recon_config(rows, d);
+  const size_t floats = (cfg.block.x * sizeof(float) + 15) / 16 * 16;
+  cfg.shared_bytes = (forward ? 2 : 1) * floats + 16;
+  return cfg;
+}
+
+template <class L>
+void launch_csr_recon_forward(L& l, const float* pred, const int64_t* row_ptr, const int32_t* col, const float* val,
+                              float* err, int64_t n, int64_t d, ReconParams w) {
+  l.template launch<CsrReconForwardKernel>(csr_recon_config(n, d, true), pred, CsrTargetArgs{row_ptr, col, val}, err,
+                                           d, w);
+}
+template <class L>
+void launch_csr_recon_backward(L& l, const float* pred, const int64_t* row_ptr, const int32_t* col, const float* val,
+                               const float* err, const float* derr, float* dpred, int64_t n, int64_t d,
+                               ReconParams w) {
+  l.template launch<CsrReconBackwardKernel>(csr_recon_config(n, d, false), pred, CsrTargetArgs{row_ptr, col, val},
+                                            err, derr, dpred, d, w);
 }
 
 // ---- structure: shared tile machinery --------------------------------------
@@ -379,6 +474,11 @@ void dense_recon_error_forward(const float* pred, const float* target, float* er
                                ReconParams w);
 void dense_recon_error_backward(const float* pred, const float* target, const float* err, const float* derr,
                                 float* dpred, int64_t n, int64_t d, ReconParams w);
+void csr_recon_error_forward(const float* pred, const int64_t* row_ptr, const int32_t* col, const float* val,
+                             float* err, int64_t n, int64_t d, ReconParams w);
+void csr_recon_error_backward(const float* pred, const int64_t* row_ptr, const int32_t* col, const float* val,
+                              const float* err, const float* derr, float* dpred, int64_t n, int64_t d,
+                              ReconParams w);
 void structure_recon_error_forward(const float* z, int64_t n, int64_t h, const int64_t* row_ptr, const int32_t* col,
                                    const int64_t* ranges, ReconParams w, float* err);
 void structure_recon_error_backward(const float* z, int64_t n, int64_t h, const int64_t* row_ptr, const int32_t* col,

@@ -4,6 +4,11 @@
 //   Linear:    (1 + (pos - 1) * t)^2        the official code's ||(X^ - X) o B||, B = 1 + (eta - 1) X
 //   Indicator: t > 0 ? pos : neg            PyGOD's eta/(1+eta), 1/(1+eta) on squared errors
 // Dense form (attributes): pred, target [N, D].
+// CSR form (sparse attributes): the same error with the target a CSR matrix [N, D] with values (absent
+// entries are 0) and pred dense (X^ = Z_V Z_A^T is dense by nature). It walks each row's sorted entries
+// alongside the columns instead of splitting S_i into a dense part plus a correction on the nonzeros: the
+// same terms in the same order as the dense form, so the same bits (CPU; GPU: the same block sums), and no
+// cancellation between a large dense part and its correction when a trained row's error is small.
 // Structure form: p_ij = sigmoid(z_i . z_j) for j in the row's column range [range[i,0], range[i,1])
 // (all of [0, N) when `ranges` is undefined; block-diagonal batches of traces pass each trace's range),
 // t_ij = 1 if j is in row i of the CSR pattern `target` (A + I) else 0. Nothing N x N is ever formed:
@@ -29,6 +34,12 @@ void dense_recon_error_forward(const Tensor& pred, const Tensor& target, const R
 // derr [N] -> dpred [N, D] (overwritten).
 void dense_recon_error_backward(const Tensor& pred, const Tensor& target, const ReconWeighting& w, const Tensor& err,
                                 const Tensor& derr, Tensor& dpred);
+
+// pred [N, D], target CSR [N, D] with values of pred's dtype, on pred's device -> err [N].
+void csr_recon_error_forward(const Tensor& pred, const CsrMatrix& target, const ReconWeighting& w, Tensor& err);
+// derr [N] -> dpred [N, D] (overwritten).
+void csr_recon_error_backward(const Tensor& pred, const CsrMatrix& target, const ReconWeighting& w, const Tensor& err,
+                              const Tensor& derr, Tensor& dpred);
 
 // z [N, H], target N x N pattern, ranges I64 [N, 2] or undefined -> err [N].
 void structure_recon_error_forward(const Tensor& z, const CsrMatrix& target, const Tensor& ranges,

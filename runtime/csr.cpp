@@ -130,36 +130,70 @@ CsrMatrix load_csr_npy(const std::string& indptr_path, const std::string& indice
   return csr_from_triplets(rows, cols, rr, cc, dv, DType::F32);
 }
 
+namespace {
+
+// One pass over the rows (the nonzeros come out sorted): no f64 copy of the dense matrix and no triplet sort,
+// which cost twice and more the dense array at BlogCatalog's size.
+template <class T> CsrMatrix csr_from_dense_rows(const T* v, int64_t rows, int64_t cols, DType dtype) {
+  AD_CHECK(cols <= INT32_MAX, "csr_from_dense", "too many columns for i32 indices: ", cols);
+  int64_t nnz = 0;
+  for (int64_t k = 0; k < rows * cols; ++k) nnz += v[k] != T(0);
+  CsrMatrix m;
+  m.rows = rows;
+  m.cols = cols;
+  m.row_ptr = Tensor::empty({rows + 1}, DType::I64);
+  m.col = Tensor::empty({nnz}, DType::I32);
+  m.val = Tensor::empty({nnz}, dtype);
+  int64_t* rp = m.row_ptr.data<int64_t>();
+  int32_t* c = nnz > 0 ? m.col.data<int32_t>() : nullptr;
+  T* out = nnz > 0 ? m.val.data<T>() : nullptr;
+  int64_t e = 0;
+  rp[0] = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j)
+      if (v[i * cols + j] != T(0)) {
+        c[e] = int32_t(j);
+        out[e++] = v[i * cols + j];
+      }
+    rp[i + 1] = e;
+  }
+  return m;
+}
+
+template <class T> void scatter_rows(const CsrMatrix& m, const T* vals, T* out) {
+  const int64_t* rp = m.row_ptr.data<int64_t>();
+  const int32_t* c = m.nnz() > 0 ? m.col.data<int32_t>() : nullptr;
+  for (int64_t i = 0; i < m.rows; ++i)
+    for (int64_t e = rp[i]; e < rp[i + 1]; ++e) out[i * m.cols + c[e]] = vals ? vals[e] : T(1);
+}
+
+}  // namespace
+
 CsrMatrix csr_from_dense(const Tensor& dense) {
   const char* op = "csr_from_dense";
   AD_CHECK(dense.dim() == 2 && !dense.is_device(), op, "needs a 2-d CPU tensor, got ", dense.describe());
-  std::vector<double> v = dense.to_vector();
-  std::vector<int64_t> r, c;
-  std::vector<double> vals;
-  int64_t rows = dense.size(0), cols = dense.size(1);
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j)
-      if (v[i * cols + j] != 0) {
-        r.push_back(i);
-        c.push_back(j);
-        vals.push_back(v[i * cols + j]);
-      }
-  CsrMatrix m = csr_from_triplets(rows, cols, r, c, vals, dense.dtype() == DType::F64 ? DType::F64 : DType::F32);
-  if (vals.empty()) m.val = Tensor::empty({0}, dense.dtype() == DType::F64 ? DType::F64 : DType::F32);
-  return m;
+  const int64_t rows = dense.size(0), cols = dense.size(1);
+  if (dense.dtype() == DType::F64) return csr_from_dense_rows(dense.data<double>(), rows, cols, DType::F64);
+  const Tensor f = dense.dtype() == DType::F32 ? dense : dense.to_dtype(DType::F32);
+  return csr_from_dense_rows(f.data<float>(), rows, cols, DType::F32);
 }
 
 Tensor csr_to_dense(const CsrMatrix& m) {
   AD_CHECK(m.device() == Device::CPU, "csr_to_dense", "CPU only: ", m.describe());
-  DType dt = m.has_values() ? m.val.dtype() : DType::F32;
-  Tensor d = Tensor::zeros({m.rows, m.cols}, dt);
-  std::vector<double> vals = m.has_values() ? m.val.to_vector() : std::vector<double>(m.nnz(), 1.0);
-  std::vector<double> out(size_t(m.rows * m.cols), 0.0);
-  const int64_t* rp = m.row_ptr.data<int64_t>();
-  const int32_t* c = m.col.data<int32_t>();
-  for (int64_t i = 0; i < m.rows; ++i)
-    for (int64_t e = rp[i]; e < rp[i + 1]; ++e) out[i * m.cols + c[e]] = vals[e];
-  return Tensor::from_vector(out, {m.rows, m.cols}, dt);
+  const bool f64 = m.has_values() && m.val.dtype() == DType::F64;
+  const bool f32 = !m.has_values() || m.val.dtype() == DType::F32;
+  if (!f64 && !f32) {  // other value types: through f64, in the values' own dtype
+    std::vector<double> out(size_t(m.rows * m.cols), 0.0), vals = m.val.to_vector();
+    scatter_rows(m, vals.data(), out.data());
+    return Tensor::from_vector(out, {m.rows, m.cols}, m.val.dtype());
+  }
+  Tensor d = Tensor::zeros({m.rows, m.cols}, f64 ? DType::F64 : DType::F32);
+  const bool vals = m.has_values() && m.nnz() > 0;
+  if (f64)
+    scatter_rows(m, vals ? m.val.data<double>() : nullptr, d.data<double>());
+  else
+    scatter_rows(m, vals ? m.val.data<float>() : nullptr, d.data<float>());
+  return d;
 }
 
 CsrMatrix csr_transpose(const CsrMatrix& m, std::vector<int64_t>* edge_of) {

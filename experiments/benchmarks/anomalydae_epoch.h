@@ -33,7 +33,7 @@ struct BenchEpoch {
   LossConfig loss;
 
   BenchEpoch(const AttributedGraph& graph, Device device)
-      : inputs(make_inputs(graph.adjacency, graph.features, Tensor(), device)),
+      : inputs(make_inputs(graph, device)),
         net(NetworkConfig::from(settings, graph.attrs(), graph.nodes()), device),
         opt(net.parameters(), adam_options(settings)),
         loss(LossConfig::from(settings)) {}

@@ -89,7 +89,7 @@ TrainResult train(Network& net, const GraphInputs& in, const Settings& s, const 
     read_through = through;
   };
   for (int64_t epoch = 1; epoch <= s.epochs; ++epoch) {
-    if (!log_rows.defined()) log_rows = Tensor::empty({s.log_every, 3}, in.x_dense.dtype(), in.x_dense.device());
+    if (!log_rows.defined()) log_rows = Tensor::empty({s.log_every, 3}, in.dtype, in.device);
     Tensor row = log_rows.narrow0(epoch - 1 - read_through, 1).view({3});
     NodeErrors e = train_step(net, opt, in, lc, row);
     double auc = NAN;
@@ -180,28 +180,18 @@ std::vector<tracedae::Span> read_spans(const std::string& path, const std::strin
   return json ? tracedae::read_jaeger_json(path) : tracedae::read_spans_csv(path);
 }
 
-// Scales each attribute column to [0, 1] (constant columns become 0). The official weights B = 1 + (eta-1) X
-// assume binary attributes; raw counts in the hundreds of thousands (books) make them meaningless.
-void minmax_columns(Tensor& x) {
-  const int64_t n = x.size(0), d = x.size(1);
-  float* p = x.data<float>();
-  for (int64_t j = 0; j < d; ++j) {
-    float lo = INFINITY, hi = -INFINITY;
-    for (int64_t i = 0; i < n; ++i) lo = std::min(lo, p[i * d + j]), hi = std::max(hi, p[i * d + j]);
-    for (int64_t i = 0; i < n; ++i) p[i * d + j] = hi > lo ? (p[i * d + j] - lo) / (hi - lo) : 0.0f;
-  }
-}
-
 }  // namespace
 
 nlohmann::json run_graph(const Settings& s, Device device, const std::string& run_dir, std::ostream& log) {
   AttributedGraph g = s.graph_source == "dir"             ? load_graph_dir(s.graph_dir)
                       : s.graph_source == "trace_vectors" ? load_trace_vectors(s.trace_vectors, uint64_t(s.seed))
                                                           : make_synthetic_graph(s.synthetic, uint64_t(s.seed));
-  if (s.attribute_scaling == "minmax") minmax_columns(g.features);
+  set_feature_storage(g, s.feature_storage);
+  if (s.attribute_scaling == "minmax") scale_attributes_minmax(g);
   log << "graph: " << g.nodes() << " nodes, " << g.adjacency.nnz() / 2 << " undirected edges, " << g.attrs()
-      << " attributes" << (g.labels.empty() ? ", no labels" : "") << "\n";
-  GraphInputs in = make_inputs(g.adjacency, g.features, Tensor(), device);
+      << " attributes" << (g.sparse() ? " (CSR, " + std::to_string(g.sparse_features.nnz()) + " nonzeros)" : "")
+      << (g.labels.empty() ? ", no labels" : "") << "\n";
+  GraphInputs in = make_inputs(g, device);
   Network net(NetworkConfig::from(s, g.attrs(), g.nodes()), device);
   TrainResult tr = train(net, in, s, g.labels, run_dir, log);
   NodeErrors e = net.forward(in, LossConfig::from(s));

@@ -103,18 +103,19 @@ AttributedGraph load_graph_dir(const std::string& dir) {
     AD_CHECK(!n_text.empty() && !d_text.empty() && !(sh >> extra), op, shape_path, ": expected \"N d\"");
     const int64_t n = parse_int_in_range(n_text, 1, INT32_MAX, op, shape_path + ": N");
     const int64_t d = parse_int_in_range(d_text, 1, INT32_MAX, op, shape_path + ": d");
-    // The dense copy below needs n * d * 4 bytes (f32); refuse a product that does not fit before allocating.
+    // The network's reconstruction X^ is a dense n x d array (f32): refuse a product that does not fit.
     checked_numel({n, d}, op, shape_path + ": dense features");
-    CsrMatrix f = load_csr_npy(dir + "/features_indptr.npy", dir + "/features_indices.npy",
-                               dir + "/features_data.npy", n, d);
-    g.features = csr_to_dense(f);
+    // Kept as CSR (load_csr_npy checks every index and that the values are finite).
+    g.sparse_features = load_csr_npy(dir + "/features_indptr.npy", dir + "/features_indices.npy",
+                                     dir + "/features_data.npy", n, d);
   }
-  // Checked in place (f32): to_vector() would make an f64 copy twice the size of the dense features
-  // (BlogCatalog: 340 MB at load).
-  const float* fv = g.features.data<float>();
-  for (int64_t i = 0, count = g.features.numel(); i < count; ++i)
-    AD_CHECK(std::isfinite(fv[i]), op, dir, ": features contain NaN or inf");
-  const int64_t n = g.features.size(0);
+  if (g.features.defined()) {
+    // Checked in place (f32): to_vector() would make an f64 copy twice the size of the dense features.
+    const float* fv = g.features.data<float>();
+    for (int64_t i = 0, count = g.features.numel(); i < count; ++i)
+      AD_CHECK(std::isfinite(fv[i]), op, dir, ": features contain NaN or inf");
+  }
+  const int64_t n = g.features.defined() ? g.features.size(0) : g.sparse_features.rows;
 
   std::string epath = dir + "/edges.csv";
   auto rows = read_rows(epath, {"src", "dst"}, 2);
@@ -220,12 +221,68 @@ AttributedGraph make_synthetic_graph(const SyntheticGraphSettings& s, uint64_t s
   return g;
 }
 
-GraphInputs make_inputs(const CsrMatrix& adjacency, const Tensor& features, const Tensor& ranges, Device device,
-                        DType dtype) {
+void set_feature_storage(AttributedGraph& g, const std::string& storage) {
+  AD_CHECK(storage == "auto" || storage == "csr" || storage == "dense", "set_feature_storage",
+           "feature_storage must be auto, csr or dense, got \"", storage, "\"");
+  if (storage == "csr" && g.features.defined()) {
+    g.sparse_features = csr_from_dense(g.features);
+    g.features = Tensor();
+  } else if (storage == "dense" && g.sparse()) {
+    g.features = csr_to_dense(g.sparse_features);
+    g.sparse_features = CsrMatrix();
+  }
+}
+
+void scale_attributes_minmax(AttributedGraph& g) {
+  if (g.sparse()) {
+    CsrMatrix& m = g.sparse_features;
+    const int64_t n = m.rows, d = m.cols;
+    const int32_t* col = m.col.data<int32_t>();
+    float* v = m.nnz() > 0 ? m.val.data<float>() : nullptr;
+    // Per column: min and max over its entries, and whether it has an absent (zero) entry.
+    std::vector<float> lo(size_t(d), INFINITY), hi(size_t(d), -INFINITY);
+    std::vector<int64_t> count(size_t(d), 0);
+    for (int64_t e = 0; e < m.nnz(); ++e) {
+      lo[size_t(col[e])] = std::min(lo[size_t(col[e])], v[e]);
+      hi[size_t(col[e])] = std::max(hi[size_t(col[e])], v[e]);
+      ++count[size_t(col[e])];
+    }
+    bool zero_stays_zero = true;
+    for (int64_t j = 0; j < d; ++j)
+      if (count[size_t(j)] < n) {
+        lo[size_t(j)] = std::min(lo[size_t(j)], 0.0f);
+        hi[size_t(j)] = std::max(hi[size_t(j)], 0.0f);
+        zero_stays_zero = zero_stays_zero && lo[size_t(j)] == 0.0f;
+      }
+    if (zero_stays_zero) {
+      // The dense loop's expression on each entry (the same bits); absent entries map to (0 - 0) / range = 0.
+      for (int64_t e = 0; e < m.nnz(); ++e) {
+        const float a = lo[size_t(col[e])], b = hi[size_t(col[e])];
+        v[e] = b > a ? (v[e] - a) / (b - a) : 0.0f;
+      }
+      return;
+    }
+    set_feature_storage(g, "dense");
+  }
+  Tensor& x = g.features;
+  const int64_t n = x.size(0), d = x.size(1);
+  float* p = x.data<float>();
+  for (int64_t j = 0; j < d; ++j) {
+    float lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < n; ++i) lo = std::min(lo, p[i * d + j]), hi = std::max(hi, p[i * d + j]);
+    for (int64_t i = 0; i < n; ++i) p[i * d + j] = hi > lo ? (p[i * d + j] - lo) / (hi - lo) : 0.0f;
+  }
+}
+
+namespace {
+
+// Everything but the attributes: Â, the structure target A + I, the ranges.
+GraphInputs structure_inputs(const CsrMatrix& adjacency, int64_t attr_rows, const Tensor& ranges, Device device,
+                             DType dtype) {
   const char* op = "anomalydae::make_inputs";
   const int64_t n = adjacency.rows;
-  AD_CHECK(adjacency.cols == n && features.dim() == 2 && features.size(0) == n, op, "adjacency ",
-           adjacency.describe(), " does not match features ", features.describe());
+  AD_CHECK(adjacency.cols == n && attr_rows == n, op, "adjacency ", adjacency.describe(), " does not match ",
+           attr_rows, " attribute rows");
   AD_CHECK(!ranges.defined() || (ranges.dtype() == DType::I64 && ranges.dim() == 2 && ranges.size(0) == n &&
                                  ranges.size(1) == 2),
            op, "ranges must be i64 [N, 2], got ", ranges.describe());
@@ -254,22 +311,52 @@ GraphInputs make_inputs(const CsrMatrix& adjacency, const Tensor& features, cons
   CsrMatrix norm = target;
   norm.val = Tensor::from_vector(vals, {target.nnz()}, dtype);
 
-  Tensor xf = features.dtype() == dtype ? features : features.to_dtype(dtype);
-  CsrMatrix x = csr_from_dense(xf);
-  CsrMatrix x_t = csr_transpose(x);
-
   GraphInputs in;
   in.nodes = n;
-  in.attrs = features.size(1);
+  in.dtype = dtype;
+  in.device = device;
   in.att = AttentionGraph::build(norm).to(device);
   in.target = target.to(device);
-  in.x = x.to(device);
-  in.x_t = x_t.to(device);
+  if (ranges.defined()) in.ranges = ranges.to(device);
+  return in;
+}
+
+// x (CPU, values of the inputs' dtype) and its transpose on the inputs' device.
+void set_attributes(GraphInputs& in, const CsrMatrix& x) {
+  in.attrs = x.cols;
+  CsrMatrix x_t = csr_transpose(x);
+  in.x = in.device == Device::CPU ? x : x.to(in.device);
+  in.x_t = in.device == Device::CPU ? x_t : x_t.to(in.device);
+}
+
+}  // namespace
+
+GraphInputs make_inputs(const CsrMatrix& adjacency, const Tensor& features, const Tensor& ranges, Device device,
+                        DType dtype) {
+  AD_CHECK(features.dim() == 2, "anomalydae::make_inputs", "features must be [N, d], got ", features.describe());
+  GraphInputs in = structure_inputs(adjacency, features.size(0), ranges, device, dtype);
+  Tensor xf = features.dtype() == dtype ? features : features.to_dtype(dtype);
+  set_attributes(in, csr_from_dense(xf));
   // On the CPU the target shares the caller's array (read-only from here on): a copy was a second dense N x d
   // (BlogCatalog: 170 MB of a ~1 GB peak).
   in.x_dense = device == Device::CPU ? xf : xf.to(device);
-  if (ranges.defined()) in.ranges = ranges.to(device);
   return in;
+}
+
+GraphInputs make_inputs(const CsrMatrix& adjacency, const CsrMatrix& features, const Tensor& ranges, Device device,
+                        DType dtype) {
+  const char* op = "anomalydae::make_inputs";
+  AD_CHECK(features.has_values() && features.device() == Device::CPU, op,
+           "CSR features need values, on the CPU: ", features.describe());
+  features.validate(op);
+  GraphInputs in = structure_inputs(adjacency, features.rows, ranges, device, dtype);
+  set_attributes(in, features.val.dtype() == dtype ? features : features.to_dtype(dtype));
+  return in;
+}
+
+GraphInputs make_inputs(const AttributedGraph& g, Device device, DType dtype) {
+  return g.sparse() ? make_inputs(g.adjacency, g.sparse_features, Tensor(), device, dtype)
+                    : make_inputs(g.adjacency, g.features, Tensor(), device, dtype);
 }
 
 }  // namespace ad::anomalydae

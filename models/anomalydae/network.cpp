@@ -89,7 +89,10 @@ NodeErrors Network::forward(const GraphInputs& in, const LossConfig& loss) {
   e.attribute = Tensor::empty({n}, z_v_.dtype(), z_v_.device());
   e.structure = Tensor::empty({n}, z_v_.dtype(), z_v_.device());
   e.score = Tensor::empty({n}, z_v_.dtype(), z_v_.device());
-  dense_recon_error_forward(x_hat_, in.x_dense, loss.attribute, e.attribute);
+  if (in.x_dense.defined())
+    dense_recon_error_forward(x_hat_, in.x_dense, loss.attribute, e.attribute);
+  else
+    csr_recon_error_forward(x_hat_, in.x, loss.attribute, e.attribute);  // sparse attributes: the CSR target
   structure_recon_error_forward(z_v_, in.target, in.ranges, loss.structure, e.structure);
   add(e.attribute, e.structure, e.score, loss.attribute_weight, loss.structure_weight);
   e.loss = Tensor::empty({1}, z_v_.dtype(), z_v_.device());
@@ -114,7 +117,10 @@ void Network::backward(const Tensor& dscore) {
   scale(dscore, loss_.attribute_weight, dattr);
   scale(dscore, loss_.structure_weight, dstruct);
   Tensor dx_hat = Tensor::empty(x_hat_.shape(), dt, dev);
-  dense_recon_error_backward(x_hat_, in.x_dense, loss_.attribute, err_.attribute, dattr, dx_hat);
+  if (in.x_dense.defined())
+    dense_recon_error_backward(x_hat_, in.x_dense, loss_.attribute, err_.attribute, dattr, dx_hat);
+  else
+    csr_recon_error_backward(x_hat_, in.x, loss_.attribute, err_.attribute, dattr, dx_hat);
   Tensor dz_v = Tensor::empty(z_v_.shape(), dt, dev);
   structure_recon_error_backward(z_v_, in.target, in.ranges, loss_.structure, err_.structure, dstruct, dz_v);
   Tensor dz_a;

@@ -46,6 +46,7 @@ Settings load_settings(const std::string& path) {
       y.candidates = g.get_int_in("candidates", y.candidates, 1, kMaxCount);
     }
     s.attribute_scaling = r.get_choice("attribute_scaling", s.attribute_scaling, {"none", "minmax"});
+    s.feature_storage = r.get_choice("feature_storage", s.feature_storage, {"auto", "csr", "dense"});
   } else {
     s.train_spans = r.get_string("train_spans");
     s.test_spans = r.get_string("test_spans");

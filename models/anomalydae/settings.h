@@ -37,6 +37,9 @@ struct Settings {
   SyntheticGraphSettings synthetic;
   TraceVectorGraphSettings trace_vectors;
   std::string attribute_scaling = "none";  // none (official) | minmax (per column to [0, 1])
+  // How the attributes are held from the loader to the loss (same scores either way): auto (as the graph gives
+  // them: CSR parts stay CSR, features.npy and generated graphs dense) | csr | dense.
+  std::string feature_storage = "auto";
 
   // traces mode
   std::string train_spans, test_spans, test_labels;

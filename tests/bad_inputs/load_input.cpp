@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
     } else if (kind == "muad_dir") {
       std::cout << muad::read_chunks(a[1], muad::read_service_graph(a[1])).size() << " chunks\n";
     } else if (kind == "graph_dir") {
-      std::cout << anomalydae::load_graph_dir(a[1]).features.describe() << "\n";
+      const anomalydae::AttributedGraph g = anomalydae::load_graph_dir(a[1]);
+      std::cout << (g.sparse() ? g.sparse_features.describe() : g.features.describe()) << "\n";
     } else if (kind == "run_folder") {
       std::cout << verify_run_folder(a[1], "load_input")["files"].size() << " files\n";
     } else {

@@ -119,6 +119,36 @@ Tensor random_z(int64_t n, int64_t h, uint64_t seed, DType dt = DType::F32, Devi
   return test::random_tensor({n, h}, seed, -a, a, dt, d);
 }
 
+
+// A sparse attribute target as CSR and the same matrix dense. Row 0 and the last row (of 3 or more) have no entries, row 1 is full (a chunk
+// of the GPU kernel holding as many entries as threads), the others have about `density` of their columns;
+// every 7th entry is an explicit zero (scipy files may hold them), values are 0/1 and reals.
+struct CsrTarget {
+  CsrMatrix csr;
+  Tensor dense;
+};
+
+CsrTarget make_csr_target(int64_t rows, int64_t cols, uint64_t seed, double density, DType dt = DType::F32) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<int64_t> r, c;
+  std::vector<double> v, dense(size_t(rows * cols), 0.0);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      if (i == 0 || (i == rows - 1 && rows > 2) || (i != 1 && u(rng) >= density)) continue;
+      double x = r.size() % 7 == 6 ? 0.0 : (u(rng) < 0.5 ? 1.0 : -0.5 + 2 * u(rng));
+      x = double(float(x));
+      r.push_back(i);
+      c.push_back(j);
+      v.push_back(x);
+      dense[size_t(i * cols + j)] = x;
+    }
+  CsrTarget t;
+  t.csr = csr_from_triplets(rows, cols, r, c, v, dt);
+  if (v.empty()) t.csr.val = Tensor::empty({0}, dt);
+  t.dense = Tensor::from_vector(dense, {rows, cols}, dt);
+  return t;
+}
 }  // namespace
 
 // ---- emulated kernels vs CPU reference ---------------------------------------
@@ -152,6 +182,50 @@ TEST(EmulatedReconLoss, DenseForwardAndBackwardMatchCpuReference) {
         EXPECT_TRUE(test::all_close(gdp.tensor(pred.shape()), dpred, 1e-6, 1e-5));
         EXPECT_TRUE(ge.check_canaries());
         EXPECT_TRUE(gdp.check_canaries());
+      }
+    }
+  });
+}
+
+// The CSR kernels against the CPU reference, and bit for bit against the dense kernels on the densified
+// target (same terms, same order, same block sums). Columns past the 256-thread chunk and not a multiple of
+// it, a row without entries, a full row, explicit zeros, N = 0 and D = 0.
+TEST(EmulatedReconLoss, CsrForwardAndBackwardMatchCpuReferenceAndTheDenseKernels) {
+  test::for_each_schedule([&] {
+    struct RC {
+      int64_t rows, cols;
+      double density;
+    };
+    for (const RC& s : {RC{1, 1, 1.0}, RC{3, 7, 0.3}, RC{4, 33, 0.2}, RC{4, 257, 0.05}, RC{3, 700, 0.5},
+                        RC{66, 10, 0.3}, RC{0, 5, 0.5}, RC{3, 0, 0.5}}) {
+      CsrTarget tg = make_csr_target(s.rows, s.cols, 4, s.density);
+      for (const ReconWeighting& w : all_weightings()) {
+        SCOPED_TRACE("rows=" + std::to_string(s.rows) + " cols=" + std::to_string(s.cols) + " " + describe(w));
+        Tensor pred = test::random_tensor({s.rows, s.cols}, 1, -2, 2);
+        Tensor derr = test::random_tensor({s.rows}, 3);
+        Tensor err = Tensor::empty({s.rows}), dpred = Tensor::empty(pred.shape());
+        csr_recon_error_forward(pred, tg.csr, w, err);
+        csr_recon_error_backward(pred, tg.csr, w, err, derr, dpred);
+
+        test::GuardedBuffer gp(pred), gt(tg.dense), gd(derr), ge{size_t(s.rows)}, gdp{size_t(pred.numel())},
+            gde{size_t(s.rows)}, gddp{size_t(pred.numel())};
+        test::RegisteredMemory r_rows(tg.csr.row_ptr, "row_ptr"), r_cols(tg.csr.col, "col"),
+            r_vals(tg.csr.val, "val");
+        EmulatedLauncher l;
+        ReconParams p = recon_params(w);
+        const int64_t* rp = tg.csr.row_ptr.data<int64_t>();
+        const int32_t* cols = col_data(tg.csr);
+        const float* vals = tg.csr.nnz() ? tg.csr.val.data<float>() : nullptr;
+        launch_csr_recon_forward(l, gp.data(), rp, cols, vals, ge.data(), s.rows, s.cols, p);
+        launch_csr_recon_backward(l, gp.data(), rp, cols, vals, ge.data(), gd.data(), gdp.data(), s.rows, s.cols, p);
+        EXPECT_TRUE(test::all_close(ge.tensor({s.rows}), err, 1e-6, 1e-5));
+        EXPECT_TRUE(test::all_close(gdp.tensor(pred.shape()), dpred, 1e-6, 1e-5));
+        EXPECT_TRUE(ge.check_canaries());
+        EXPECT_TRUE(gdp.check_canaries());
+        launch_dense_recon_forward(l, gp.data(), gt.data(), gde.data(), s.rows, s.cols, p);
+        launch_dense_recon_backward(l, gp.data(), gt.data(), gde.data(), gd.data(), gddp.data(), s.rows, s.cols, p);
+        EXPECT_TRUE(test::bitwise_equal(ge.tensor({s.rows}), gde.tensor({s.rows})));
+        EXPECT_TRUE(test::bitwise_equal(gdp.tensor(pred.shape()), gddp.tensor(pred.shape())));
       }
     }
   });
@@ -300,6 +374,27 @@ TEST(ReconLoss, DenseKnownValues) {
   EXPECT_EQ(d1.to_vector(), (std::vector<double>{0, 0}));
 }
 
+// The CSR form walks the same terms in the same order as the dense form: the same bits on the CPU, in f32
+// (the training path) and f64, for both weightings and norms.
+TEST(ReconLoss, CsrMatchesDenseFormBitForBit) {
+  for (DType dt : {DType::F32, DType::F64}) {
+    CsrTarget tg = make_csr_target(37, 301, 8, 0.1, dt);
+    Tensor pred = test::random_tensor({37, 301}, 9, -1, 2, dt), derr = test::random_tensor({37}, 10, -1, 1, dt);
+    for (const ReconWeighting& w : all_weightings()) {
+      SCOPED_TRACE(std::string(dtype_name(dt)) + " " + describe(w));
+      Tensor ec = Tensor::empty({37}, dt), ed = Tensor::empty({37}, dt);
+      Tensor dc = Tensor::empty(pred.shape(), dt), dd = Tensor::empty(pred.shape(), dt);
+      csr_recon_error_forward(pred, tg.csr, w, ec);
+      dense_recon_error_forward(pred, tg.dense, w, ed);
+      csr_recon_error_backward(pred, tg.csr, w, ec, derr, dc);
+      dense_recon_error_backward(pred, tg.dense, w, ed, derr, dd);
+      EXPECT_TRUE(test::bitwise_equal(ec, ed));
+      EXPECT_TRUE(test::bitwise_equal(dc, dd));
+      EXPECT_GT(ec.to_vector()[0], 0.0);  // row 0 (no entries) still has an error: pred against zeros
+    }
+  }
+}
+
 TEST(ReconLoss, StructureTwoNodesKnownValues) {
   // z = [1, 2] (H = 1), target = I: p = sigmoid([[1, 2], [2, 4]]), t = [[1, 0], [0, 1]], weights 1.
   for (DType dt : {DType::F32, DType::F64}) {
@@ -410,6 +505,30 @@ TEST(ReconLoss, ShapeAndPreconditionErrors) {
   }
 }
 
+TEST(ReconLoss, CsrShapeAndPreconditionErrors) {
+  ReconWeighting w;
+  CsrTarget tg = make_csr_target(3, 4, 1, 0.5);
+  Tensor pred = Tensor::zeros({3, 4}), err = Tensor::empty({3}), dpred = Tensor::empty({3, 4});
+  EXPECT_NO_THROW(csr_recon_error_forward(pred, tg.csr, w, err));
+  EXPECT_TRUE(test::error_contains([&] { csr_recon_error_forward(Tensor::zeros({3, 5}), tg.csr, w, err); }, "3x4"));
+  EXPECT_THROW(csr_recon_error_forward(Tensor::zeros({3, 4}, DType::F64), tg.csr, w, err), Error);
+  CsrMatrix pattern = tg.csr;
+  pattern.val = Tensor();
+  EXPECT_TRUE(test::error_contains([&] { csr_recon_error_forward(pred, pattern, w, err); }, "values"));
+  Tensor err2 = Tensor::empty({2});
+  EXPECT_THROW(csr_recon_error_forward(pred, tg.csr, w, err2), Error);
+  CsrMatrix unsorted = csr_from_triplets(3, 4, {0, 0}, {1, 2}, {1, 1});
+  unsorted.col.data<int32_t>()[0] = 2;
+  unsorted.col.data<int32_t>()[1] = 1;
+  EXPECT_TRUE(test::error_contains([&] { csr_recon_error_forward(pred, unsorted, w, err); }, "sorted"));
+  Tensor dbad = Tensor::empty({4, 3});
+  EXPECT_THROW(csr_recon_error_backward(pred, tg.csr, w, err, err, dbad), Error);
+  EXPECT_THROW(csr_recon_error_backward(pred, tg.csr, w, err, Tensor::empty({1}), dpred), Error);
+  ReconWeighting nan_w;
+  nan_w.pos = NAN;
+  EXPECT_THROW(csr_recon_error_forward(pred, tg.csr, nan_w, err), Error);
+}
+
 // ---- gradient checks (f64, public API) ------------------------------------------------
 
 TEST(GradCheckReconLoss, DenseBackward) {
@@ -432,6 +551,27 @@ TEST(GradCheckReconLoss, DenseBackward) {
         [&](const Tensor& derr) {
           Tensor dpred = Tensor::empty(pred.shape(), DType::F64);
           dense_recon_error_backward(pred, target, w, err, derr, dpred);
+          return std::vector<Tensor>{dpred};
+        }));
+  }
+}
+
+TEST(GradCheckReconLoss, CsrBackward) {
+  CsrTarget tg = make_csr_target(5, 11, 23, 0.3, DType::F64);
+  for (const ReconWeighting& w : all_weightings()) {
+    SCOPED_TRACE(describe(w));
+    Tensor pred = test::random_tensor({5, 11}, 24, -1, 2, DType::F64);
+    Tensor err;
+    AD_EXPECT_GRADCHECK(test::grad_check(
+        {pred}, {},
+        [&] {
+          err = Tensor::empty({5}, DType::F64);
+          csr_recon_error_forward(pred, tg.csr, w, err);
+          return err;
+        },
+        [&](const Tensor& derr) {
+          Tensor dpred = Tensor::empty(pred.shape(), DType::F64);
+          csr_recon_error_backward(pred, tg.csr, w, err, derr, dpred);
           return std::vector<Tensor>{dpred};
         }));
   }
@@ -493,6 +633,38 @@ TEST(GpuParityReconLoss, DenseMatchesCpuReferenceOnFreshInputs) {
       Tensor gdp = Tensor::empty(pred.shape(), DType::F32, G);
       dense_recon_error_forward(gp, gt, w, ge);
       dense_recon_error_backward(gp, gt, w, ge, gd, gdp);
+      EXPECT_TRUE(test::all_close(ge, err, 1e-5, 1e-4));
+      EXPECT_TRUE(test::all_close(gdp, dpred, 1e-5, 1e-4));
+    }
+  }
+}
+
+TEST(GpuParityReconLoss, CsrMatchesCpuReferenceOnFreshInputs) {
+  const Device G = test::parity_device();
+  uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  struct RC {
+    int64_t rows, cols;
+    double density;
+  };
+  // BlogCatalog-like widths (8,189 attributes, ~1 % dense) on the GPU; smaller awkward shapes emulated.
+  const std::vector<RC> shapes = cuda_available()
+                                     ? std::vector<RC>{{1, 1, 1.0}, {5196, 8189, 0.01}, {2000, 3001, 0.3}, {0, 4, 0.5}}
+                                     : std::vector<RC>{{1, 1, 1.0}, {301, 37, 0.2}, {13, 3001, 0.02}, {0, 4, 0.5}};
+  for (const RC& s : shapes) {
+    CsrTarget tg = make_csr_target(s.rows, s.cols, seed + 1, s.density);
+    CsrMatrix gtarget = tg.csr.to(G);
+    Tensor pred = test::random_tensor({s.rows, s.cols}, seed, -1, 2);
+    Tensor derr = test::random_tensor({s.rows}, seed + 2);
+    Tensor gp = pred.to(G), gd = derr.to(G);
+    for (const ReconWeighting& w : all_weightings()) {
+      SCOPED_TRACE(std::to_string(s.rows) + "x" + std::to_string(s.cols) + " " + describe(w));
+      Tensor err = Tensor::empty({s.rows}), dpred = Tensor::empty(pred.shape());
+      csr_recon_error_forward(pred, tg.csr, w, err);
+      csr_recon_error_backward(pred, tg.csr, w, err, derr, dpred);
+      Tensor ge = Tensor::empty({s.rows}, DType::F32, G), gdp = Tensor::empty(pred.shape(), DType::F32, G);
+      csr_recon_error_forward(gp, gtarget, w, ge);
+      csr_recon_error_backward(gp, gtarget, w, ge, gd, gdp);
       EXPECT_TRUE(test::all_close(ge, err, 1e-5, 1e-4));
       EXPECT_TRUE(test::all_close(gdp, dpred, 1e-5, 1e-4));
     }

@@ -78,10 +78,12 @@ TEST(GradCheckAnomalyDae, WholeNetworkEveryLossFormAndEncoder) {
     const char* logits;
     const char* encoder;
     bool blocks;
+    bool sparse = false;  // attributes as CSR (the CSR attribute target)
   };
   for (Case c : {Case{"official", "scaled", "transposed", false}, Case{"paper", "plain", "transposed", false},
-                 Case{"pygod", "scaled", "mlp", true}, Case{"official", "plain", "mlp", true}}) {
-    SCOPED_TRACE(std::string(c.form) + "/" + c.logits + "/" + c.encoder);
+                 Case{"pygod", "scaled", "mlp", true}, Case{"official", "plain", "mlp", true},
+                 Case{"official", "scaled", "transposed", false, true}, Case{"pygod", "plain", "mlp", true, true}}) {
+    SCOPED_TRACE(std::string(c.form) + "/" + c.logits + "/" + c.encoder + (c.sparse ? "/csr" : ""));
     AttributedGraph g = tiny_graph(14, 5, 11);
     Tensor ranges;
     if (c.blocks) {
@@ -97,7 +99,9 @@ TEST(GradCheckAnomalyDae, WholeNetworkEveryLossFormAndEncoder) {
       g.adjacency = undirected_adjacency(14, s, d);
     }
     Settings st = small_settings(c.form, c.logits, c.encoder);
-    GraphInputs in = make_inputs(g.adjacency, g.features, ranges, Device::CPU, DType::F64);
+    GraphInputs in = c.sparse ? make_inputs(g.adjacency, csr_from_dense(g.features), ranges, Device::CPU, DType::F64)
+                              : make_inputs(g.adjacency, g.features, ranges, Device::CPU, DType::F64);
+    ASSERT_EQ(in.x_dense.defined(), !c.sparse);
     Network net(NetworkConfig::from(st, g.attrs(), g.nodes()), Device::CPU, DType::F64);
     // Random biases: with zero biases an all-zero attribute row (or column, for the transposed encoder) puts
     // a ReLU input exactly on its kink, where finite differences see slope 1/2.
@@ -183,6 +187,81 @@ TEST(AnomalyDae, TrainingLowersTheLoss) {
   EXPECT_LT(last, 0.8 * first) << "first " << first << " last " << last;
 }
 
+// Dense and CSR attributes give the same network bit for bit: the encoders read the same CSR in both, and the
+// CSR attribute error walks the dense form's terms in its order. Scores, errors and every parameter after a few
+// Adam steps, on a graph with all-zero attribute rows and both encoders.
+TEST(AnomalyDae, CsrAttributesGiveTheDenseScoresBitForBit) {
+  for (const char* enc : {"transposed", "mlp"}) {
+    SCOPED_TRACE(enc);
+    AttributedGraph g = tiny_graph(70, 23, 9);
+    float* f = g.features.data<float>();
+    for (int64_t c = 0; c < 23; ++c) f[5 * 23 + c] = f[6 * 23 + c] = 0.0f;  // rows without nonzeros
+    for (int64_t c = 0; c < 23; c += 3) f[7 * 23 + c] = 2.5f;                // non-binary values
+    AttributedGraph gs = g;
+    set_feature_storage(gs, "csr");
+    ASSERT_TRUE(gs.sparse());
+    ASSERT_FALSE(gs.features.defined());
+    GraphInputs din = make_inputs(g, Device::CPU), sin = make_inputs(gs, Device::CPU);
+    ASSERT_TRUE(din.x_dense.defined());
+    ASSERT_FALSE(sin.x_dense.defined());
+    Settings st = small_settings("official", "scaled", enc);
+    Network dn(NetworkConfig::from(st, g.attrs(), g.nodes()), Device::CPU);
+    Network sn(NetworkConfig::from(st, gs.attrs(), gs.nodes()), Device::CPU);
+    Adam dopt(dn.parameters()), sopt(sn.parameters());
+    LossConfig lc = LossConfig::from(st);
+    for (int step = 0; step < 3; ++step) {
+      Tensor drow = Tensor::empty({3}), srow = Tensor::empty({3});
+      NodeErrors de = train_step(dn, dopt, din, lc, drow), se = train_step(sn, sopt, sin, lc, srow);
+      EXPECT_TRUE(test::bitwise_equal(se.attribute, de.attribute)) << "step " << step;
+      EXPECT_TRUE(test::bitwise_equal(se.score, de.score)) << "step " << step;
+      EXPECT_TRUE(test::bitwise_equal(srow, drow)) << "step " << step;
+    }
+    auto dp = dn.parameters(), sp = sn.parameters();
+    for (size_t i = 0; i < dp.size(); ++i) EXPECT_TRUE(test::bitwise_equal(sp[i]->value, dp[i]->value)) << dp[i]->name;
+  }
+}
+
+// Storage conversions and min-max scaling keep the values, whichever way the attributes are held.
+TEST(AnomalyDaeData, FeatureStorageAndMinmaxKeepTheValues) {
+  AttributedGraph g = tiny_graph(30, 9, 2);
+  float* f = g.features.data<float>();
+  for (int64_t i = 0; i < 30; ++i) f[i * 9 + 4] = float(i % 5) * 3.0f;  // counts, with zeros
+  for (int64_t i = 0; i < 30; ++i) f[i * 9 + 5] = 7.0f;                 // a constant column
+  AttributedGraph s = g;
+  set_feature_storage(s, "csr");
+  ASSERT_TRUE(s.sparse());
+  EXPECT_EQ(s.attrs(), 9);
+  EXPECT_TRUE(test::bitwise_equal(csr_to_dense(s.sparse_features), g.features));
+  AttributedGraph back = s;
+  set_feature_storage(back, "dense");
+  EXPECT_FALSE(back.sparse());
+  EXPECT_TRUE(test::bitwise_equal(back.features, g.features));
+  AttributedGraph same = s;
+  set_feature_storage(same, "auto");
+  EXPECT_TRUE(same.sparse());
+  EXPECT_THROW(set_feature_storage(same, "sparse"), Error);
+
+  // Non-negative attributes: min-max keeps the CSR and gives the dense result's bits.
+  // (Scaling works in place: copies of the values, not the shared storage.)
+  AttributedGraph gd = g, gs = s;
+  gd.features = g.features.clone();
+  gs.sparse_features.val = s.sparse_features.val.clone();
+  scale_attributes_minmax(gd);
+  scale_attributes_minmax(gs);
+  ASSERT_TRUE(gs.sparse());
+  EXPECT_TRUE(test::bitwise_equal(csr_to_dense(gs.sparse_features), gd.features));
+  // A negative value with absent entries: zero would move off zero, so the attributes become dense.
+  AttributedGraph gn = g;
+  gn.features = g.features.clone();
+  gn.features.data<float>()[3 * 9 + 4] = -1.0f;
+  AttributedGraph gns = gn;
+  set_feature_storage(gns, "csr");
+  scale_attributes_minmax(gn);
+  scale_attributes_minmax(gns);
+  EXPECT_FALSE(gns.sparse());
+  EXPECT_TRUE(test::bitwise_equal(gns.features, gn.features));
+}
+
 TEST(AnomalyDaeData, LoadsAGraphFolderAndRejectsBadFiles) {
   std::string dir = temp_dir("graph");
   save_npy(dir + "/features.npy", Tensor::from_vector({1, 0, 0, 1, 1, 1}, {3, 2}));
@@ -222,6 +301,28 @@ TEST(AnomalyDaeData, LoadsAGraphFolderAndRejectsBadFiles) {
   expect_error("does not exist");
 }
 
+// CSR parts load as CSR (nothing dense), with the values of the same matrix saved dense.
+TEST(AnomalyDaeData, CsrPartsLoadAsCsr) {
+  std::string dir = temp_dir("graph_csr");
+  // 3 x 4 with a duplicate entry (summed, as scipy does) and an empty row.
+  save_npy(dir + "/features_indptr.npy", Tensor::from_vector({0, 3, 3, 4}, {4}, DType::I64));
+  save_npy(dir + "/features_indices.npy", Tensor::from_vector({2, 0, 2, 3}, {4}, DType::I32));
+  save_npy(dir + "/features_data.npy", Tensor::from_vector({1, 2, 0.5, 4}, {4}));
+  write(dir + "/features_shape.txt", "3 4\n");
+  write(dir + "/edges.csv", "src,dst\n0,1\n1,2\n");
+  AttributedGraph g = load_graph_dir(dir);
+  ASSERT_TRUE(g.sparse());
+  EXPECT_FALSE(g.features.defined());
+  EXPECT_EQ(g.attrs(), 4);
+  EXPECT_EQ(g.sparse_features.nnz(), 3);
+  EXPECT_EQ(csr_to_dense(g.sparse_features).to_vector(),
+            (std::vector<double>{2, 0, 1.5, 0, 0, 0, 0, 0, 0, 0, 0, 4}));
+  GraphInputs in = make_inputs(g, Device::CPU);
+  EXPECT_FALSE(in.x_dense.defined());
+  EXPECT_EQ(in.attrs, 4);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(AnomalyDaeData, SharedGraphsLoadWithTheDocumentedSizes) {
   std::string root = test::shared_data_dir() + "/graphs";
   if (!std::filesystem::exists(root + "/inj_cora")) GTEST_SKIP() << "shared data absent: " << root;
@@ -236,6 +337,7 @@ TEST(AnomalyDaeData, SharedGraphsLoadWithTheDocumentedSizes) {
     EXPECT_EQ(g.nodes(), w.n);
     EXPECT_EQ(g.adjacency.nnz() / 2, w.e);
     EXPECT_EQ(g.attrs(), w.d);
+    EXPECT_EQ(g.sparse(), std::string(w.name) == "BlogCatalog");  // the one shipped as CSR parts
     EXPECT_EQ(std::count(g.labels.begin(), g.labels.end(), 1), w.anomalies);
   }
 }
@@ -244,14 +346,17 @@ TEST(GpuParityAnomalyDae, TrainingStepMatchesCpu) {
   const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  for (const char* enc : {"transposed", "mlp"}) {
+  for (const char* enc : {"transposed", "mlp", "transposed/csr"}) {
     AttributedGraph g = tiny_graph(300, 40, seed);
-    Settings st = small_settings("official", "scaled", enc);
+    const bool sparse = std::string(enc) == "transposed/csr";
+    if (sparse) set_feature_storage(g, "csr");
+    Settings st = small_settings("official", "scaled", sparse ? "transposed" : enc);
     st.hidden_dim = 64;
     st.embed_dim = 32;
-    Tensor ranges;  // one graph (block ranges are covered by the golden and gradient tests)
-    GraphInputs cin = make_inputs(g.adjacency, g.features, ranges, Device::CPU);
-    GraphInputs gin = make_inputs(g.adjacency, g.features, ranges, G);
+    // One graph (block ranges are covered by the golden and gradient tests).
+    GraphInputs cin = make_inputs(g, Device::CPU);
+    GraphInputs gin = make_inputs(g, G);
+    ASSERT_EQ(gin.x_dense.defined(), !sparse);
     Network cn(NetworkConfig::from(st, g.attrs(), g.nodes()), Device::CPU);
     Network gn(NetworkConfig::from(st, g.attrs(), g.nodes()), G);
     LossConfig lc = LossConfig::from(st);
