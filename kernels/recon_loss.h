@@ -31,13 +31,13 @@ struct ReconWeighting {
 
 // pred, target [N, D] -> err [N].
 void dense_recon_error_forward(const Tensor& pred, const Tensor& target, const ReconWeighting& w, Tensor& err);
-// derr [N] -> dpred [N, D] (overwritten).
+// derr [N] -> dpred [N, D] (overwritten; may be pred itself: each element is read before it is written).
 void dense_recon_error_backward(const Tensor& pred, const Tensor& target, const ReconWeighting& w, const Tensor& err,
                                 const Tensor& derr, Tensor& dpred);
 
 // pred [N, D], target CSR [N, D] with values of pred's dtype, on pred's device -> err [N].
 void csr_recon_error_forward(const Tensor& pred, const CsrMatrix& target, const ReconWeighting& w, Tensor& err);
-// derr [N] -> dpred [N, D] (overwritten).
+// derr [N] -> dpred [N, D] (overwritten; may be pred itself, as the dense form).
 void csr_recon_error_backward(const Tensor& pred, const CsrMatrix& target, const ReconWeighting& w, const Tensor& err,
                               const Tensor& derr, Tensor& dpred);
 

@@ -72,6 +72,7 @@ NodeErrors Network::forward(const GraphInputs& in, const LossConfig& loss) {
            " nodes, the transposed attribute encoder was built for ", cfg_.nodes);
   in_ = &in;
   loss_ = loss;
+  x_hat_ = Tensor();  // the last step's X^ goes before the new one is made: one N x d array alive, not two
   Tensor h = relu_in_.forward(in_proj_.forward(in.x, in.x_t));
   z_v_ = attention_.forward(in.att, h);
   if (cfg_.transposed_attribute_encoder) {
@@ -116,11 +117,15 @@ void Network::backward(const Tensor& dscore) {
   Tensor dattr = Tensor::empty({n}, dt, dev), dstruct = Tensor::empty({n}, dt, dev);
   scale(dscore, loss_.attribute_weight, dattr);
   scale(dscore, loss_.structure_weight, dstruct);
-  Tensor dx_hat = Tensor::empty(x_hat_.shape(), dt, dev);
+  // dX^ overwrites X^ in place (each element is read before it is written; nothing later needs X^): one N x d
+  // array through the step instead of two. reconstruction() is undefined until the next forward.
+  AD_CHECK(x_hat_.defined(), "anomalydae::Network::backward", "a second backward after one forward");
+  Tensor dx_hat = std::move(x_hat_);
+  x_hat_ = Tensor();
   if (in.x_dense.defined())
-    dense_recon_error_backward(x_hat_, in.x_dense, loss_.attribute, err_.attribute, dattr, dx_hat);
+    dense_recon_error_backward(dx_hat, in.x_dense, loss_.attribute, err_.attribute, dattr, dx_hat);
   else
-    csr_recon_error_backward(x_hat_, in.x, loss_.attribute, err_.attribute, dattr, dx_hat);
+    csr_recon_error_backward(dx_hat, in.x, loss_.attribute, err_.attribute, dattr, dx_hat);
   Tensor dz_v = Tensor::empty(z_v_.shape(), dt, dev);
   structure_recon_error_backward(z_v_, in.target, in.ranges, loss_.structure, err_.structure, dstruct, dz_v);
   Tensor dz_a;

@@ -64,6 +64,7 @@ class Network : public Module {
   void collect_parameters(const std::string& prefix, std::vector<Parameter*>& out) override;
   const NetworkConfig& config() const { return cfg_; }
   const Tensor& embeddings() const { return z_v_; }
+  // X^ of the last forward; backward() turns it into its gradient in place, so it is undefined after backward.
   const Tensor& reconstruction() const { return x_hat_; }
 
  private:

@@ -226,6 +226,12 @@ TEST(EmulatedReconLoss, CsrForwardAndBackwardMatchCpuReferenceAndTheDenseKernels
         launch_dense_recon_backward(l, gp.data(), gt.data(), gde.data(), gd.data(), gddp.data(), s.rows, s.cols, p);
         EXPECT_TRUE(test::bitwise_equal(ge.tensor({s.rows}), gde.tensor({s.rows})));
         EXPECT_TRUE(test::bitwise_equal(gdp.tensor(pred.shape()), gddp.tensor(pred.shape())));
+        // In place (dpred = pred, as the network runs them): the same gradient.
+        test::GuardedBuffer gin(pred), gind(pred);
+        launch_csr_recon_backward(l, gin.data(), rp, cols, vals, ge.data(), gd.data(), gin.data(), s.rows, s.cols, p);
+        launch_dense_recon_backward(l, gind.data(), gt.data(), gde.data(), gd.data(), gind.data(), s.rows, s.cols, p);
+        EXPECT_TRUE(test::bitwise_equal(gin.tensor(pred.shape()), gdp.tensor(pred.shape())));
+        EXPECT_TRUE(test::bitwise_equal(gind.tensor(pred.shape()), gddp.tensor(pred.shape())));
       }
     }
   });
@@ -375,7 +381,7 @@ TEST(ReconLoss, DenseKnownValues) {
 }
 
 // The CSR form walks the same terms in the same order as the dense form: the same bits on the CPU, in f32
-// (the training path) and f64, for both weightings and norms.
+// (the training path) and f64, for both weightings and norms; both backwards also in place (dpred = pred).
 TEST(ReconLoss, CsrMatchesDenseFormBitForBit) {
   for (DType dt : {DType::F32, DType::F64}) {
     CsrTarget tg = make_csr_target(37, 301, 8, 0.1, dt);
@@ -390,6 +396,11 @@ TEST(ReconLoss, CsrMatchesDenseFormBitForBit) {
       dense_recon_error_backward(pred, tg.dense, w, ed, derr, dd);
       EXPECT_TRUE(test::bitwise_equal(ec, ed));
       EXPECT_TRUE(test::bitwise_equal(dc, dd));
+      Tensor inplace = pred.clone(), inplace_dense = pred.clone();  // dpred = pred
+      csr_recon_error_backward(inplace, tg.csr, w, ec, derr, inplace);
+      dense_recon_error_backward(inplace_dense, tg.dense, w, ed, derr, inplace_dense);
+      EXPECT_TRUE(test::bitwise_equal(inplace, dc));
+      EXPECT_TRUE(test::bitwise_equal(inplace_dense, dd));
       EXPECT_GT(ec.to_vector()[0], 0.0);  // row 0 (no entries) still has an error: pred against zeros
     }
   }
