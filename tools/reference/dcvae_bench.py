@@ -161,6 +161,7 @@ def bench(name, s, device, min_time, compile_forward=False):
     if device == "cuda":
         out["peak_MiB"] = torch.cuda.max_memory_allocated() / 2**20
         out["gpu"] = torch.cuda.get_device_name()
+        out["cudnn_tf32"] = torch.backends.cudnn.allow_tf32  # PyTorch's default (True) lets cuDNN convs use TF32
     return out
 
 

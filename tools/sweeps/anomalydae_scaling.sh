@@ -20,7 +20,7 @@ threads=${THREADS:-}
 env_threads=()
 targs=()
 if [ -n "$threads" ]; then env_threads=(env "OMP_NUM_THREADS=$threads" "OPENBLAS_NUM_THREADS=$threads"); targs=(--threads "$threads"); fi
-"${env_threads[@]}" "$bench" --benchmark_format=json > "$OUT/bench_anomalydae.json" || { echo "anomalydae_scaling: bench failed"; exit 1; }
+"${env_threads[@]}" "$bench" --benchmark_filter=anomalydae_epoch --benchmark_format=json > "$OUT/bench_anomalydae.json" || { echo "anomalydae_scaling: bench failed"; exit 1; }
 : > "$OUT/anomalydae_torch.jsonl"
 if "$PY" -c 'import torch' 2>/dev/null; then
   "$PY" "$here/../reference/anomalydae_scaling.py" --nodes 1000 3000 10000 30000 100000 --epochs 2 \

@@ -1,6 +1,8 @@
 # Sourced by the tools/sweeps/gpu_*.sh sweeps: usage, the build's benchmark binary, and the GPU check. Without
 # a usable GPU a sweep prints one line saying so and exits 0 (nothing measured, nothing written).
 #   gpu_sweep_setup NAME BENCH_NAME GPU_PATTERN "$@"   -> sets BUILD, OUT, BENCH, PY
+# Google Benchmark 1.7 (Debian 12's, carried to the GPU machine by tools/device_deps.sh) takes
+# --benchmark_min_time as a bare number of seconds; "0.1s" is 1.8's form and 1.7 rejects it.
 gpu_sweep_setup() {
   local name=$1 bench_name=$2 pattern=$3
   shift 3
@@ -14,7 +16,9 @@ gpu_sweep_setup() {
     echo "$name: skipped: no usable GPU ($bench_name registers no GPU benchmarks; $why); nothing measured"
     exit 0
   fi
-  PY=/usr/bin/python3
+  # AD_PYTHON: the Python with torch and matplotlib (tools/gpu_check.sh sets it: on the GPU image that is
+  # python3 on PATH, /opt/torch/.venv, while /usr/bin/python3 may have neither).
+  PY=${AD_PYTHON:-/usr/bin/python3}
   [ -x "$PY" ] || PY=$(command -v python3)
   mkdir -p "$OUT"
 }
