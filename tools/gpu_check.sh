@@ -8,7 +8,7 @@
 #   $OUT/gpu_check_logs.tar.gz  every phase's log, the benchmark JSON, the sweeps' markdown and PNGs
 #
 # Phases (cap in seconds; estimate on the H200's 16 cores, from a measured build here: see "Estimates" below):
-#   probe        5    GPU, driver, nvcc, g++, cmake, python3/torch, compute-sanitizer, cuDNN: where each is
+#   probe       20    GPU, driver, nvcc, g++, cmake, python3/torch, compute-sanitizer, cuDNN: where each is
 #   deps         5    when a header of tools/setup.sh's -dev packages is missing: `dpkg -x` every .deb of
 #                     .device_deps/ (tools/device_deps.sh, run on the workplace machine) into $DEPS_PREFIX
 #                     (default /tmp/ad_deps, never /) and point CMake, the compiler, the linker and the loader at
@@ -38,7 +38,8 @@
 # binaries and build-gpu/ lacks them), --allow-no-gpu (run the phases without a GPU: the sweeps then measure
 # nothing; for testing this script), --force-deps (use .device_deps even when the system has the packages).
 # Environment: OUT (default gpu_check_out), GPU_CHECK_BUDGET_S (480), GPU_CHECK_BUILD (build-gpu), DEPS_PREFIX,
-# SANITIZE_TESTS, JOBS (default nproc).
+# SANITIZE_TESTS, SANITIZE_TOOLS (default memcheck racecheck), GPU_TESTS (narrow the tests phase to these test
+# binaries), JOBS (default nproc), and the sweeps' own (MIN_TIME, NODES, NO_COMPILE=1 for gpu_model_steps.sh; MAX_NODES for the largest-graph sweep).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -46,9 +47,10 @@ self="$repo/tools/gpu_check.sh"
 export PATH="$PATH:/usr/local/cuda/bin"
 
 all_phases=(probe deps configure build tests sanitizer model_steps conv gat largest bench)
-declare -A cap=([probe]=5 [deps]=5 [configure]=60 [build]=270 [tests]=120 [sanitizer]=100 [model_steps]=150
+declare -A cap=([probe]=20 [deps]=5 [configure]=60 [build]=270 [tests]=120 [sanitizer]=100 [model_steps]=150
                 [conv]=45 [gat]=60 [largest]=60 [bench]=60)
 export SANITIZE_TESTS=${SANITIZE_TESTS:-"test_reduce test_softmax test_dilated_conv1d test_batchnorm1d test_recon_loss test_graph_attention"}
+export SANITIZE_TOOLS=${SANITIZE_TOOLS:-"memcheck racecheck"}  # synccheck, initcheck: for a rerun
 export GPU_CHECK_BUILD=${GPU_CHECK_BUILD:-$repo/build-gpu}
 export DEPS_PREFIX=${DEPS_PREFIX:-/tmp/ad_deps}
 export DEPS_DIR=$repo/.device_deps
@@ -83,7 +85,10 @@ gpu_arch() {  # "90" on an H200; 90 assumed without a GPU (dry run)
 have_gpu() { nvidia-smi -L 2>/dev/null | grep -q '^GPU'; }
 
 # The test binaries the tests phase runs, and the suites it runs in them (see the header).
-gpu_test_files() { grep -lE 'parity_device\(\)|AD_REQUIRE_GPU\(\)|cuda_available\(\)' "$repo"/tests/*/test_*.cpp; }
+gpu_test_files() {  # GPU_TESTS="test_a test_b" narrows it (a rerun)
+  grep -lE 'parity_device\(\)|AD_REQUIRE_GPU\(\)|cuda_available\(\)' "$repo"/tests/*/test_*.cpp |
+    if [ -n "${GPU_TESTS:-}" ]; then grep -E "/($(echo $GPU_TESTS | tr ' ' '|'))\.cpp$"; else cat; fi
+}
 gpu_test_targets() { for f in $(gpu_test_files); do basename "$f" .cpp; done; }
 gpu_test_filter() {  # gtest filter for one test source file
   grep -ohE '^(TEST|TEST_F|TEST_P)\( *[A-Za-z0-9_]+' "$1" | sed -E 's/.*\( *//' | sort -u |
@@ -119,8 +124,9 @@ body_probe() {
   echo "== g++: $(command -v g++)"; g++ --version 2>&1 | head -1
   echo "== cmake: $(command -v cmake) $(cmake --version 2>&1 | head -1)"; echo "== ninja: $(command -v ninja)"
   echo "== compute-sanitizer: $(command -v compute-sanitizer)"
-  local py=$AD_PYTHON
-  echo "== python: $py"; "$py" -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.cuda.is_available())' 2>&1
+  local py=$AD_PYTHON tv
+  tv=$("$py" -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.cuda.is_available())' 2>&1 | tail -1)
+  echo "== python: $py: $tv"
   echo "== cuDNN headers/libraries:"
   ls /usr/include/cudnn.h /usr/include/*/cudnn.h /usr/local/cuda/include/cudnn.h /usr/lib/*/libcudnn.so* \
      /usr/local/cuda/lib*/libcudnn.so* 2>/dev/null
@@ -128,9 +134,9 @@ body_probe() {
   echo "== cuBLAS/cuSPARSE:"; ls /usr/local/cuda/lib64/libcublas.so /usr/local/cuda/lib64/libcusparse.so 2>&1
   echo "== our packages (missing headers):"
   for h in "${dev_headers[@]}"; do [ -f "$h" ] || echo "  missing $h"; done
-  ls /usr/include/x86_64-linux-gnu/cblas.h /usr/include/cblas.h 2>/dev/null || echo "  missing cblas.h"
+  [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/cblas.h ] || echo "  missing cblas.h"
   local gpu; gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
-  echo "${gpu:-no GPU}; nvcc $(nvcc --version 2>/dev/null | grep -oE 'release [0-9.]+' | cut -d' ' -f2); g++ $(g++ -dumpfullversion 2>/dev/null); torch $("$py" -c 'import torch; print(torch.__version__)' 2>/dev/null)" > "$r"
+  echo "${gpu:-no GPU}; nvcc $(nvcc --version 2>/dev/null | grep -oE 'release [0-9.]+' | cut -d' ' -f2); g++ $(g++ -dumpfullversion 2>/dev/null); python $tv" > "$r"
 }
 
 body_deps() {
@@ -223,14 +229,15 @@ body_build() {
 run_one_test() {
   local src=$1 name bin filter s
   name=$(basename "$src" .cpp); bin=$(find "$GPU_CHECK_BUILD/tests" -maxdepth 1 -name "$name" -type f | head -1)
-  [ -x "$bin" ] || { echo "$name missing 0 0 0"; return; }
+  [ -x "$bin" ] || { echo "$name 0 missing 0 0"; return; }
   filter=$(gpu_test_filter "$src"); s=$(date +%s)
   AD_SOURCE_DIR=$repo timeout 100 "$bin" --gtest_filter="$filter" > "$GPU_CHECK_WORK/tests/$name.log" 2>&1
   local rc=$? log=$GPU_CHECK_WORK/tests/$name.log
   local pass fail skip
-  pass=$(grep -c '^\[       OK \]' "$log"); fail=$(grep -c '^\[  FAILED  \] [A-Za-z].*\.' "$log")
-  skip=$(grep -c '^\[  SKIPPED \] [A-Za-z].*\.' "$log")
-  [ $rc = 124 ] && fail="$fail+timeout"
+  # Per-test lines end in "(N ms)"; gtest's closing lists of skipped and failed tests do not.
+  pass=$(grep -cE '^\[       OK \] .* \([0-9]+ ms\)$' "$log"); fail=$(grep -cE '^\[  FAILED  \] .* \([0-9]+ ms\)$' "$log")
+  skip=$(grep -cE '^\[  SKIPPED \] .* \([0-9]+ ms\)$' "$log")
+  if [ $rc = 124 ]; then fail="$fail+timeout"; elif [ $rc != 0 ] && [ "$fail" = 0 ]; then fail="exit-$rc"; fi
   echo "$name $pass $fail $skip $(($(date +%s) - s))"
 }
 body_tests() {
@@ -238,44 +245,59 @@ body_tests() {
   mkdir -p "$GPU_CHECK_WORK/tests"
   export -f run_one_test gpu_test_filter
   export repo
-  gpu_test_files | xargs -P "$(( JOBS > 8 ? 8 : JOBS ))" -I{} bash -c 'run_one_test {}' | sort | tee "$GPU_CHECK_WORK/tests.table"
-  awk '{p+=$2; f+=($3+0); s+=$4; if ($3 != "0") bad=bad" "$1} END {printf "%d passed, %d failed, %d skipped%s\n", p, f, s, (bad ? "; failing:" bad : "")}' \
-    "$GPU_CHECK_WORK/tests.table" > "$GPU_CHECK_WORK/tests.result"
+  # Lines go to the table as binaries finish, so a phase cut by its timeout still reports what ran.
+  gpu_test_files | xargs -P "$(( JOBS > 8 ? 8 : JOBS ))" -I{} bash -c 'run_one_test {}' >> "$GPU_CHECK_WORK/tests.table"
+  sort "$GPU_CHECK_WORK/tests.table"
   grep -h 'parity   \] device' "$GPU_CHECK_WORK"/tests/*.log | sort | uniq -c | head -3
-  grep -hA15 '^\[ RUN' "$GPU_CHECK_WORK"/tests/*.log | grep -B3 -A12 'Failure' | head -60
+  grep -hB2 -A12 'Failure$' "$GPU_CHECK_WORK"/tests/*.log | head -80
   ! awk '$3 != "0" {bad=1} END {exit !bad}' "$GPU_CHECK_WORK/tests.table"
+}
+summarize_tests() {  # "binary passed failed skipped seconds" lines -> one result line
+  awk -v all="$(gpu_test_files | wc -l)" '{n++; p+=$2; f+=($3+0); s+=$4; if ($3 != "0") bad=bad" "$1"("$3")"}
+    END {printf "%d/%d binaries: %d passed, %d failed, %d skipped%s\n", n, all, p, f, s, (bad ? "; failing:" bad : "")}' \
+    "$GPU_CHECK_WORK/tests.table" 2>/dev/null
 }
 
 run_one_sanitizer() {  # "tool binary": one line "tool binary clean|errors|timed out|missing"
   local tool=$1 name=$2 bin log
   bin="$GPU_CHECK_BUILD/tests/$name"; log="$GPU_CHECK_WORK/sanitizer/${tool}_$name.log"
   [ -x "$bin" ] || { echo "$tool $name missing"; return; }
-  AD_SOURCE_DIR=$repo AD_CUDA_ALLOCATOR_DEBUG=1 timeout 80 compute-sanitizer --tool "$tool" --error-exitcode 9 \
+  AD_SOURCE_DIR=$repo AD_CUDA_ALLOCATOR_DEBUG=1 timeout 90 compute-sanitizer --tool "$tool" --error-exitcode 9 \
     "$bin" --gtest_filter='GpuParity*' > "$log" 2>&1
-  case $? in 0) echo "$tool $name clean" ;; 124) echo "$tool $name timed-out" ;;
-    9) echo "$tool $name errors($(grep -m1 -oE 'ERROR SUMMARY: [0-9]+' "$log"))" ;; *) echo "$tool $name failed(rc)" ;; esac
+  local rc=$?
+  case $rc in 0) echo "$tool $name clean" ;; 124) echo "$tool $name timed-out" ;;
+    9) echo "$tool $name errors:$(grep -m1 -oE 'ERROR SUMMARY: [0-9]+' "$log" | grep -oE '[0-9]+$')" ;;
+    *) echo "$tool $name test-failed(rc:$rc)" ;; esac
 }
 body_sanitizer() {
   deps_env
-  command -v compute-sanitizer >/dev/null || { echo "no compute-sanitizer" > "$GPU_CHECK_WORK/sanitizer.result"; return 1; }
+  command -v compute-sanitizer >/dev/null || { echo "no compute-sanitizer on PATH" | tee "$GPU_CHECK_WORK/sanitizer.table"; return 1; }
   mkdir -p "$GPU_CHECK_WORK/sanitizer"
   export -f run_one_sanitizer; export repo
-  for t in $SANITIZE_TESTS; do echo "memcheck $t"; echo "racecheck $t"; done |
-    xargs -P 6 -L1 bash -c 'run_one_sanitizer "$0" "$1"' | sort | tee "$GPU_CHECK_WORK/sanitizer.table"
-  awk '{n++; if ($3=="clean") c++; else bad=bad" "$1":"$2"="$3} END {printf "%d/%d runs clean%s\n", c, n, bad}' \
-    "$GPU_CHECK_WORK/sanitizer.table" > "$GPU_CHECK_WORK/sanitizer.result"
+  # All runs at once (12 by default: 16 cores, one GPU with room for 12 contexts), each under its own timeout.
+  for t in $SANITIZE_TESTS; do for tool in $SANITIZE_TOOLS; do echo "$tool $t"; done; done |
+    xargs -P 12 -L1 bash -c 'run_one_sanitizer "$0" "$1"' >> "$GPU_CHECK_WORK/sanitizer.table"
+  sort "$GPU_CHECK_WORK/sanitizer.table"
   for f in "$GPU_CHECK_WORK"/sanitizer/*.log; do grep -q 'ERROR SUMMARY: [1-9]' "$f" && { echo "== $f"; grep -m3 -A12 '^=========.*Invalid\|^=========.*[Hh]azard\|Race' "$f"; }; done
   ! grep -vq ' clean$' "$GPU_CHECK_WORK/sanitizer.table"
+}
+summarize_sanitizer() {
+  grep -q '^no compute-sanitizer' "$GPU_CHECK_WORK/sanitizer.table" 2>/dev/null && { cat "$GPU_CHECK_WORK/sanitizer.table"; return; }
+  awk -v all="$(( $(echo $SANITIZE_TESTS | wc -w) * $(echo $SANITIZE_TOOLS | wc -w) ))" '{n++; if ($3=="clean") c++; else bad=bad" "$1":"$2"="$3}
+    END {printf "%d/%d runs clean (%d finished)%s\n", c, all, n, bad}' "$GPU_CHECK_WORK/sanitizer.table" 2>/dev/null
 }
 
 sweep() {  # sweep script, then its one-line result: the last line of its table or its skip line
   deps_env
   local name=$1; shift
-  env "$@" bash "$repo/tools/sweeps/$name.sh" "$GPU_CHECK_BUILD" "$GPU_CHECK_WORK/sweeps"
-  local rc=$?
-  ls "$GPU_CHECK_WORK/sweeps/$name".md >/dev/null 2>&1 && echo "wrote sweeps/$name.md" > "$GPU_CHECK_WORK/$name.result"
+  env "$@" bash "$repo/tools/sweeps/$name.sh" "$GPU_CHECK_BUILD" "$GPU_CHECK_WORK/sweeps" 2>&1 | tee "$GPU_CHECK_WORK/$name.out"
+  local rc=${PIPESTATUS[0]}
+  if [ -f "$GPU_CHECK_WORK/sweeps/$name.md" ]; then echo "table in the summary below (sweeps/$name.md, .png)"
+  else grep -v '^$' "$GPU_CHECK_WORK/$name.out" | tail -1 | cut -c1-160; fi > "$GPU_CHECK_WORK/$(phase_of "$name").result"
   return $rc
 }
+phase_of() { case $1 in gpu_model_steps) echo model_steps ;; gpu_conv_vs_cudnn) echo conv ;;
+  gpu_graph_attention) echo gat ;; gpu_anomalydae_largest) echo largest ;; esac; }
 body_model_steps() { sweep gpu_model_steps; }
 body_conv() { sweep gpu_conv_vs_cudnn; }
 body_gat() { sweep gpu_graph_attention; }
@@ -294,11 +316,12 @@ body_bench() {
       ok=$((ok + 1))
     echo "$b: $(grep -c '/cuda' "$GPU_CHECK_WORK/bench/$b.txt") cuda rows"
   done
-  echo "$ok/$n binaries ran their /cuda cases" > "$GPU_CHECK_WORK/bench.result"
+  echo "$ok/$n binaries ran, $(cat "$GPU_CHECK_WORK"/bench/*.txt 2>/dev/null | grep -c '/cuda') /cuda rows (bench/*.txt, .json)" > "$GPU_CHECK_WORK/bench.result"
 }
 
 # ---------------------------------------------------------------------------------------------------------
 if [ "${1:-}" = --phase-body ]; then
+  ps -o sid= $$ | tr -d ' ' > "$GPU_CHECK_WORK/$2.sid"  # its own session (setsid): see run_phase
   "body_$2"
   exit $?
 fi
@@ -369,10 +392,15 @@ run_phase() {
   fi
   if [ "$lim" -lt 5 ]; then rows+=("| $p | skipped: time budget spent | 0 (${cap[$p]}) | |"); write_summary; return 1; fi
   s=$(date +%s)
-  timeout -k 5 "$lim" bash "$self" --phase-body "$p" > "$work/$p.log" 2>&1
+  # Each phase in its own session, so that what a timeout leaves (a test under its own `timeout`, which makes
+  # its own process group) is ended with it before the next phase times anything.
+  timeout -k 5 "$lim" setsid -w bash "$self" --phase-body "$p" > "$work/$p.log" 2>&1
   rc=$?
+  local sid; sid=$(cat "$work/$p.sid" 2>/dev/null)
+  if [ -n "$sid" ] && [ "$sid" != "$(ps -o sid= $$ | tr -d ' ')" ]; then pkill -KILL -s "$sid" 2>/dev/null; fi
   case $rc in 0) st=ok ;; 124|137) st="TIMED OUT" ;; *) st="FAILED (rc $rc)" ;; esac
   [ $rc = 0 ] || failed_phases+=("$p")
+  if declare -F "summarize_$p" >/dev/null; then "summarize_$p" > "$work/$p.result"; fi
   rows+=("| $p | $st | $(( $(date +%s) - s )) (${cap[$p]}) | $(sanitize_row "$(cat "$work/$p.result" 2>/dev/null)") |")
   echo "gpu_check: $p: $st in $(( $(date +%s) - s )) s: $(cat "$work/$p.result" 2>/dev/null)"
   write_summary
@@ -386,7 +414,7 @@ describe() {
     configure) echo "cmake -S . -B $GPU_CHECK_BUILD -G Ninja -DAD_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=$(gpu_arch)-real" ;;
     build) echo "cmake --build -j$JOBS --target $(cat "$work/targets")" ;;
     tests) echo "$(gpu_test_files | wc -l) binaries: GpuParity* and the other GPU suites, 8 at a time" ;;
-    sanitizer) echo "memcheck + racecheck, GpuParity* of: $SANITIZE_TESTS" ;;
+    sanitizer) echo "$SANITIZE_TOOLS on the GpuParity* tests of: $SANITIZE_TESTS" ;;
     model_steps) echo "tools/sweeps/gpu_model_steps.sh" ;;
     conv) echo "tools/sweeps/gpu_conv_vs_cudnn.sh" ;;
     gat) echo "tools/sweeps/gpu_graph_attention.sh" ;;

@@ -30,6 +30,8 @@ AD_BENCH_CUDA_NODES=$(echo $nodes | tr ' ' ,) "$ADAE" --benchmark_filter='/cuda'
   { echo "gpu_model_steps: bench_anomalydae failed"; rc=1; }
 theirs="$OUT/model_steps_torch.jsonl"
 : > "$theirs"
+table() { "$PY" "$here/gpu_model_steps.py" "$OUT/bench_dcvae_cuda.json" "$OUT/bench_anomalydae_cuda.json" "$theirs" \
+  "$OUT/gpu_model_steps"; }
 if "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
   modes=(eager)
   [ "${NO_COMPILE:-0}" = 1 ] || modes+=(compile)
@@ -41,10 +43,11 @@ if "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)'
     # shellcheck disable=SC2086
     "$PY" "$here/../reference/anomalydae_scaling.py" --device cuda --nodes $nodes --epochs "$epochs" --infer \
       "${flag[@]}" >> "$theirs" || echo "gpu_model_steps: anomalydae_scaling.py ($mode) failed; its column is n/a"
+    # The table after each mode: a caller's timeout during torch.compile's compiles leaves the eager one.
+    [ "$mode" = eager ] && table > /dev/null
   done
 else
   echo "gpu_model_steps: PyTorch with CUDA not importable by $PY; the torch columns are n/a"
 fi
-"$PY" "$here/gpu_model_steps.py" "$OUT/bench_dcvae_cuda.json" "$OUT/bench_anomalydae_cuda.json" "$theirs" \
-  "$OUT/gpu_model_steps" || rc=1
+table || rc=1
 exit $rc
