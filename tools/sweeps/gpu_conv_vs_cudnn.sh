@@ -11,6 +11,6 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/gpu_sweep_lib.bash"
 gpu_sweep_setup gpu_conv_vs_cudnn bench_conv CudnnDilatedConv "$@"
-"$BENCH" --benchmark_out="$OUT/bench_conv_sweep.json" --benchmark_out_format=json --benchmark_min_time=0.1s \
+"$BENCH" --benchmark_out="$OUT/bench_conv_sweep.json" --benchmark_out_format=json --benchmark_min_time=0.1 \
   > "$OUT/bench_conv_sweep.txt" 2>&1 || { echo "gpu_conv_vs_cudnn: bench_conv failed (see $OUT/bench_conv_sweep.txt)"; exit 1; }
 "$PY" "$here/gpu_table.py" conv "$OUT/bench_conv_sweep.json" "$OUT/gpu_conv_vs_cudnn"
