@@ -50,7 +50,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 self="$repo/tools/gpu_check.sh"
-export PATH="$PATH:/usr/local/cuda/bin"
+export PATH="$PATH:/usr/local/cuda/bin:/usr/local/nvidia/bin"  # nvcc, compute-sanitizer; nvidia-smi (driver mount)
 
 all_phases=(probe deps configure build tests sanitizer model_steps conv gat largest bench)
 declare -A cap=([probe]=20 [deps]=30 [configure]=60 [build]=240 [tests]=120 [sanitizer]=100 [model_steps]=180
@@ -416,7 +416,7 @@ run_phase() {
 }
 describe() {
   case $1 in
-    probe) echo "GPU $(nvidia-smi -L 2>/dev/null | head -1 || true); nvcc $(command -v nvcc); g++ $(command -v g++); python $AD_PYTHON" ;;
+    probe) echo "GPU: $(nvidia-smi -L 2>/dev/null | head -1 | grep . || echo none found); nvcc $(command -v nvcc); g++ $(command -v g++); python $AD_PYTHON" ;;
     deps) local m=0; for h in "${dev_headers[@]}"; do [ -f "$h" ] || m=$((m + 1)); done
           echo "$m of ${#dev_headers[@]} headers missing; $( [ $m -gt 0 ] || [ "${FORCE_DEPS:-0}" = 1 ] && echo "dpkg -x $(ls "$DEPS_DIR"/*.deb 2>/dev/null | wc -l) .debs of .device_deps into $DEPS_PREFIX" || echo "system packages")" ;;
     configure) echo "cmake -S . -B $GPU_CHECK_BUILD -G Ninja -DAD_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=$(gpu_arch)-real" ;;
