@@ -81,30 +81,43 @@ void dense_recon_backward(const T* pred, const T* target, const T* err, const T*
   }
 }
 
-// CSR target: the dense loops with t_ic read by walking row i's sorted entries alongside c (same order, same bits).
+// CSR target: the dense loops over row i of the target scattered into a per-thread dense row (and cleared after):
+// the same terms in the same order (the same bits), and the inner loop stays the dense one.
 template <class T>
 void csr_recon_forward(const T* pred, const int64_t* rp, const int32_t* col, const T* val, T* err, int64_t n,
                        int64_t d, const ReconWeighting& w) {
-#pragma omp parallel for if (n * d >= kCpuParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
-    double s = 0;
-    for (int64_t c = 0, k = rp[i]; c < d; ++c) {
-      double t = k < rp[i + 1] && col[k] == c ? double(val[k++]) : 0.0, e = double(pred[i * d + c]) - t;
-      s += weight(w, t) * e * e;
+#pragma omp parallel if (n * d >= kCpuParallelMin)
+  {
+    std::vector<T> target(static_cast<size_t>(d), T(0));
+#pragma omp for
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t k = rp[i]; k < rp[i + 1]; ++k) target[size_t(col[k])] = val[k];
+      double s = 0;
+      for (int64_t c = 0; c < d; ++c) {
+        double t = target[size_t(c)], e = double(pred[i * d + c]) - t;
+        s += weight(w, t) * e * e;
+      }
+      for (int64_t k = rp[i]; k < rp[i + 1]; ++k) target[size_t(col[k])] = T(0);
+      err[i] = T(w.take_sqrt ? std::sqrt(s) : s);
     }
-    err[i] = T(w.take_sqrt ? std::sqrt(s) : s);
   }
 }
 
 template <class T>
 void csr_recon_backward(const T* pred, const int64_t* rp, const int32_t* col, const T* val, const T* err,
                         const T* derr, T* dpred, int64_t n, int64_t d, const ReconWeighting& w) {
-#pragma omp parallel for if (n * d >= kCpuParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
-    double c2 = 2.0 * row_coef(w, err[i], derr[i]);
-    for (int64_t c = 0, k = rp[i]; c < d; ++c) {
-      double t = k < rp[i + 1] && col[k] == c ? double(val[k++]) : 0.0;
-      dpred[i * d + c] = T(c2 * weight(w, t) * (double(pred[i * d + c]) - t));
+#pragma omp parallel if (n * d >= kCpuParallelMin)
+  {
+    std::vector<T> target(static_cast<size_t>(d), T(0));
+#pragma omp for
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t k = rp[i]; k < rp[i + 1]; ++k) target[size_t(col[k])] = val[k];
+      double c2 = 2.0 * row_coef(w, err[i], derr[i]);
+      for (int64_t c = 0; c < d; ++c) {
+        double t = target[size_t(c)];
+        dpred[i * d + c] = T(c2 * weight(w, t) * (double(pred[i * d + c]) - t));
+      }
+      for (int64_t k = rp[i]; k < rp[i + 1]; ++k) target[size_t(col[k])] = T(0);
     }
   }
 }

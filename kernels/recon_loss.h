@@ -5,10 +5,11 @@
 //   Indicator: t > 0 ? pos : neg            PyGOD's eta/(1+eta), 1/(1+eta) on squared errors
 // Dense form (attributes): pred, target [N, D].
 // CSR form (sparse attributes): the same error with the target a CSR matrix [N, D] with values (absent
-// entries are 0) and pred dense (X^ = Z_V Z_A^T is dense by nature). It walks each row's sorted entries
-// alongside the columns instead of splitting S_i into a dense part plus a correction on the nonzeros: the
-// same terms in the same order as the dense form, so the same bits (CPU; GPU: the same block sums), and no
-// cancellation between a large dense part and its correction when a trained row's error is small.
+// entries are 0) and pred dense (X^ = Z_V Z_A^T is dense by nature). Each row's target is rebuilt on the fly
+// (CPU: scattered into a per-thread dense row; GPU: chunk by chunk in shared memory) instead of splitting S_i
+// into a dense part plus a correction on the nonzeros: the same terms in the same order as the dense form, so
+// the same bits (CPU; GPU: the same block sums), and no cancellation between a large dense part and its
+// correction when a trained row's error is small. Memory O(nnz) for the target, plus one row per CPU thread.
 // Structure form: p_ij = sigmoid(z_i . z_j) for j in the row's column range [range[i,0], range[i,1])
 // (all of [0, N) when `ranges` is undefined; block-diagonal batches of traces pass each trace's range),
 // t_ij = 1 if j is in row i of the CSR pattern `target` (A + I) else 0. Nothing N x N is ever formed:

@@ -1,4 +1,5 @@
-// Reconstruction-error benchmarks (kernels/recon_loss.h): the dense attribute term and the structure term
+// Reconstruction-error benchmarks (kernels/recon_loss.h): the dense attribute term, the same with a CSR target
+// (sparse attributes; `dense` = 1 runs the dense form on the same matrix densified, for comparison), and the structure term
 // sigmoid(Z Z^T) vs A + I, forward and backward, on one graph of N nodes (all of [0, N) per row) and on a
 // block-diagonal batch of 64-node traces. CPU variants always; CUDA variants registered when a GPU is
 // usable. FLOP/s counts the useful work (structure: 2H per (i, j) pair forward, 4H backward; the backward
@@ -107,6 +108,41 @@ void bench_dense(benchmark::State& state, Device d) {
     run_loop(state, d, [&] { dense_recon_error_forward(pred, target, w, err); }, 2 * elems * 4, 5 * elems);
 }
 
+// Args: N, D, nonzeros per 1000 entries, dense form on the densified target (1) or CSR (0), backward.
+void bench_sparse_target(benchmark::State& state, Device d) {
+  const int64_t n = state.range(0), dim = state.range(1), permille = state.range(2);
+  const bool dense = state.range(3) != 0, backward = state.range(4) != 0;
+  std::mt19937_64 rng(5);
+  std::vector<int64_t> r, c;
+  std::vector<double> v;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < dim; ++j)
+      if (int64_t(rng() % 1000) < permille) r.push_back(i), c.push_back(j), v.push_back(1.0);
+  CsrMatrix csr = csr_from_triplets(n, dim, r, c, v);
+  reset_peak_memory(d);
+  CsrMatrix target = dense ? CsrMatrix() : csr.to(d);
+  Tensor target_dense = dense ? csr_to_dense(csr).to(d) : Tensor();
+  Tensor pred = uniform({n, dim}, -1, 2, 1, d);
+  Tensor err = Tensor::zeros({n}, DType::F32, d), derr = Tensor::full({n}, 1.0, DType::F32, d);
+  Tensor dpred = Tensor::zeros({n, dim}, DType::F32, d);
+  ReconWeighting w = weighting();
+  auto fwd = [&] {
+    if (dense) dense_recon_error_forward(pred, target_dense, w, err);
+    else csr_recon_error_forward(pred, target, w, err);
+  };
+  auto bwd = [&] {
+    if (dense) dense_recon_error_backward(pred, target_dense, w, err, derr, dpred);
+    else csr_recon_error_backward(pred, target, w, err, derr, dpred);
+  };
+  fwd();
+  const double elems = double(n) * double(dim), target_bytes = dense ? elems * 4 : double(csr.nnz()) * 8;
+  if (backward)
+    run_loop(state, d, bwd, 2 * elems * 4 + target_bytes, 5 * elems);
+  else
+    run_loop(state, d, fwd, elems * 4 + target_bytes, 5 * elems);
+  state.counters["nnz"] = double(csr.nnz());
+}
+
 // Args: N, H, batched (64-node traces), backward.
 void bench_structure(benchmark::State& state, Device d) {
   int64_t n = state.range(0), h = state.range(1);
@@ -141,6 +177,15 @@ void register_all(Device d) {
     auto* b = reg(bwd ? "dense_recon_backward" : "dense_recon_forward", bench_dense)->ArgNames({"N", "D", "bwd"});
     for (int64_t n : {int64_t(1000), int64_t(100000), int64_t(1000000)}) b->Args({n, 64, bwd});
     b->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+    // Sparse attribute targets: BlogCatalog's shape and density (5,196 x 8,189, 0.94 %), and a wide sparse batch.
+    auto* sp = reg(bwd ? "csr_target_recon_backward" : "csr_target_recon_forward", bench_sparse_target)
+                   ->ArgNames({"N", "D", "permille", "dense", "bwd"});
+    for (int dense : {0, 1}) {
+      sp->Args({5196, 8189, 9, dense, bwd});
+      if (gpu) sp->Args({100000, 2048, 10, dense, bwd});
+    }
+    sp->Unit(benchmark::kMillisecond)->UseRealTime();
 
     // One graph: O(N^2 H) work, O(N H + E) memory.
     auto* s = reg(bwd ? "structure_recon_backward" : "structure_recon_forward", bench_structure)
