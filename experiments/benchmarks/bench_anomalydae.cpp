@@ -6,8 +6,9 @@
 // makes large sizes slow: 1e5 is one iteration of minutes on 2 cores); CUDA 1e3..1e6 (when a GPU is usable).
 // Counters: nodes, edges, peak_MiB (ad::memory_stats of the device: parameters, Adam state, activations,
 // inputs). tools/sweeps/anomalydae_scaling.sh puts these beside the dense PyTorch (PyGOD-style) reference.
-// anomalydae_infer/cuda: inference at the same CUDA sizes, the forward with both errors and the node scores (no
-// backward, no update), for tools/sweeps/gpu_model_steps.sh's comparison with PyTorch eager and torch.compile.
+// anomalydae_infer/{cpu,cuda}: inference at the same sizes as the epoch of that device, the forward with both
+// errors and the node scores (no backward, no update), for the comparisons with PyTorch eager and torch.compile
+// (tools/sweeps/cpu_vs_torch.py, tools/sweeps/gpu_model_steps.sh).
 //   ./build/experiments/bench_anomalydae --benchmark_filter=cpu
 #include <benchmark/benchmark.h>
 
@@ -61,12 +62,18 @@ void infer_bench(benchmark::State& state, Device device) {
 
 int main(int argc, char** argv) {
   ad::restart_with_cpu_environment(argv);  // OpenMP wait policy and OpenBLAS kernels (runtime/cpu_threads.h)
-  for (int64_t n : {1000, 3000, 10000, 30000, 100000})
+  for (int64_t n : {1000, 3000, 10000, 30000, 100000}) {
     benchmark::RegisterBenchmark("anomalydae_epoch/cpu", [](benchmark::State& st) { epoch_bench(st, Device::CPU); })
         ->Arg(n)
         ->Iterations(n >= 10000 ? 1 : 3)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
+    benchmark::RegisterBenchmark("anomalydae_infer/cpu", [](benchmark::State& st) { infer_bench(st, Device::CPU); })
+        ->Arg(n)
+        ->Iterations(n >= 10000 ? 1 : 5)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  }
   // AD_BENCH_CUDA_NODES="N" (or "N1,N2,...") replaces the CUDA sizes (tools/sweeps/gpu_anomalydae_largest.sh
   // runs each size in its own process, so an out-of-memory failure ends only that size; gpu_model_steps.sh
   // picks the sizes the dense PyTorch peer fits).
@@ -101,6 +108,8 @@ int main(int argc, char** argv) {
           ->UseRealTime();
     }
   benchmark::Initialize(&argc, argv);
+  benchmark::AddCustomContext("openblas_core", blas_coretype());  // what the CPU cases ran with (cpu_vs_torch.py)
+  benchmark::AddCustomContext("omp_wait_policy", omp_wait_policy());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Ours vs PyTorch on the CPU, in one run, as ratios: DC-VAE (training step and inference, demo and original
-configurations) and AnomalyDAE (one full-batch training epoch on synthetic graphs).
+configurations) and AnomalyDAE (one full-batch training epoch and one inference pass, forward with both errors and
+the node scores, on synthetic graphs of --nodes sizes).
 
 Every repeat runs each program once, in an order that rotates from repeat to repeat (ours, torch A, torch B,
 ... then torch A, torch B, ..., ours, ...), so a change of machine load hits every column alike; the 1-minute
@@ -11,7 +12,7 @@ Programs:
   ours      $BUILD/experiments/bench_dcvae, $BUILD/experiments/bench_anomalydae (Google Benchmark, JSON)
   torch     tools/reference/dcvae_bench.py and tools/reference/anomalydae_scaling.py (dense, PyGOD-style) under
             each --python given (default /usr/bin/python3); --compile adds a torch.compile column for every
-            Python whose torch has it (2.x).
+            Python whose torch has it (2.x), for both models (its first step and pass, where it compiles, untimed).
 Both sides use the same thread count (--threads, default 2: OMP_NUM_THREADS for ours, torch.set_num_threads for
 torch). Ours runs as its programs start by default (OMP_WAIT_POLICY=passive, OpenBLAS kernels chosen from the
 CPU: runtime/cpu_threads.h); --blas-core NAME exports OPENBLAS_CORETYPE=NAME for ours instead (e.g. Prescott to
@@ -19,7 +20,8 @@ see the SSE kernels OpenBLAS picks by itself on a VM that hides the CPU model).
 
   /usr/bin/python3 tools/sweeps/cpu_vs_torch.py --build build --out /tmp/cpu_vs_torch \\
       --python /usr/bin/python3 --python /path/to/venv/bin/python --compile --repeats 3
-Writes OUT/cpu_vs_torch.md (the table) and OUT/raw.jsonl (every measurement).
+Writes OUT/cpu_vs_torch.md (the table), OUT/cpu_vs_torch.png (its ratio columns as bars, one colour per torch
+column, log scale: tools/sweeps/ratio_chart.py, needs matplotlib) and OUT/raw.jsonl (every measurement).
 """
 import argparse
 import json
@@ -27,6 +29,8 @@ import os
 import statistics
 import subprocess
 import sys
+
+from ratio_chart import ratio_bars
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REF = os.path.join(HERE, "..", "reference")
@@ -50,8 +54,9 @@ def torch_label(py):
     return None if out is None else "torch " + out.strip().split("+")[0]
 
 
-def has_compile(py):
-    return run([py, "-c", "import torch, sys; sys.exit(0 if hasattr(torch, 'compile') else 1)"]) is not None
+def has_compile(py):  # no torch.compile (torch 1.x) is an answer, not a failure: nothing printed
+    return subprocess.run([py, "-c", "import torch, sys; sys.exit(0 if hasattr(torch, 'compile') else 1)"],
+                          capture_output=True).returncode == 0
 
 
 def ours_dcvae(a, env):
@@ -72,14 +77,16 @@ def ours_dcvae(a, env):
 def ours_anomalydae(a, env):
     sizes = "|".join(str(n) for n in a.nodes)
     out = run([os.path.join(a.build, "experiments", "bench_anomalydae"),
-               f"--benchmark_filter=anomalydae_epoch/cpu/({sizes})/", "--benchmark_format=json"], env)
+               f"--benchmark_filter=anomalydae_(epoch|infer)/cpu/({sizes})/", "--benchmark_format=json"], env)
     if out is None:
-        return {}
+        return {}, {}
+    j = json.loads(out)
     res = {}
-    for b in json.loads(out)["benchmarks"]:
+    for b in j["benchmarks"]:  # anomalydae_epoch/cpu/1000/iterations:3/real_time, time in ms
         if not b.get("error_occurred"):
-            res[("anomalydae", f"N {int(b['nodes'])}", "train")] = 1e3 / b["real_time"]  # epochs/s (ms unit)
-    return res
+            step = "train" if b["name"].startswith("anomalydae_epoch/") else "infer"
+            res[("anomalydae", f"N {int(b['nodes'])}", step)] = 1e3 / b["real_time"]  # epochs or passes/s
+    return res, j.get("context", {})
 
 
 def torch_dcvae(a, py, compile_mode, env):
@@ -95,15 +102,17 @@ def torch_dcvae(a, py, compile_mode, env):
     return res
 
 
-def torch_anomalydae(a, py, env):
-    out = run([py, os.path.join(REF, "anomalydae_scaling.py"), "--nodes", *map(str, a.nodes), "--epochs", "3",
-               "--threads", str(a.threads)], env)
+def torch_anomalydae(a, py, compile_mode, env):
+    cmd = [py, os.path.join(REF, "anomalydae_scaling.py"), "--device", "cpu", "--nodes", *map(str, a.nodes),
+           "--epochs", "3", "--infer", "--threads", str(a.threads)] + (["--compile"] if compile_mode else [])
+    out = run(cmd, env)
     res = {}
     for line in (out or "").splitlines():
         if line.startswith("{"):
             r = json.loads(line)
             if r.get("status") == "ok":
                 res[("anomalydae", f"N {r['nodes']}", "train")] = 1.0 / r["seconds_per_epoch"]
+                res[("anomalydae", f"N {r['nodes']}", "infer")] = 1.0 / r["infer_seconds"]
     return res
 
 
@@ -157,18 +166,25 @@ def main():
                     r, context = ours_dcvae(a, env)
                     res.update(r)
                 if "anomalydae" in models:
-                    res.update(ours_anomalydae(a, env))
+                    r, ctx = ours_anomalydae(a, env)
+                    res.update(r)
+                    context = context or ctx
             else:
                 res = torch_dcvae(a, py, comp, torch_env) if "dcvae" in models else {}
-                if "anomalydae" in models and not comp:
-                    res.update(torch_anomalydae(a, py, torch_env))
+                if "anomalydae" in models:
+                    res.update(torch_anomalydae(a, py, comp, torch_env))
             for row, v in res.items():
                 samples.setdefault((name, row), []).append((v, load))
                 raw.write(json.dumps({"repeat": rep, "program": name, "row": row, "value": v, "load1": load}) + "\n")
             print(f"repeat {rep + 1}/{a.repeats}: {name} done (load {load:.2f})", flush=True)
     raw.close()
 
-    rows = sorted({row for (_, row) in samples}, key=lambda r: (r[0], r[1] != "demo", r[1], r[2] != "train"))
+    def order(row):  # DC-VAE demo before original, graphs by size (N 3000 before N 10000), train before infer
+        model, config, step = row
+        size = int(config[2:]) if config.startswith("N ") else 0
+        return model != "dcvae", config != "demo", size, config, step != "train"
+
+    rows = sorted({row for (_, row) in samples}, key=order)
     names = [p[0] for p in programs]
 
     def cell(name, row):
@@ -180,25 +196,38 @@ def main():
         med = statistics.median(vals)
         return f"{med:,.1f} [{min(vals):,.1f}-{max(vals):,.1f}] (load {min(loads):.1f}-{max(loads):.1f})", med
 
-    unit = {"dcvae": "windows/s", "anomalydae": "epochs/s"}
+    unit = {("dcvae", "train"): "windows/s", ("dcvae", "infer"): "windows/s", ("anomalydae", "train"): "epochs/s",
+            ("anomalydae", "infer"): "passes/s"}
     head = ["model", "config", "step"] + [f"{n}" for n in names] + [f"ours / {n}" for n in names[1:]]
     lines = [f"CPU, {a.threads} threads, {a.repeats} repeats alternating programs; median [min-max] of "
-             f"windows/s (DC-VAE) or epochs/s (AnomalyDAE), 1-minute load average beside each; ratio > 1: ours "
+             f"windows/s (DC-VAE) or epochs and inference passes/s (AnomalyDAE), 1-minute load average beside each; "
+             f"ratio > 1: ours "
              f"faster. Ours: OpenBLAS {context.get('openblas_core', '?')}, OpenMP wait "
              f"{context.get('omp_wait_policy', '?')}. AnomalyDAE torch side: dense (PyGOD-style) on a synthetic "
              f"graph of the same size, degree and attributes (not the same graph).", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * 3 + "---:|" * (len(head) - 3)]
+    ratios = []  # per row, ours / each torch column (None: either side missing)
     for row in rows:
         cells, meds = [], []
         for n in names:
             text, med = cell(n, row)
             cells.append(text)
             meds.append(med)
-        ratios = [f"{meds[0] / m:.2f}" if meds[0] and m else "n/a" for m in meds[1:]]
-        lines.append("| " + " | ".join([row[0], row[1], row[2] + f" ({unit[row[0]]})"] + cells + ratios) + " |")
+        ratios.append([meds[0] / m if meds[0] and m else None for m in meds[1:]])
+        lines.append("| " + " | ".join([row[0], row[1], row[2] + f" ({unit[row[0], row[2]]})"] + cells +
+                                       [f"{r:.2f}" if r else "n/a" for r in ratios[-1]]) + " |")
     text = "\n".join(lines) + "\n"
     open(os.path.join(a.out, "cpu_vs_torch.md"), "w").write(text)
     print(text)
+    try:
+        drawn = ratio_bars(os.path.join(a.out, "cpu_vs_torch.png"), [" ".join(r) for r in rows],
+                           [(n, [rs[i] for rs in ratios]) for i, n in enumerate(names[1:])],
+                           "ours / torch, throughput (> 1: ours faster)",
+                           f"Ours vs PyTorch on the CPU, {a.threads} threads, median of {a.repeats} alternating repeats",
+                           log=True)
+        print(f"wrote {os.path.join(a.out, 'cpu_vs_torch.png')}" if drawn else "no ratio measured: no PNG")
+    except ImportError:
+        print("matplotlib not installed: no PNG (bash tools/setup.sh installs it)")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import os
 import sys
 
 from gpu_table import bench_rows, fmt
+from ratio_chart import ratio_bars
 
 
 def ours_times(path):
@@ -93,27 +94,8 @@ def main(dcvae_json, adae_json, torch_jsonl, stem):
     text = "\n".join(lines) + "\n"
     open(stem + ".md", "w").write(text)
     print(text)
-    if not any(r is not None for rs in ratios for r in rs):
-        return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(labels)), 4))
-    w = 0.4
-    for i, (mode, color) in enumerate((("eager", "tab:blue"), ("torch.compile", "tab:orange"))):
-        have = [(j + (i - 0.5) * w, rs[i]) for j, rs in enumerate(ratios) if rs[i] is not None]  # n/a: no bar
-        ax.bar([x for x, _ in have], [r for _, r in have], w, color=color, label=mode)
-    ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_yscale("log")
-    ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
-    ax.set_ylabel("torch time / ours (> 1: ours faster)")
-    ax.set_title("Model steps on the GPU, ours vs PyTorch", fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(stem + ".png", dpi=120)
+    series = [(mode, [rs[i] for rs in ratios]) for i, mode in enumerate(("eager", "torch.compile"))]
+    ratio_bars(stem + ".png", labels, series, "torch time / ours (> 1: ours faster)", "Model steps on the GPU, ours vs PyTorch", log=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ OUT_STEM.md and a bar chart of the ratio column to OUT_STEM.png. Ratio = their t
 import json
 import sys
 
+from ratio_chart import ratio_bars
+
 UNIT_TO_US = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
 
 
@@ -37,23 +39,7 @@ def write(stem, title, header, rows, labels, ratios, ratio_name):
     text = "\n".join(lines) + "\n"
     open(stem + ".md", "w").write(text)
     print(text)
-    pairs = [(l, r) for l, r in zip(labels, ratios) if r is not None]
-    if not pairs:
-        return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(pairs)), 4))
-    ax.bar(range(len(pairs)), [r for _, r in pairs], color=["tab:green" if r >= 1 else "tab:red" for _, r in pairs])
-    ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_xticks(range(len(pairs)))
-    ax.set_xticklabels([l for l, _ in pairs], rotation=60, ha="right", fontsize=7)
-    ax.set_ylabel(ratio_name)
-    ax.set_title(title.split(".")[0], fontsize=9)
-    fig.tight_layout()
-    fig.savefig(stem + ".png", dpi=120)
+    ratio_bars(stem + ".png", labels, [("", ratios)], ratio_name, title.split(".")[0])
 
 
 CONV_PATHS = ["auto", "tile", "wide", "gemm", "gemm_tf32"]  # bench_conv's `path` arg 0..4
