@@ -8,8 +8,8 @@
 // inputs). tools/sweeps/anomalydae_scaling.sh puts these beside the dense PyTorch (PyGOD-style) reference.
 // anomalydae_infer/{cpu,cuda}: inference at the same sizes as the epoch of that device, the forward with both
 // errors and the node scores (no backward, no update), for the comparisons with PyTorch eager and torch.compile
-// (tools/sweeps/cpu_vs_torch.py, tools/sweeps/gpu_model_steps.sh).
-//   ./build/experiments/bench_anomalydae --benchmark_filter=cpu
+// (tools/sweeps/cpu_vs_torch.py, tools/sweeps/gpu_model_steps.sh); each adds one untimed warm-up pass.
+//   ./build/experiments/bench_anomalydae --benchmark_filter='anomalydae_(epoch|infer)/cpu/(1000|3000)/'
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
