@@ -6,7 +6,9 @@ the node scores, on synthetic graphs of --nodes sizes).
 Every repeat runs each program once, in an order that rotates from repeat to repeat (ours, torch A, torch B,
 ... then torch A, torch B, ..., ours, ...), so a change of machine load hits every column alike; the 1-minute
 load average (/proc/loadavg) is read before each program and printed beside its figures. The table gives, per
-row, the median over repeats with [min-max], and ratio = ours / torch for throughput (> 1: ours faster).
+row, the median over repeats with [min-max], and ratio = ours / torch for throughput (> 1: ours faster);
+OUT/cpu_vs_torch.png draws those ratios, one colour per torch column, on a log scale (tools/sweeps/ratio_chart.py;
+needs matplotlib, which /usr/bin/python3 has after tools/setup.sh).
 
 Programs:
   ours      $BUILD/experiments/bench_dcvae, $BUILD/experiments/bench_anomalydae (Google Benchmark, JSON)
@@ -20,8 +22,7 @@ see the SSE kernels OpenBLAS picks by itself on a VM that hides the CPU model).
 
   /usr/bin/python3 tools/sweeps/cpu_vs_torch.py --build build --out /tmp/cpu_vs_torch \\
       --python /usr/bin/python3 --python /path/to/venv/bin/python --compile --repeats 3
-Writes OUT/cpu_vs_torch.md (the table), OUT/cpu_vs_torch.png (its ratio columns as bars, one colour per torch
-column, log scale: tools/sweeps/ratio_chart.py, needs matplotlib) and OUT/raw.jsonl (every measurement).
+Writes OUT/cpu_vs_torch.md (the table) and OUT/raw.jsonl (every measurement).
 """
 import argparse
 import json
