@@ -202,7 +202,7 @@ def main():
         med = statistics.median(vals)
 
         def num(x):  # 4,645.6 and 0.137 (an epoch of seconds keeps its digits)
-            return f"{x:,.1f}" if x >= 10 else f"{x:.3g}"
+            return f"{x:,.1f}" if x >= 10 else f"{x:#.3g}"
 
         return f"{num(med)} [{num(min(vals))}-{num(max(vals))}] (load {min(loads):.1f}-{max(loads):.1f})", med
 
