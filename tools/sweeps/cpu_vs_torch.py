@@ -211,8 +211,7 @@ def main():
     head = ["model", "config", "step"] + [f"{n}" for n in names] + [f"ours / {n}" for n in names[1:]]
     lines = [f"CPU, {a.threads} threads, {a.repeats} repeats alternating programs; median [min-max] of "
              f"windows/s (DC-VAE) or epochs and inference passes/s (AnomalyDAE), 1-minute load average beside each; "
-             f"ratio > 1: ours "
-             f"faster. Ours: OpenBLAS {context.get('openblas_core', '?')}, OpenMP wait "
+             f"ratio > 1: ours faster. Ours: OpenBLAS {context.get('openblas_core', '?')}, OpenMP wait "
              f"{context.get('omp_wait_policy', '?')}. AnomalyDAE torch side: dense (PyGOD-style) on a synthetic "
              f"graph of the same size, degree and attributes (not the same graph).", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * 3 + "---:|" * (len(head) - 3)]
