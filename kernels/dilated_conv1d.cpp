@@ -1,10 +1,12 @@
 #include "kernels/dilated_conv1d.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/dispatch.h"
 #include "kernels/gemm.h"
+#include "kernels/shifted_rows_f32.h"
 
 namespace ad {
 
@@ -148,10 +150,24 @@ void shifted_columns(const Conv1dShape& s, const T* in, int64_t width, int64_t k
     }
   }
 }
+
+// Row offsets in time of taps k0..K-1: dir * shift_k.
+std::vector<int64_t> tap_offsets(const Conv1dShape& s, int64_t k0, int64_t dir) {
+  std::vector<int64_t> off;
+  for (int64_t k = k0; k < s.ksize; ++k) off.push_back(dir * (s.ksize - 1 - k) * s.dilation);
+  return off;
+}
 }  // namespace
 
 template <class T> void dilated_conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const int64_t rows = s.batch * s.steps, k0 = first_tap(s), inner = (s.ksize - k0) * s.cin;
+  if constexpr (std::is_same_v<T, float>) {
+    if (cpu_direct::shifted_rows_available()) {
+      const std::vector<int64_t> off = tap_offsets(s, k0, -1);
+      return cpu_direct::shifted_rows_product(s.batch, s.steps, x, s.cin, s.ksize - k0, off.data(),
+                                              w + k0 * s.cin * s.cout, s.cout, bias, y);
+    }
+  }
   if (bias) {
 #pragma omp parallel for if (rows * s.cout >= 4 * kCpuParallelMin)
     for (int64_t n = 0; n < rows; ++n) std::copy(bias, bias + s.cout, y + n * s.cout);
@@ -172,6 +188,13 @@ template <class T> void dilated_conv1d_backward_data(const Conv1dShape& s, const
   for (int64_t j = 0; j < taps; ++j)
     for (int64_t c = 0; c < s.cin; ++c)
       for (int64_t o = 0; o < s.cout; ++o) wt[(j * s.cout + o) * s.cin + c] = w[((k0 + j) * s.cin + c) * s.cout + o];
+  if constexpr (std::is_same_v<T, float>) {
+    if (cpu_direct::shifted_rows_available()) {
+      const std::vector<int64_t> off = tap_offsets(s, k0, +1);
+      return cpu_direct::shifted_rows_product(s.batch, s.steps, dy, s.cout, taps, off.data(), wt, s.cin, nullptr,
+                                              dx);
+    }
+  }
   const T* cols = dy;
   if (taps > 1) {
     T* buf = scratch<T>(0, rows * inner);
@@ -184,16 +207,30 @@ template <class T> void dilated_conv1d_backward_data(const Conv1dShape& s, const
 template <class T>
 void dilated_conv1d_backward_params(const Conv1dShape& s, const T* x, const T* dy, T* dw, T* db) {
   const int64_t rows = s.batch * s.steps, k0 = first_tap(s), inner = (s.ksize - k0) * s.cin;
-  const T* cols = x;
-  if (inner != s.cin) {
-    T* buf = scratch<T>(0, rows * inner);
-    shifted_columns(s, x, s.cin, k0, -1, buf);
-    cols = buf;
+  bool direct = false;
+  if constexpr (std::is_same_v<T, float>) {
+    if ((direct = cpu_direct::shifted_rows_available())) {
+      const std::vector<int64_t> off = tap_offsets(s, k0, -1);
+      cpu_direct::shifted_rows_gradient(s.batch, s.steps, x, s.cin, s.ksize - k0, off.data(), dy, s.cout,
+                                        dw + k0 * s.cin * s.cout);
+    }
   }
-  gemm(true, false, inner, s.cout, rows, cols, inner, dy, T(1), dw + k0 * s.cin * s.cout);
-  if (db)
+  if (!direct) {
+    const T* cols = x;
+    if (inner != s.cin) {
+      T* buf = scratch<T>(0, rows * inner);
+      shifted_columns(s, x, s.cin, k0, -1, buf);
+      cols = buf;
+    }
+    gemm(true, false, inner, s.cout, rows, cols, inner, dy, T(1), dw + k0 * s.cin * s.cout);
+  }
+  if (db) {  // into a local row: the compiler must assume db may alias dy, and would not vectorise the loop
+    std::vector<T> acc(size_t(s.cout), T(0));
+    T* a = acc.data();
     for (int64_t n = 0; n < rows; ++n)
-      for (int64_t o = 0; o < s.cout; ++o) db[o] += dy[n * s.cout + o];
+      for (int64_t o = 0; o < s.cout; ++o) a[o] += dy[n * s.cout + o];
+    for (int64_t o = 0; o < s.cout; ++o) db[o] += a[o];
+  }
 }
 }  // namespace cpu_blas
 

@@ -3,6 +3,7 @@
 #include "kernels/dilated_conv1d.cuh"
 #include "kernels/dilated_conv1d_gemm.cuh"
 #include "kernels/gemm.h"
+#include "kernels/shifted_rows_f32.h"
 #include "layers/parameter.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/helpers.h"
@@ -382,5 +383,45 @@ TEST(DilatedConv1dCpuPath, BlasPathMatchesLoopReference) {
                                                 db_ref.data<double>());
     EXPECT_TRUE(test::all_close(dw, dw_ref, 1e-12, 1e-12));  // both accumulate onto 0.5
     EXPECT_TRUE(test::all_close(db, db_ref, 1e-12, 1e-12));
+  }
+}
+
+// The f32 CPU path (the direct AVX-512 kernel, kernels/shifted_rows_f32.h, where the CPU has it; else im2col +
+// BLAS) against the f64 loop reference: channel counts below, between and above its 16-lane vectors and
+// 64-column tiles, T not a multiple of its 6-row tiles and shorter than a tile, taps that see only padding,
+// K 1..4, accumulation onto existing gradients.
+TEST(DilatedConv1dCpuPath, F32PathMatchesF64Reference) {
+  SCOPED_TRACE(cpu_direct::shifted_rows_available() ? "direct kernel" : "im2col + BLAS");
+  struct Case { int64_t b, t, cin, cout, k, d; };
+  for (Case c : {Case{1, 1, 1, 1, 2, 1}, Case{3, 5, 2, 7, 2, 7}, Case{2, 33, 5, 3, 3, 4}, Case{2, 16, 8, 8, 1, 1},
+                 Case{2, 7, 3, 5, 4, 3}, Case{3, 128, 64, 64, 2, 64}, Case{2, 41, 12, 64, 2, 1},
+                 Case{2, 50, 64, 12, 2, 16}, Case{1, 23, 70, 129, 3, 2}, Case{2, 13, 17, 4, 2, 5},
+                 Case{1, 100, 64, 80, 2, 128}}) {
+    SCOPED_TRACE(::testing::Message() << "B" << c.b << " T" << c.t << " Cin" << c.cin << " Cout" << c.cout << " K"
+                                      << c.k << " d" << c.d);
+    Conv1dShape s{c.b, c.t, c.cin, c.cout, c.k, c.d};
+    Tensor x = test::random_tensor({c.b, c.t, c.cin}, 11, -1, 1, DType::F64);
+    Tensor w = test::random_tensor({c.k, c.cin, c.cout}, 12, -1, 1, DType::F64);
+    Tensor bias = test::random_tensor({c.cout}, 13, -1, 1, DType::F64);
+    Tensor dy = test::random_tensor({c.b, c.t, c.cout}, 14, -1, 1, DType::F64);
+    Tensor y_ref = Tensor::empty({c.b, c.t, c.cout}, DType::F64), dx_ref = Tensor::empty(x.shape(), DType::F64);
+    Tensor dw_ref = Tensor::full(w.shape(), 0.5, DType::F64), db_ref = Tensor::full(bias.shape(), 0.25, DType::F64);
+    cpu::dilated_conv1d_forward<double>(s, x.data<double>(), w.data<double>(), bias.data<double>(),
+                                        y_ref.data<double>());
+    cpu::dilated_conv1d_backward_data<double>(s, dy.data<double>(), w.data<double>(), dx_ref.data<double>());
+    cpu::dilated_conv1d_backward_params<double>(s, x.data<double>(), dy.data<double>(), dw_ref.data<double>(),
+                                                db_ref.data<double>());
+    Tensor xf = x.to_dtype(DType::F32), wf = w.to_dtype(DType::F32), bf = bias.to_dtype(DType::F32),
+           dyf = dy.to_dtype(DType::F32);
+    // Outputs start as NaN so that an element the kernel never writes fails.
+    Tensor y = Tensor::full({c.b, c.t, c.cout}, NAN, DType::F32), dx = Tensor::full(x.shape(), NAN, DType::F32);
+    Tensor dw = Tensor::full(w.shape(), 0.5, DType::F32), db = Tensor::full(bias.shape(), 0.25, DType::F32);
+    dilated_conv1d_forward(xf, wf, bf, y, c.d);
+    dilated_conv1d_backward_data(dyf, wf, dx, c.d);
+    dilated_conv1d_backward_params(xf, dyf, dw, db, c.d);
+    EXPECT_TRUE(test::all_close(y.to_dtype(DType::F64), y_ref, 1e-4, 1e-4));
+    EXPECT_TRUE(test::all_close(dx.to_dtype(DType::F64), dx_ref, 1e-4, 1e-4));
+    EXPECT_TRUE(test::all_close(dw.to_dtype(DType::F64), dw_ref, 1e-4, 1e-4));
+    EXPECT_TRUE(test::all_close(db.to_dtype(DType::F64), db_ref, 1e-4, 1e-4));
   }
 }
