@@ -20,6 +20,8 @@ class ActivationLayer : public Module {
     return dx;
   }
   void collect_parameters(const std::string&, std::vector<Parameter*>&) override {}
+  Activation activation() const { return a_; }
+  float param() const { return param_; }
 
  private:
   Activation a_;

@@ -105,6 +105,36 @@ TEST(Dcvae, OutputsAreCausalInInferenceMode) {
   EXPECT_TRUE(last_changed);
 }
 
+// CPU inference of a batch of at least two groups of ~512 rows runs group by group (Network::infer_in_chunks);
+// it must give the bits of the whole-batch path, which a batch of one sequence takes. The original's widths
+// (64 channels, the direct convolution kernel's full tiles); a train forward first so that the BatchNorm
+// running statistics are not their initial values.
+TEST(Dcvae, CpuInferenceInGroupsEqualsOneSequenceAtATime) {
+  Settings s;
+  s.T = 100;
+  s.M = 12;
+  s.J = 4;
+  s.cnn_units = {64, 64, 64};
+  s.dil_rate = {1, 2, 4, 8};
+  s.kernel = 2;
+  s.seed = 3;
+  Network net(s, Device::CPU);
+  const int64_t B = 13;  // groups of 512 / 100 = 5 sequences: two full groups and one of 3
+  Tensor x = test::random_tensor({B, s.T, s.M}, 21);
+  PhiloxStream rng(2);
+  net.forward(x, true, true, rng);
+  Outputs all = net.forward(x, false, false, rng);
+  for (int64_t b = 0; b < B; ++b) {
+    SCOPED_TRACE("sequence " + std::to_string(b));
+    Outputs one = net.forward(x.narrow0(b, 1).clone(), false, false, rng);
+    EXPECT_TRUE(test::bitwise_equal(all.z_mean.narrow0(b, 1).clone(), one.z_mean));
+    EXPECT_TRUE(test::bitwise_equal(all.z_log_var.narrow0(b, 1).clone(), one.z_log_var));
+    EXPECT_TRUE(test::bitwise_equal(all.z.narrow0(b, 1).clone(), one.z));
+    EXPECT_TRUE(test::bitwise_equal(all.x_mean.narrow0(b, 1).clone(), one.x_mean));
+    EXPECT_TRUE(test::bitwise_equal(all.x_log_var.narrow0(b, 1).clone(), one.x_log_var));
+  }
+}
+
 TEST(Dcvae, AlphaSelectionPicksTheBestAndSmallerOnTies) {
   // One channel, sigma 1, mu 0: a point at +5 labelled anomalous, a point at -3 normal.
   Reconstruction r;
