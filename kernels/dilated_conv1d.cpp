@@ -157,6 +157,16 @@ std::vector<int64_t> tap_offsets(const Conv1dShape& s, int64_t k0, int64_t dir) 
   for (int64_t k = k0; k < s.ksize; ++k) off.push_back(dir * (s.ksize - 1 - k) * s.dilation);
   return off;
 }
+
+// db += sum over rows of dy, into a local row first: the compiler must assume db may alias dy, and would not
+// vectorise the loop.
+template <class T> void add_bias_gradient(const Conv1dShape& s, const T* dy, T* db) {
+  std::vector<T> acc(size_t(s.cout), T(0));
+  T* a = acc.data();
+  for (int64_t n = 0; n < s.batch * s.steps; ++n)
+    for (int64_t o = 0; o < s.cout; ++o) a[o] += dy[n * s.cout + o];
+  for (int64_t o = 0; o < s.cout; ++o) db[o] += a[o];
+}
 }  // namespace
 
 template <class T> void dilated_conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
@@ -165,7 +175,7 @@ template <class T> void dilated_conv1d_forward(const Conv1dShape& s, const T* x,
     if (cpu_direct::shifted_rows_available()) {
       const std::vector<int64_t> off = tap_offsets(s, k0, -1);
       return cpu_direct::shifted_rows_product(s.batch, s.steps, x, s.cin, s.ksize - k0, off.data(),
-                                              w + k0 * s.cin * s.cout, s.cout, bias, y);
+                                              w + k0 * s.cin * s.cout, false, s.cout, bias, y);
     }
   }
   if (bias) {
@@ -183,18 +193,18 @@ template <class T> void dilated_conv1d_forward(const Conv1dShape& s, const T* x,
 
 template <class T> void dilated_conv1d_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
   const int64_t rows = s.batch * s.steps, k0 = first_tap(s), taps = s.ksize - k0, inner = taps * s.cout;
+  if constexpr (std::is_same_v<T, float>) {
+    if (cpu_direct::shifted_rows_available()) {
+      const std::vector<int64_t> off = tap_offsets(s, k0, +1);
+      return cpu_direct::shifted_rows_product(s.batch, s.steps, dy, s.cout, taps, off.data(), w + k0 * s.cin * s.cout,
+                                              true, s.cin, nullptr, dx);
+    }
+  }
   // wt[(j*C_out + o), c] = w[k0 + j, c, o]: each tap's [C_in, C_out] block transposed (K*C_in*C_out values).
   T* wt = scratch<T>(1, inner * s.cin);
   for (int64_t j = 0; j < taps; ++j)
     for (int64_t c = 0; c < s.cin; ++c)
       for (int64_t o = 0; o < s.cout; ++o) wt[(j * s.cout + o) * s.cin + c] = w[((k0 + j) * s.cin + c) * s.cout + o];
-  if constexpr (std::is_same_v<T, float>) {
-    if (cpu_direct::shifted_rows_available()) {
-      const std::vector<int64_t> off = tap_offsets(s, k0, +1);
-      return cpu_direct::shifted_rows_product(s.batch, s.steps, dy, s.cout, taps, off.data(), wt, s.cin, nullptr,
-                                              dx);
-    }
-  }
   const T* cols = dy;
   if (taps > 1) {
     T* buf = scratch<T>(0, rows * inner);
@@ -224,13 +234,23 @@ void dilated_conv1d_backward_params(const Conv1dShape& s, const T* x, const T* d
     }
     gemm(true, false, inner, s.cout, rows, cols, inner, dy, T(1), dw + k0 * s.cin * s.cout);
   }
-  if (db) {  // into a local row: the compiler must assume db may alias dy, and would not vectorise the loop
-    std::vector<T> acc(size_t(s.cout), T(0));
-    T* a = acc.data();
-    for (int64_t n = 0; n < rows; ++n)
-      for (int64_t o = 0; o < s.cout; ++o) a[o] += dy[n * s.cout + o];
-    for (int64_t o = 0; o < s.cout; ++o) db[o] += a[o];
+  if (db) add_bias_gradient(s, dy, db);
+}
+
+template <class T>
+void dilated_conv1d_backward(const Conv1dShape& s, const T* x, const T* dy, const T* w, T* dx, T* dw, T* db) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (cpu_direct::shifted_rows_available()) {
+      const int64_t k0 = first_tap(s);
+      const std::vector<int64_t> off = tap_offsets(s, k0, -1);
+      cpu_direct::shifted_rows_backward(s.batch, s.steps, x, s.cin, s.ksize - k0, off.data(), w + k0 * s.cin * s.cout,
+                                        dy, s.cout, dx, dw + k0 * s.cin * s.cout);
+      if (db) add_bias_gradient(s, dy, db);
+      return;
+    }
   }
+  dilated_conv1d_backward_data(s, dy, w, dx);
+  dilated_conv1d_backward_params(s, x, dy, dw, db);
 }
 }  // namespace cpu_blas
 
@@ -269,9 +289,9 @@ void dilated_conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias
   }
 }
 
-void dilated_conv1d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, int64_t dilation,
-                                  ConvPath path) {
-  const char* op = "dilated_conv1d_backward_data";
+namespace {
+Conv1dShape check_backward_data(const char* op, const Tensor& dy, const Tensor& w, const Tensor& dx,
+                                int64_t dilation) {
   Conv1dShape s = conv1d_shape(op, dx, w, dilation);
   check_floating(op, dy);
   check_dtype(op, w, dy.dtype());
@@ -280,6 +300,28 @@ void dilated_conv1d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
   check_same_device(op, dy, dx);
   AD_CHECK(dy.shape() == Shape({s.batch, s.steps, s.cout}), op, "dy must be [", s.batch, ",", s.steps, ",",
            s.cout, "], got ", dy.describe());
+  return s;
+}
+
+Conv1dShape check_backward_params(const char* op, const Tensor& x, const Tensor& dy, const Tensor& dw,
+                                  const Tensor& db, int64_t dilation) {
+  Conv1dShape s = conv1d_shape(op, x, dw, dilation);
+  check_floating(op, x);
+  check_dtype(op, dy, x.dtype());
+  check_dtype(op, dw, x.dtype());
+  check_same_device(op, x, dy);
+  check_same_device(op, x, dw);
+  check_bias(op, db, x, s.cout);
+  AD_CHECK(dy.shape() == Shape({s.batch, s.steps, s.cout}), op, "dy must be [", s.batch, ",", s.steps, ",",
+           s.cout, "], got ", dy.describe());
+  return s;
+}
+}  // namespace
+
+void dilated_conv1d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, int64_t dilation,
+                                  ConvPath path) {
+  const char* op = "dilated_conv1d_backward_data";
+  const Conv1dShape s = check_backward_data(op, dy, w, dx, dilation);
   if (dy.is_device()) {
     check_dtype(op, dy, DType::F32);
     AD_ON_DEVICE(op, dy, dilated_conv1d_backward_data(s, dy.data<float>(), w.data<float>(), dx.data<float>(),
@@ -295,15 +337,7 @@ void dilated_conv1d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
 void dilated_conv1d_backward_params(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db, int64_t dilation,
                                     ConvPath path) {
   const char* op = "dilated_conv1d_backward_params";
-  Conv1dShape s = conv1d_shape(op, x, dw, dilation);
-  check_floating(op, x);
-  check_dtype(op, dy, x.dtype());
-  check_dtype(op, dw, x.dtype());
-  check_same_device(op, x, dy);
-  check_same_device(op, x, dw);
-  check_bias(op, db, x, s.cout);
-  AD_CHECK(dy.shape() == Shape({s.batch, s.steps, s.cout}), op, "dy must be [", s.batch, ",", s.steps, ",",
-           s.cout, "], got ", dy.describe());
+  const Conv1dShape s = check_backward_params(op, x, dy, dw, db, dilation);
   if (x.is_device()) {
     check_dtype(op, x, DType::F32);
     AD_ON_DEVICE(op, x, dilated_conv1d_backward_params(s, x.data<float>(), dy.data<float>(),
@@ -316,6 +350,23 @@ void dilated_conv1d_backward_params(const Tensor& x, const Tensor& dy, Tensor& d
                                              db.defined() ? db.data<T>() : nullptr);
     });
   }
+}
+
+void dilated_conv1d_backward(const Tensor& x, const Tensor& dy, const Tensor& w, Tensor& dx, Tensor& dw, Tensor& db,
+                             int64_t dilation, ConvPath path) {
+  if (x.is_device()) {  // the device ops are separate launches anyway
+    dilated_conv1d_backward_data(dy, w, dx, dilation, path);
+    dilated_conv1d_backward_params(x, dy, dw, db, dilation, path);
+    return;
+  }
+  const char* op = "dilated_conv1d_backward";
+  const Conv1dShape s = check_backward_data(op, dy, w, dx, dilation);
+  check_backward_params(op, x, dy, dw, db, dilation);
+  dispatch_floating(op, x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    cpu_blas::dilated_conv1d_backward<T>(s, x.data<T>(), dy.data<T>(), w.data<T>(), dx.data<T>(), dw.data<T>(),
+                                         db.defined() ? db.data<T>() : nullptr);
+  });
 }
 
 }  // namespace ad

@@ -42,6 +42,9 @@ void dilated_conv1d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
 // dw += sum_{b,t} x(shifted) * dy, db += sum_{b,t} dy; db may be undefined.
 void dilated_conv1d_backward_params(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor& db, int64_t dilation,
                                     ConvPath path = ConvPath::Auto);
+// Both of the above (dx overwritten, dw and db accumulated); on the CPU's direct f32 path in one parallel region.
+void dilated_conv1d_backward(const Tensor& x, const Tensor& dy, const Tensor& w, Tensor& dx, Tensor& dw, Tensor& db,
+                             int64_t dilation, ConvPath path = ConvPath::Auto);
 
 namespace cpu {
 template <class T> void dilated_conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y);

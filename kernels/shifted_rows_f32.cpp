@@ -177,16 +177,24 @@ bool shifted_rows_available() {
   return ok;
 }
 
-void shifted_rows_product(int64_t batch, int64_t steps, const float* in, int64_t win, int64_t taps,
-                          const int64_t* off, const float* w_taps, int64_t wout, const float* bias, float* out) {
+namespace {
+// Packs the weights (and bias) into zero-padded, 64-byte aligned rows of ldw columns (aligned vector loads;
+// the padding columns compute zeros that are never stored). transposed: tap j's matrix is given as
+// [wout][win] (the forward weights, read by the input-gradient pass).
+Job prepare_product(int64_t batch, int64_t steps, const float* in, int64_t win, int64_t taps, const int64_t* off,
+                    const float* w_taps, bool transposed, int64_t wout, const float* bias, float* out) {
   const int64_t ldw = (wout + kLanes - 1) / kLanes * kLanes;
-  // Weights (and bias) into zero-padded, 64-byte aligned rows of ldw columns: aligned vector loads, and the
-  // padding columns compute zeros that are never stored.
   float* wp = aligned_scratch(0, taps * win * ldw);
-  for (int64_t r = 0; r < taps * win; ++r) {
-    std::copy(w_taps + r * wout, w_taps + (r + 1) * wout, wp + r * ldw);
-    std::fill(wp + r * ldw + wout, wp + (r + 1) * ldw, 0.0f);
-  }
+  for (int64_t j = 0; j < taps; ++j)
+    for (int64_t r = 0; r < win; ++r) {
+      float* d = wp + (j * win + r) * ldw;
+      const float* w = w_taps + j * win * wout;
+      if (transposed)
+        for (int64_t c = 0; c < wout; ++c) d[c] = w[c * win + r];
+      else
+        std::copy(w + r * wout, w + (r + 1) * wout, d);
+      std::fill(d + wout, d + ldw, 0.0f);
+    }
   float* bp = nullptr;
   if (bias) {
     bp = aligned_scratch(1, ldw);
@@ -195,18 +203,12 @@ void shifted_rows_product(int64_t batch, int64_t steps, const float* in, int64_t
   }
   float* zeros = aligned_scratch(2, win);
   std::fill(zeros, zeros + win, 0.0f);
-  const Job jb{batch, steps, win, taps, wout, ldw, off, in, wp, bp, zeros, out};
-  const int64_t tiles = batch * ((steps + kRows - 1) / kRows);
-  const bool parallel = batch * steps * win * taps * wout >= 4 * kCpuParallelMin && tiles > 1;
-#pragma omp parallel if (parallel)
-  {
-    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    run_tiles(jb, tiles * t / nt, tiles * (t + 1) / nt);
-  }
+  return Job{batch, steps, win, taps, wout, ldw, off, in, wp, bp, zeros, out};
 }
+int64_t product_tiles(const Job& jb) { return jb.batch * ((jb.steps + kRows - 1) / kRows); }
 
-void shifted_rows_gradient(int64_t batch, int64_t steps, const float* in, int64_t win, int64_t taps,
-                           const int64_t* off, const float* g, int64_t wout, float* dw_taps) {
+GradJob prepare_gradient(int64_t batch, int64_t steps, const float* in, int64_t win, int64_t taps,
+                         const int64_t* off, const float* g, int64_t wout) {
   const int64_t ldg = (wout + kLanes - 1) / kLanes * kLanes, rows = batch * steps;
   const float* gp = g;
   if (ldg != wout || reinterpret_cast<uintptr_t>(g) % 64 != 0) {  // aligned rows of whole vectors
@@ -219,25 +221,73 @@ void shifted_rows_gradient(int64_t batch, int64_t steps, const float* in, int64_
   }
   float* acc = aligned_scratch(4, taps * win * ldg);
   std::fill(acc, acc + taps * win * ldg, 0.0f);
-  const GradJob jb{batch, steps, win, taps, wout, ldg, off, in, gp, acc};
-  const int64_t tiles = taps * ((win + kRows - 1) / kRows) * ((ldg + kMaxVecs * kLanes - 1) / (kMaxVecs * kLanes));
-  const bool parallel = rows * win * taps * wout >= 4 * kCpuParallelMin && tiles > 1;
-#pragma omp parallel if (parallel)
+  return GradJob{batch, steps, win, taps, wout, ldg, off, in, gp, acc};
+}
+int64_t gradient_tiles(const GradJob& jb) {
+  return jb.taps * ((jb.win + kRows - 1) / kRows) * ((jb.ldg + kMaxVecs * kLanes - 1) / (kMaxVecs * kLanes));
+}
+void finish_gradient(const GradJob& jb, float* dw_taps) {
+  for (int64_t r = 0; r < jb.taps * jb.win; ++r)
+    for (int64_t o = 0; o < jb.wout; ++o) dw_taps[r * jb.wout + o] += jb.acc[r * jb.ldg + o];
+}
+
+bool worth_threads(int64_t batch, int64_t steps, int64_t win, int64_t taps, int64_t wout) {
+  return batch * steps * win * taps * wout >= 4 * kCpuParallelMin;
+}
+}  // namespace
+
+void shifted_rows_product(int64_t batch, int64_t steps, const float* in, int64_t win, int64_t taps,
+                          const int64_t* off, const float* w_taps, bool transposed, int64_t wout, const float* bias,
+                          float* out) {
+  const Job jb = prepare_product(batch, steps, in, win, taps, off, w_taps, transposed, wout, bias, out);
+  const int64_t tiles = product_tiles(jb);
+#pragma omp parallel if (worth_threads(batch, steps, win, taps, wout) && tiles > 1)
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    run_tiles(jb, tiles * t / nt, tiles * (t + 1) / nt);
+  }
+}
+
+void shifted_rows_gradient(int64_t batch, int64_t steps, const float* in, int64_t win, int64_t taps,
+                           const int64_t* off, const float* g, int64_t wout, float* dw_taps) {
+  const GradJob jb = prepare_gradient(batch, steps, in, win, taps, off, g, wout);
+  const int64_t tiles = gradient_tiles(jb);
+#pragma omp parallel if (worth_threads(batch, steps, win, taps, wout) && tiles > 1)
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     run_grad_tiles(jb, tiles * t / nt, tiles * (t + 1) / nt);
   }
-  for (int64_t r = 0; r < taps * win; ++r)
-    for (int64_t o = 0; o < wout; ++o) dw_taps[r * wout + o] += acc[r * ldg + o];
+  finish_gradient(jb, dw_taps);
+}
+
+void shifted_rows_backward(int64_t batch, int64_t steps, const float* x, int64_t cin, int64_t taps,
+                           const int64_t* off, const float* w_taps, const float* dy, int64_t cout, float* dx,
+                           float* dw_taps) {
+  std::vector<int64_t> back(off, off + taps);  // dx reads dy at t - off_j
+  for (int64_t& o : back) o = -o;
+  const Job dj = prepare_product(batch, steps, dy, cout, taps, back.data(), w_taps, true, cin, nullptr, dx);
+  const GradJob gj = prepare_gradient(batch, steps, x, cin, taps, off, dy, cout);
+  const int64_t dtiles = product_tiles(dj), gtiles = gradient_tiles(gj);
+  // The two passes are independent (dx, and dW's scratch accumulators): each thread does its share of both,
+  // with no barrier between them.
+#pragma omp parallel if (worth_threads(batch, steps, cin, taps, cout))
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    run_tiles(dj, dtiles * t / nt, dtiles * (t + 1) / nt);
+    run_grad_tiles(gj, gtiles * t / nt, gtiles * (t + 1) / nt);
+  }
+  finish_gradient(gj, dw_taps);
 }
 
 #else  // no x86-64 GCC/Clang vector extensions: callers use their BLAS path
 
 bool shifted_rows_available() { return false; }
-void shifted_rows_product(int64_t, int64_t, const float*, int64_t, int64_t, const int64_t*, const float*, int64_t,
-                          const float*, float*) {}
+void shifted_rows_product(int64_t, int64_t, const float*, int64_t, int64_t, const int64_t*, const float*, bool,
+                          int64_t, const float*, float*) {}
 void shifted_rows_gradient(int64_t, int64_t, const float*, int64_t, int64_t, const int64_t*, const float*, int64_t,
                            float*) {}
+void shifted_rows_backward(int64_t, int64_t, const float*, int64_t, int64_t, const int64_t*, const float*,
+                           const float*, int64_t, float*, float*) {}
 
 #endif
 

@@ -35,8 +35,7 @@ Tensor CausalConv1d::backward(const Tensor& dy) {
   AD_CHECK(dy.shape() == Shape({x_.size(0), x_.size(1), cout_}), "CausalConv1d::backward", "expected dy [",
            x_.size(0), ", ", x_.size(1), ", ", cout_, "], got ", dy.describe());
   Tensor dx = Tensor::empty(x_.shape(), x_.dtype(), x_.device());
-  dilated_conv1d_backward_data(dy, weight_.value, dx, d_);
-  dilated_conv1d_backward_params(x_, dy, weight_.grad, bias_.grad, d_);
+  dilated_conv1d_backward(x_, dy, weight_.value, dx, weight_.grad, bias_.grad, d_);
   return dx;
 }
 

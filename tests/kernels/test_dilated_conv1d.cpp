@@ -389,7 +389,8 @@ TEST(DilatedConv1dCpuPath, BlasPathMatchesLoopReference) {
 // The f32 CPU path (the direct AVX-512 kernel, kernels/shifted_rows_f32.h, where the CPU has it; else im2col +
 // BLAS) against the f64 loop reference: channel counts below, between and above its 16-lane vectors and
 // 64-column tiles, T not a multiple of its 6-row tiles and shorter than a tile, taps that see only padding,
-// K 1..4, accumulation onto existing gradients.
+// K 1..4, accumulation onto existing gradients; and dilated_conv1d_backward (both passes in one call) against
+// the two separate calls.
 TEST(DilatedConv1dCpuPath, F32PathMatchesF64Reference) {
   SCOPED_TRACE(cpu_direct::shifted_rows_available() ? "direct kernel" : "im2col + BLAS");
   struct Case { int64_t b, t, cin, cout, k, d; };
@@ -423,5 +424,12 @@ TEST(DilatedConv1dCpuPath, F32PathMatchesF64Reference) {
     EXPECT_TRUE(test::all_close(dx.to_dtype(DType::F64), dx_ref, 1e-4, 1e-4));
     EXPECT_TRUE(test::all_close(dw.to_dtype(DType::F64), dw_ref, 1e-4, 1e-4));
     EXPECT_TRUE(test::all_close(db.to_dtype(DType::F64), db_ref, 1e-4, 1e-4));
+    // Both backward passes in one call (one parallel region on the direct path): the same results.
+    Tensor dx2 = Tensor::full(x.shape(), NAN, DType::F32);
+    Tensor dw2 = Tensor::full(w.shape(), 0.5, DType::F32), db2 = Tensor::full(bias.shape(), 0.25, DType::F32);
+    dilated_conv1d_backward(xf, dyf, wf, dx2, dw2, db2, c.d);
+    EXPECT_TRUE(test::bitwise_equal(dx2, dx));
+    EXPECT_TRUE(test::bitwise_equal(dw2, dw));
+    EXPECT_TRUE(test::bitwise_equal(db2, db));
   }
 }
