@@ -68,11 +68,19 @@ AD_CPU_CLONES void inference_affine_f32(const float* x, const float* sc, const f
   for (int64_t i = lo; i < hi; ++i)
     for (int64_t j = 0; j < c; ++j) y[i * c + j] = x[i * c + j] * sc[j] + sh[j];
 }
+// then: the activation whose output x is, its derivative read off x (see batchnorm1d_activation_train_backward);
+// Identity: none. The test is loop-invariant (GCC unswitches it).
 AD_CPU_CLONES void backward_dx_f32(const float* x, const float* dy, const double* pa, const double* pb,
-                                   const double* pk, int64_t lo, int64_t hi, int64_t c, float* dx) {
+                                   const double* pk, int64_t lo, int64_t hi, int64_t c, Activation then,
+                                   float alpha, float* dx) {
   for (int64_t i = lo; i < hi; ++i)
-    for (int64_t j = 0; j < c; ++j)
-      dx[i * c + j] = float(pa[j] * double(dy[i * c + j]) + pb[j] * double(x[i * c + j]) + pk[j]);
+    for (int64_t j = 0; j < c; ++j) {
+      const float a = x[i * c + j];
+      float v = float(pa[j] * double(dy[i * c + j]) + pb[j] * double(a) + pk[j]);
+      if (then == Activation::Tanh) v *= 1.0f - a * a;
+      if (then == Activation::ELU) v *= a > 0.0f ? 1.0f : a + alpha;
+      dx[i * c + j] = v;
+    }
 }
 
 // column_sums for a pass given as add(lo, hi, acc) over a row range: `width` accumulators per thread,
@@ -169,9 +177,10 @@ void batchnorm1d_inference_forward(const T* x, const T* gamma, const T* beta, co
     for (int64_t j = 0; j < c; ++j) y[i * c + j] = x[i * c + j] * sc[j] + sh[j];
 }
 
+// The train-mode backward, then (unless Identity) the backward of the activation that produced x.
 template <class T>
-void batchnorm1d_train_backward(const T* x, const T* gamma, const T* save_mean, const T* save_var, const T* dy,
-                                T* dx, T* dgamma, T* dbeta, int64_t n, int64_t c, T eps) {
+void train_backward(const T* x, const T* gamma, const T* save_mean, const T* save_var, const T* dy, T* dx,
+                    T* dgamma, T* dbeta, int64_t n, int64_t c, T eps, Activation then, T alpha) {
   const double inv_n = n > 0 ? 1.0 / double(n) : 0.0;
   std::vector<double> invstd(static_cast<size_t>(c));
   for (int64_t j = 0; j < c; ++j) invstd[size_t(j)] = 1.0 / std::sqrt(double(save_var[j]) + double(eps));
@@ -202,13 +211,31 @@ void batchnorm1d_train_backward(const T* x, const T* gamma, const T* save_mean, 
   }
   const double *pa = ca.data(), *pb = cb.data(), *pk = ck.data();
   if constexpr (f32) {
-    row_chunks(n, c, [&](int64_t lo, int64_t hi) { backward_dx_f32(x, dy, pa, pb, pk, lo, hi, c, dx); });
+    row_chunks(n, c, [&](int64_t lo, int64_t hi) { backward_dx_f32(x, dy, pa, pb, pk, lo, hi, c, then, alpha, dx); });
     return;
   }
 #pragma omp parallel for if (n * c >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < c; ++j)
-      dx[i * c + j] = T(pa[j] * double(dy[i * c + j]) + pb[j] * double(x[i * c + j]) + pk[j]);
+    for (int64_t j = 0; j < c; ++j) {
+      const T a = x[i * c + j];
+      T v = T(pa[j] * double(dy[i * c + j]) + pb[j] * double(a) + pk[j]);
+      if (then == Activation::Tanh) v *= T(1) - a * a;
+      if (then == Activation::ELU) v *= a > T(0) ? T(1) : a + alpha;
+      dx[i * c + j] = v;
+    }
+}
+
+template <class T>
+void batchnorm1d_train_backward(const T* x, const T* gamma, const T* save_mean, const T* save_var, const T* dy,
+                                T* dx, T* dgamma, T* dbeta, int64_t n, int64_t c, T eps) {
+  train_backward(x, gamma, save_mean, save_var, dy, dx, dgamma, dbeta, n, c, eps, Activation::Identity, T(0));
+}
+
+template <class T>
+void batchnorm1d_activation_train_backward(Activation act, T param, const T* x, const T* gamma, const T* save_mean,
+                                           const T* save_var, const T* dy, T* dpre, T* dgamma, T* dbeta, int64_t n,
+                                           int64_t c, T eps) {
+  train_backward(x, gamma, save_mean, save_var, dy, dpre, dgamma, dbeta, n, c, eps, act, param);
 }
 
 #define AD_BN_INSTANTIATE(T)                                                                                  \
@@ -217,7 +244,9 @@ void batchnorm1d_train_backward(const T* x, const T* gamma, const T* save_mean, 
   template void batchnorm1d_inference_forward<T>(const T*, const T*, const T*, const T*, const T*, T*, int64_t,  \
                                                  int64_t, T);                                                 \
   template void batchnorm1d_train_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*,      \
-                                              int64_t, int64_t, T);
+                                              int64_t, int64_t, T);                                           \
+  template void batchnorm1d_activation_train_backward<T>(Activation, T, const T*, const T*, const T*, const T*,  \
+                                                         const T*, T*, T*, T*, int64_t, int64_t, T);
 AD_BN_INSTANTIATE(float)
 AD_BN_INSTANTIATE(double)
 #undef AD_BN_INSTANTIATE
@@ -320,6 +349,34 @@ void batchnorm1d_train_backward(const Tensor& x, const Tensor& gamma, const Tens
                                          T(opt.eps));
     });
   }
+}
+
+bool batchnorm_fuses_activation_backward(Activation a, float param) {
+  return a == Activation::Identity || a == Activation::Tanh || (a == Activation::ELU && param >= 0.0f);
+}
+
+void batchnorm1d_activation_train_backward(Activation act, float param, const Tensor& x, const Tensor& gamma,
+                                           const Tensor& save_mean, const Tensor& save_var, const Tensor& dy,
+                                           Tensor& dpre, Tensor& dgamma, Tensor& dbeta, const BatchNormOptions& opt) {
+  const char* op = "batchnorm1d_activation_train_backward";
+  const int64_t c = check_bn(op, x, {&gamma, &save_mean, &save_var, &dgamma, &dbeta});
+  AD_CHECK(gamma.defined() && save_mean.defined() && save_var.defined() && dgamma.defined() && dbeta.defined(), op,
+           "gamma, save_mean, save_var, dgamma and dbeta are required");
+  AD_CHECK(!x.is_device(), op, "CPU tensors only (on a device: batchnorm1d_train_backward, then activation_backward)");
+  AD_CHECK(batchnorm_fuses_activation_backward(act, param), op, "activation ", activation_name(act),
+           " is not supported (batchnorm_fuses_activation_backward)");
+  check_same_shape(op, x, dy);
+  check_same_shape(op, x, dpre);
+  check_same_device(op, x, dy);
+  check_same_device(op, x, dpre);
+  check_dtype(op, dy, x.dtype());
+  check_dtype(op, dpre, x.dtype());
+  dispatch_floating(op, x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    cpu::batchnorm1d_activation_train_backward<T>(act, T(param), x.data<T>(), gamma.data<T>(), save_mean.data<T>(),
+                                                  save_var.data<T>(), dy.data<T>(), dpre.data<T>(), dgamma.data<T>(),
+                                                  dbeta.data<T>(), x.size(0), c, T(opt.eps));
+  });
 }
 
 }  // namespace ad

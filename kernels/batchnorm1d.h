@@ -12,6 +12,7 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/activation.h"
 #include "runtime/tensor.h"
 #include "kernels/dispatch.h"
 
@@ -35,6 +36,17 @@ void batchnorm1d_train_backward(const Tensor& x, const Tensor& gamma, const Tens
                                 const Tensor& save_var, const Tensor& dy, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
                                 const BatchNormOptions& opt = {});
 
+// The CPU training step's fusion of this op's backward with that of the activation before it: x is the
+// activation's output (x = act(pre)), and dpre = (batchnorm1d_train_backward's dx) * act'(pre), act' read off
+// x (tanh: 1 - x^2; ELU with alpha >= 0: 1 where x > 0, else x + alpha; identity: 1), in one pass over the
+// rows instead of two (DC-VAE: conv -> activation -> BatchNorm blocks). CPU tensors only; the activations
+// batchnorm_fuses_activation_backward accepts.
+bool batchnorm_fuses_activation_backward(Activation a, float param);
+void batchnorm1d_activation_train_backward(Activation act, float param, const Tensor& x, const Tensor& gamma,
+                                           const Tensor& save_mean, const Tensor& save_var, const Tensor& dy,
+                                           Tensor& dpre, Tensor& dgamma, Tensor& dbeta,
+                                           const BatchNormOptions& opt = {});
+
 namespace cpu {
 // running_mean/running_var may be null.
 template <class T>
@@ -46,6 +58,10 @@ void batchnorm1d_inference_forward(const T* x, const T* gamma, const T* beta, co
 template <class T>
 void batchnorm1d_train_backward(const T* x, const T* gamma, const T* save_mean, const T* save_var, const T* dy,
                                 T* dx, T* dgamma, T* dbeta, int64_t n, int64_t c, T eps);
+template <class T>
+void batchnorm1d_activation_train_backward(Activation act, T param, const T* x, const T* gamma, const T* save_mean,
+                                           const T* save_var, const T* dy, T* dpre, T* dgamma, T* dbeta, int64_t n,
+                                           int64_t c, T eps);
 }  // namespace cpu
 
 AD_DEVICE_BACKENDS(

@@ -112,6 +112,10 @@ template void dilated_conv1d_backward_params<double>(const Conv1dShape&, const d
 // only ever read padding (shift_k >= T) are left out; they are a prefix k < first_tap, so the rest of W is
 // one contiguous block. The im2col buffers are per thread and kept between calls. This does the same
 // arithmetic as the loops in namespace cpu (the reference the tests compare against) at BLAS speed.
+// f32 on a CPU with AVX-512 (the path models train on) skips both the im2col copy and BLAS: the direct
+// kernels of kernels/shifted_rows_f32.h read x (or dy) at the shifted rows in place (DC-VAE's original
+// configuration: the copies and OpenBLAS's packing had cost as much as the products, perf), and
+// dilated_conv1d_backward runs dx and dW in one parallel region. f64 and other CPUs keep im2col + BLAS.
 namespace cpu_blas {
 namespace {
 template <class T>

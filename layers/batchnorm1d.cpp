@@ -44,6 +44,18 @@ Tensor BatchNorm1d::backward(const Tensor& dy) {
   return dx;
 }
 
+Tensor BatchNorm1d::backward_through(const Tensor& dy, Activation act, float param) {
+  const char* op = "BatchNorm1d::backward_through";
+  AD_CHECK(x_.defined(), op, "needs a training-mode forward first");
+  AD_CHECK(dy.numel() == x_.numel() && dy.size(dy.dim() - 1) == c_, op, "dy ", dy.describe(),
+           " does not match the forward input ", x_.describe());
+  Tensor dpre = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+  Tensor dpre2 = dpre.view(x_.shape());
+  batchnorm1d_activation_train_backward(act, param, x_, gamma_.value, save_mean_, save_var_, dy.view(x_.shape()),
+                                        dpre2, gamma_.grad, beta_.grad, opt_);
+  return dpre;
+}
+
 void BatchNorm1d::collect_parameters(const std::string& prefix, std::vector<Parameter*>& out) {
   gamma_.name = join_name(prefix, "gamma");
   beta_.name = join_name(prefix, "beta");

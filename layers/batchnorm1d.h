@@ -24,6 +24,10 @@ class BatchNorm1d : public Module {
   Tensor forward(const Tensor& x);
   // dx for the last training-mode forward; accumulates gamma.grad and beta.grad.
   Tensor backward(const Tensor& dy);
+  // The gradient one step further back, through the activation whose output this layer normalised
+  // (x = act(pre)): d loss / d pre, in one pass on the CPU (batchnorm1d_activation_train_backward); same
+  // accumulation into gamma.grad and beta.grad. CPU tensors and batchnorm_fuses_activation_backward only.
+  Tensor backward_through(const Tensor& dy, Activation act, float param);
 
   void collect_parameters(const std::string& prefix, std::vector<Parameter*>& out) override;
   // ("<prefix>.running_mean", &tensor), ("<prefix>.running_var", &tensor); a checkpoint loader may

@@ -185,8 +185,13 @@ void Network::backward(const Tensor& x, const Outputs& o) {
   gaussian_nll_loss_backward(x, o.x_mean, o.x_log_var, dout, nullptr, &dxm, &dxlv, r);
   Tensor dh = x_mean_->backward(dxm);
   axpby(1.0, x_log_var_->backward(dxlv), 1.0, dh);
-  for (auto it = decoder_.rbegin(); it != decoder_.rend(); ++it)
-    dh = it->conv->backward(it->act->backward(it->bn->backward(dh)));
+  // On the CPU, BatchNorm's backward and the activation's run as one pass (BatchNorm1d::backward_through).
+  auto block_backward = [](Block& b, const Tensor& d) {
+    if (d.device() == Device::CPU && batchnorm_fuses_activation_backward(b.act->activation(), b.act->param()))
+      return b.conv->backward(b.bn->backward_through(d, b.act->activation(), b.act->param()));
+    return b.conv->backward(b.act->backward(b.bn->backward(d)));
+  };
+  for (auto it = decoder_.rbegin(); it != decoder_.rend(); ++it) dh = block_backward(*it, dh);
   // through the reparameterisation, plus the KL term's own gradient
   Tensor dzm = like(o.z_mean), dzlv = like(o.z_log_var);
   if (device_offset_used_) reparam_backward(o.z_log_var, dh, dzm, dzlv, eps_seed_, device_noise_offset_);
@@ -197,8 +202,7 @@ void Network::backward(const Tensor& x, const Outputs& o) {
   axpby(1.0, kzlv, 1.0, dzlv);
   dh = z_mean_->backward(dzm);
   axpby(1.0, z_log_var_->backward(dzlv), 1.0, dh);
-  for (auto it = encoder_.rbegin(); it != encoder_.rend(); ++it)
-    dh = it->conv->backward(it->act->backward(it->bn->backward(dh)));
+  for (auto it = encoder_.rbegin(); it != encoder_.rend(); ++it) dh = block_backward(*it, dh);
 }
 
 void Network::collect_parameters(const std::string& prefix, std::vector<Parameter*>& out) {

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/activation.h"
 #include "kernels/batchnorm1d.cuh"
 #include "layers/parameter.h"
 #include "tests/support/gradcheck.h"
@@ -166,6 +167,57 @@ TEST(GradCheckBatchNorm1d, TrainModeDxDgammaDbeta) {
       return std::vector<Tensor>{dx};
     };
     AD_EXPECT_GRADCHECK(test::grad_check({x}, {&gamma, &beta}, forward, backward));
+  }
+}
+
+// BatchNorm's backward fused with that of the activation before it (x = act(pre)): the whole of
+// pre -> act -> BatchNorm against central differences in f64, for each activation it takes.
+TEST(GradCheckBatchNorm1d, ActivationFusedBackward) {
+  for (auto [act, param] : {std::pair<Activation, float>{Activation::Tanh, 0.0f}, {Activation::ELU, 1.0f},
+                            {Activation::ELU, 0.5f}, {Activation::Identity, 0.0f}}) {
+    SCOPED_TRACE(std::string(activation_name(act)) + " " + std::to_string(param));
+    ASSERT_TRUE(batchnorm_fuses_activation_backward(act, param));
+    const int64_t n = 13, c = 3;
+    BnData d(n, c, 9, DType::F64);
+    Parameter gamma("gamma", d.gamma), beta("beta", d.beta);
+    Tensor pre = d.x, a = Tensor::empty({n, c}, DType::F64), sm = Tensor::empty({c}, DType::F64),
+           sv = Tensor::empty({c}, DType::F64), none;
+    auto forward = [&] {
+      activation_forward(act, pre, a, param);
+      Tensor y = Tensor::empty({n, c}, DType::F64);
+      batchnorm1d_train_forward(a, gamma.value, beta.value, y, sm, sv, none, none);
+      return y;
+    };
+    auto backward = [&](const Tensor& dy) {
+      Tensor dpre = Tensor::empty({n, c}, DType::F64);
+      batchnorm1d_activation_train_backward(act, param, a, gamma.value, sm, sv, dy, dpre, gamma.grad, beta.grad);
+      return std::vector<Tensor>{dpre};
+    };
+    AD_EXPECT_GRADCHECK(test::grad_check({pre}, {&gamma, &beta}, forward, backward));
+  }
+}
+
+// The f32 CPU path of the fused backward against the two ops it replaces, to f32 rounding (the compiler may
+// fuse tanh's 1 - x^2 differently; ELU's x + alpha stands for alpha exp(pre)); dgamma and dbeta are the same
+// pass as before (the same bits).
+TEST(BatchNorm1dCpuPath, ActivationFusedBackwardMatchesTheTwoOps) {
+  EXPECT_FALSE(batchnorm_fuses_activation_backward(Activation::Softplus, 0.0f));
+  for (Activation act : {Activation::Tanh, Activation::ELU}) {
+    SCOPED_TRACE(activation_name(act));
+    const int64_t n = 700, c = 37;  // past kCpuParallelMin: the row-chunked path
+    BnData d(n, c, 31);
+    Tensor a = Tensor::empty({n, c}), y = Tensor::empty({n, c}), sm = Tensor::empty({c}), sv = Tensor::empty({c}),
+           none;
+    activation_forward(act, d.x, a, 1.0f);
+    batchnorm1d_train_forward(a, d.gamma, d.beta, y, sm, sv, none, none);
+    Tensor da = Tensor::empty({n, c}), dpre = Tensor::empty({n, c}), fused = Tensor::empty({n, c});
+    Tensor dg = d.dgamma0.clone(), db = d.dbeta0.clone(), dg2 = d.dgamma0.clone(), db2 = d.dbeta0.clone();
+    batchnorm1d_train_backward(a, d.gamma, sm, sv, d.dy, da, dg, db);
+    activation_backward(act, d.x, a, da, dpre, 1.0f);
+    batchnorm1d_activation_train_backward(act, 1.0f, a, d.gamma, sm, sv, d.dy, fused, dg2, db2);
+    EXPECT_TRUE(test::all_close(fused, dpre, 1e-6, 1e-6));
+    EXPECT_TRUE(test::bitwise_equal(dg2, dg));
+    EXPECT_TRUE(test::bitwise_equal(db2, db));
   }
 }
 

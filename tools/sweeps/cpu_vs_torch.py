@@ -22,7 +22,7 @@ see the SSE kernels OpenBLAS picks by itself on a VM that hides the CPU model).
 
   /usr/bin/python3 tools/sweeps/cpu_vs_torch.py --build build --out /tmp/cpu_vs_torch \\
       --python /usr/bin/python3 --python /path/to/venv/bin/python --compile --repeats 3
-Writes OUT/cpu_vs_torch.md (the table) and OUT/raw.jsonl (every measurement).
+Writes OUT/cpu_vs_torch.md (the table) and OUT/raw.jsonl (every measurement); --out defaults to /tmp/cpu_vs_torch.
 """
 import argparse
 import json
@@ -121,7 +121,7 @@ def torch_anomalydae(a, py, compile_mode, env):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", default="/tmp/cpu_vs_torch", help="folder for the table and raw.jsonl")
     ap.add_argument("--python", action="append", help="a Python with torch (repeatable; default /usr/bin/python3)")
     ap.add_argument("--compile", action="store_true", help="also torch.compile where the torch has it")
     ap.add_argument("--repeats", type=int, default=3)
