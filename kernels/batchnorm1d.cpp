@@ -112,16 +112,26 @@ template <class Body> void row_chunks(int64_t n, int64_t c, Body body) {
 
 // Per channel, two passes (mean, then centred squares) with double accumulators: the accurate side
 // of the parity tests. Passes run row by row (channels contiguous) for memory order.
+// The train-mode forward; with pre, x = act(pre) is computed first, inside the mean's pass (each thread
+// applies the activation to its rows, then sums them while they are in cache: one parallel region and one
+// pass over memory fewer; the same row split, so the same bits).
 template <class T>
-void batchnorm1d_train_forward(const T* x, const T* gamma, const T* beta, T* y, T* save_mean, T* save_var,
-                               T* running_mean, T* running_var, int64_t n, int64_t c, T momentum, T eps) {
+void train_forward(const T* pre, Activation act, T param, T* x_out, const T* gamma, const T* beta, T* y,
+                   T* save_mean, T* save_var, T* running_mean, T* running_var, int64_t n, int64_t c, T momentum,
+                   T eps) {
+  const T* x = x_out;
   const double inv_n = n > 0 ? 1.0 / double(n) : 0.0;
   constexpr bool f32 = std::is_same_v<T, float>;
   std::vector<double> mean;
-  if constexpr (f32)
-    mean = column_sums_f32(n, c, c, [&](int64_t lo, int64_t hi, double* acc) { add_rows_f32(x, lo, hi, c, acc); });
-  else
+  if constexpr (f32) {
+    mean = column_sums_f32(n, c, c, [&](int64_t lo, int64_t hi, double* acc) {
+      if (pre) activation_forward<float>(act, pre + lo * c, x_out + lo * c, (hi - lo) * c, param);
+      add_rows_f32(x, lo, hi, c, acc);
+    });
+  } else {
+    if (pre) activation_forward<T>(act, pre, x_out, n * c, param);
     mean = column_sums(n, c, [&](int64_t i, int64_t j) { return double(x[i * c + j]); });
+  }
   for (double& m : mean) m *= inv_n;
   const double* mu = mean.data();
   std::vector<double> var;
@@ -154,6 +164,21 @@ void batchnorm1d_train_forward(const T* x, const T* gamma, const T* beta, T* y, 
 #pragma omp parallel for if (n * c >= kCpuParallelMin)
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < c; ++j) y[i * c + j] = T(double(x[i * c + j]) * sc[j] + sh[j]);
+}
+
+template <class T>
+void batchnorm1d_train_forward(const T* x, const T* gamma, const T* beta, T* y, T* save_mean, T* save_var,
+                               T* running_mean, T* running_var, int64_t n, int64_t c, T momentum, T eps) {
+  train_forward<T>(nullptr, Activation::Identity, T(0), const_cast<T*>(x), gamma, beta, y, save_mean, save_var,
+                   running_mean, running_var, n, c, momentum, eps);
+}
+
+template <class T>
+void batchnorm1d_activation_train_forward(Activation act, T param, const T* pre, T* x, const T* gamma,
+                                          const T* beta, T* y, T* save_mean, T* save_var, T* running_mean,
+                                          T* running_var, int64_t n, int64_t c, T momentum, T eps) {
+  train_forward<T>(pre, act, param, x, gamma, beta, y, save_mean, save_var, running_mean, running_var, n, c,
+                   momentum, eps);
 }
 
 template <class T>
@@ -245,6 +270,8 @@ void batchnorm1d_activation_train_backward(Activation act, T param, const T* x, 
                                                  int64_t, T);                                                 \
   template void batchnorm1d_train_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*,      \
                                               int64_t, int64_t, T);                                           \
+  template void batchnorm1d_activation_train_forward<T>(Activation, T, const T*, T*, const T*, const T*, T*, T*, \
+                                                        T*, T*, T*, int64_t, int64_t, T, T);                  \
   template void batchnorm1d_activation_train_backward<T>(Activation, T, const T*, const T*, const T*, const T*,  \
                                                          const T*, T*, T*, T*, int64_t, int64_t, T);
 AD_BN_INSTANTIATE(float)
@@ -349,6 +376,29 @@ void batchnorm1d_train_backward(const Tensor& x, const Tensor& gamma, const Tens
                                          T(opt.eps));
     });
   }
+}
+
+void batchnorm1d_activation_train_forward(Activation act, float param, const Tensor& pre, Tensor& x,
+                                          const Tensor& gamma, const Tensor& beta, Tensor& y, Tensor& save_mean,
+                                          Tensor& save_var, Tensor& running_mean, Tensor& running_var,
+                                          const BatchNormOptions& opt) {
+  const char* op = "batchnorm1d_activation_train_forward";
+  const int64_t c = check_bn(op, pre, {&gamma, &beta, &save_mean, &save_var, &running_mean, &running_var});
+  AD_CHECK(gamma.defined() && beta.defined() && save_mean.defined() && save_var.defined(), op,
+           "gamma, beta, save_mean and save_var are required");
+  AD_CHECK(!pre.is_device(), op, "CPU tensors only (on a device: activation_forward, then batchnorm1d_train_forward)");
+  for (Tensor* t : {&x, &y}) {
+    check_same_shape(op, pre, *t);
+    check_same_device(op, pre, *t);
+    check_dtype(op, *t, pre.dtype());
+  }
+  dispatch_floating(op, pre.dtype(), [&](auto t) {
+    using T = decltype(t);
+    cpu::batchnorm1d_activation_train_forward<T>(act, T(param), pre.data<T>(), x.data<T>(), gamma.data<T>(),
+                                                 beta.data<T>(), y.data<T>(), save_mean.data<T>(), save_var.data<T>(),
+                                                 ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var),
+                                                 pre.size(0), c, T(opt.momentum), T(opt.eps));
+  });
 }
 
 bool batchnorm_fuses_activation_backward(Activation a, float param) {

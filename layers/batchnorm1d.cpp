@@ -32,6 +32,22 @@ Tensor BatchNorm1d::forward(const Tensor& x) {
   return y;
 }
 
+Tensor BatchNorm1d::forward_after(const Tensor& pre, Activation act, float param) {
+  const char* op = "BatchNorm1d::forward_after";
+  AD_CHECK(training_, op, "training mode only");
+  AD_CHECK(pre.dim() >= 2 && pre.size(pre.dim() - 1) == c_, op, "expected pre [..., ", c_, "], got ", pre.describe());
+  const Tensor pre2 = pre.view({pre.numel() / c_, c_});
+  Tensor x = Tensor::empty(pre2.shape(), pre.dtype(), pre.device());
+  Tensor y = Tensor::empty(pre.shape(), pre.dtype(), pre.device());
+  Tensor y2 = y.view(pre2.shape());
+  save_mean_ = Tensor::empty({c_}, pre.dtype(), pre.device());
+  save_var_ = Tensor::empty({c_}, pre.dtype(), pre.device());
+  batchnorm1d_activation_train_forward(act, param, pre2, x, gamma_.value, beta_.value, y2, save_mean_, save_var_,
+                                       running_mean_, running_var_, opt_);
+  x_ = x;
+  return y;
+}
+
 Tensor BatchNorm1d::backward(const Tensor& dy) {
   const char* op = "BatchNorm1d::backward";
   AD_CHECK(x_.defined(), op, "needs a training-mode forward first");

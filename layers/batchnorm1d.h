@@ -22,6 +22,9 @@ class BatchNorm1d : public Module {
   bool training() const { return training_; }
 
   Tensor forward(const Tensor& x);
+  // Training mode on the CPU: forward(act(pre)) with the activation applied inside this layer's first pass
+  // (batchnorm1d_activation_train_forward); act(pre) is kept as this layer's input. For backward_through.
+  Tensor forward_after(const Tensor& pre, Activation act, float param);
   // dx for the last training-mode forward; accumulates gamma.grad and beta.grad.
   Tensor backward(const Tensor& dy);
   // The gradient one step further back, through the activation whose output this layer normalised

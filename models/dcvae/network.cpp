@@ -19,6 +19,12 @@ Tensor like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), t.devi
 int64_t at(const std::vector<int64_t>& v, int64_t i) { return v[size_t(i < 0 ? int64_t(v.size()) + i : i)]; }
 }  // namespace
 
+// Whether a block's activation and BatchNorm run fused in training (CPU tensors; an activation whose
+// derivative BatchNorm's backward can read off the activation's output).
+bool Network::fused_cpu_block(const Block& b, const Tensor& t) {
+  return t.device() == Device::CPU && batchnorm_fuses_activation_backward(b.act->activation(), b.act->param());
+}
+
 Network::Block Network::make_block(const std::string& name, int64_t cin, int64_t cout, int64_t dilation, Activation a) {
   Block b;
   b.conv = std::make_unique<CausalConv1d>(cin, cout, s_.kernel, dilation, init_seed_++, dtype_, device_);
@@ -126,11 +132,16 @@ Outputs Network::forward(const Tensor& x, bool train, bool sample, PhiloxStream&
     return infer_in_chunks(x, group);
   }
   Outputs o;
-  Tensor h = x;
-  for (Block& b : encoder_) {
+  // Training on the CPU: the activation runs inside BatchNorm's first pass (BatchNorm1d::forward_after), and
+  // backward() then goes through both in one pass (backward_through); elsewhere the three layers in turn.
+  auto block = [&](Block& b, const Tensor& in) {
     b.bn->set_training(train);
-    h = b.bn->forward(b.act->forward(b.conv->forward(h)));
-  }
+    Tensor pre = b.conv->forward(in);
+    if (train && fused_cpu_block(b, pre)) return b.bn->forward_after(pre, b.act->activation(), b.act->param());
+    return b.bn->forward(b.act->forward(pre));
+  };
+  Tensor h = x;
+  for (Block& b : encoder_) h = block(b, h);
   o.z_mean = z_mean_->forward(h);
   o.z_log_var = z_log_var_->forward(h);
   o.z = like(o.z_mean);
@@ -145,10 +156,7 @@ Outputs Network::forward(const Tensor& x, bool train, bool sample, PhiloxStream&
     reparam_forward(o.z_mean, o.z_log_var, o.z, eps_seed_, eps_offset_, !sample);
   }
   h = o.z;
-  for (Block& b : decoder_) {
-    b.bn->set_training(train);
-    h = b.bn->forward(b.act->forward(b.conv->forward(h)));
-  }
+  for (Block& b : decoder_) h = block(b, h);
   o.x_mean = x_mean_->forward(h);
   o.x_log_var = x_log_var_->forward(h);
   return o;
@@ -185,10 +193,9 @@ void Network::backward(const Tensor& x, const Outputs& o) {
   gaussian_nll_loss_backward(x, o.x_mean, o.x_log_var, dout, nullptr, &dxm, &dxlv, r);
   Tensor dh = x_mean_->backward(dxm);
   axpby(1.0, x_log_var_->backward(dxlv), 1.0, dh);
-  // On the CPU, BatchNorm's backward and the activation's run as one pass (BatchNorm1d::backward_through).
+  // As forward() ran them: on the CPU, BatchNorm's backward and the activation's in one pass.
   auto block_backward = [](Block& b, const Tensor& d) {
-    if (d.device() == Device::CPU && batchnorm_fuses_activation_backward(b.act->activation(), b.act->param()))
-      return b.conv->backward(b.bn->backward_through(d, b.act->activation(), b.act->param()));
+    if (fused_cpu_block(b, d)) return b.conv->backward(b.bn->backward_through(d, b.act->activation(), b.act->param()));
     return b.conv->backward(b.act->backward(b.bn->backward(d)));
   };
   for (auto it = decoder_.rbegin(); it != decoder_.rend(); ++it) dh = block_backward(*it, dh);

@@ -70,6 +70,7 @@ class Network : public Module {
     std::unique_ptr<BatchNorm1d> bn;
   };
   Block make_block(const std::string& name, int64_t cin, int64_t cout, int64_t dilation, Activation a);
+  static bool fused_cpu_block(const Block& b, const Tensor& t);
   // forward(x, train false, sample false) on the CPU, a few sequences at a time (see network.cpp).
   Outputs infer_in_chunks(const Tensor& x, int64_t sequences);
 

@@ -221,6 +221,30 @@ TEST(BatchNorm1dCpuPath, ActivationFusedBackwardMatchesTheTwoOps) {
   }
 }
 
+// The forward counterpart: the activation inside BatchNorm's mean pass gives the bits of the two ops in turn
+// (f32 on the row-chunked path, and f64), running statistics included.
+TEST(BatchNorm1dCpuPath, ActivationFusedForwardEqualsTheTwoOps) {
+  for (DType dt : {DType::F32, DType::F64})
+    for (Activation act : {Activation::Tanh, Activation::ELU, Activation::Softplus}) {
+      SCOPED_TRACE(std::string(activation_name(act)) + (dt == DType::F32 ? " f32" : " f64"));
+      const int64_t n = 700, c = 37;
+      BnData d(n, c, 33, dt);
+      Tensor a = Tensor::empty({n, c}, dt), y = Tensor::empty({n, c}, dt), sm = Tensor::empty({c}, dt),
+             sv = Tensor::empty({c}, dt), rm = d.rm.clone(), rv = d.rv.clone();
+      activation_forward(act, d.x, a, 1.0f);
+      batchnorm1d_train_forward(a, d.gamma, d.beta, y, sm, sv, rm, rv);
+      Tensor a2 = Tensor::full({n, c}, NAN, dt), y2 = Tensor::full({n, c}, NAN, dt), sm2 = Tensor::empty({c}, dt),
+             sv2 = Tensor::empty({c}, dt), rm2 = d.rm.clone(), rv2 = d.rv.clone();
+      batchnorm1d_activation_train_forward(act, 1.0f, d.x, a2, d.gamma, d.beta, y2, sm2, sv2, rm2, rv2);
+      EXPECT_TRUE(test::bitwise_equal(a2, a));
+      EXPECT_TRUE(test::bitwise_equal(y2, y));
+      EXPECT_TRUE(test::bitwise_equal(sm2, sm));
+      EXPECT_TRUE(test::bitwise_equal(sv2, sv));
+      EXPECT_TRUE(test::bitwise_equal(rm2, rm));
+      EXPECT_TRUE(test::bitwise_equal(rv2, rv));
+    }
+}
+
 TEST(GpuParityBatchNorm1d, MatchesCpuReferenceOnFreshInputs) {
   const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
