@@ -47,7 +47,7 @@ struct Job {
 // One tile: kRows rows x NV*16 columns starting at column col. rows[j*kRows + r]: input row of tap j for
 // tile row r (a zero row when outside the sequence); active[j]: some row of the tile reads real input.
 template <int NV>
-[[gnu::always_inline]] inline void tile(const Job& jb, const float* const* rows, const bool* active, int64_t col,
+[[gnu::always_inline]] inline void tile(const Job& jb, const float* const* rows, const char* active, int64_t col,
                                         float* const* dst) {
   v16 acc[kRows][NV];
   for (int v = 0; v < NV; ++v) {
@@ -95,7 +95,8 @@ template <int NV>
   float* dst[kRows];
   for (int64_t i = lo; i < hi; ++i) {
     const int64_t b = i / per_seq, t0 = (i % per_seq) * kRows;
-    for (int r = 0; r < kRows; ++r) dst[r] = t0 + r < jb.steps ? jb.out + (b * jb.steps + t0 + r) * jb.wout : dummy.data();
+    for (int r = 0; r < kRows; ++r)
+      dst[r] = t0 + r < jb.steps ? jb.out + (b * jb.steps + t0 + r) * jb.wout : dummy.data();
     for (int64_t j = 0; j < jb.taps; ++j) {
       bool any = false;
       for (int r = 0; r < kRows; ++r) {
@@ -106,7 +107,7 @@ template <int NV>
       }
       active[size_t(j)] = any;
     }
-    const bool* act = reinterpret_cast<const bool*>(active.data());
+    const char* act = active.data();
     for (int64_t col = 0; col < jb.ldw; col += kMaxVecs * kLanes) {
       switch (std::min<int64_t>(kMaxVecs, (jb.ldw - col) / kLanes)) {
         case 4: tile<4>(jb, rows.data(), act, col, dst); break;
@@ -157,7 +158,8 @@ template <int NV>
 
 // Tiles [lo, hi) of taps x channel blocks x column blocks.
 [[gnu::target("avx512f")]] void run_grad_tiles(const GradJob& jb, int64_t lo, int64_t hi) {
-  const int64_t cblocks = (jb.win + kRows - 1) / kRows, colblocks = (jb.ldg + kMaxVecs * kLanes - 1) / (kMaxVecs * kLanes);
+  const int64_t cblocks = (jb.win + kRows - 1) / kRows,
+                colblocks = (jb.ldg + kMaxVecs * kLanes - 1) / (kMaxVecs * kLanes);
   for (int64_t b = 0; b < jb.batch; ++b)
     for (int64_t i = lo; i < hi; ++i) {
       const int64_t j = i / (cblocks * colblocks), c0 = (i / colblocks) % cblocks * kRows,
