@@ -255,6 +255,28 @@ TEST(GradCheckDilatedConv1d, DataWeightAndBias) {
   }
 }
 
+// Forward, backward-data and the parameter gradients of one shape on the CPU and on device G (path forced there),
+// compared: y and dx within out_tol (rtol, atol), dw within dw_tol, db (plain f32 column sums) within (1e-3, 1e-4).
+struct ConvTolerance { double rtol, atol; };
+static void expect_device_matches_cpu(const Conv1dShape& s, const ConvData& d, Device G, ConvPath path,
+                                      ConvTolerance out_tol, ConvTolerance dw_tol) {
+  Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
+  Tensor dw = d.dw0.clone(), db = d.db0.clone();
+  dilated_conv1d_forward(d.x, d.w, d.b, y, s.dilation);
+  dilated_conv1d_backward_data(d.dy, d.w, dx, s.dilation);
+  dilated_conv1d_backward_params(d.x, d.dy, dw, db, s.dilation);
+
+  Tensor gx = d.x.to(G), gw = d.w.to(G), gb = d.b.to(G), gdy = d.dy.to(G), gdw = d.dw0.to(G), gdb = d.db0.to(G);
+  Tensor gy = Tensor::empty(y.shape(), DType::F32, G), gdx = Tensor::empty(dx.shape(), DType::F32, G);
+  dilated_conv1d_forward(gx, gw, gb, gy, s.dilation, path);
+  dilated_conv1d_backward_data(gdy, gw, gdx, s.dilation, path);
+  dilated_conv1d_backward_params(gx, gdy, gdw, gdb, s.dilation, path);
+  EXPECT_TRUE(test::all_close(gy, y, out_tol.rtol, out_tol.atol));
+  EXPECT_TRUE(test::all_close(gdx, dx, out_tol.rtol, out_tol.atol));
+  EXPECT_TRUE(test::all_close(gdw, dw, dw_tol.rtol, dw_tol.atol));
+  EXPECT_TRUE(test::all_close(gdb, db, 1e-3, 1e-4));
+}
+
 TEST(GpuParityDilatedConv1d, MatchesCpuReferenceOnFreshInputs) {
   const Device G = test::parity_device();
   uint64_t seed = test::fresh_seed();
@@ -271,21 +293,7 @@ TEST(GpuParityDilatedConv1d, MatchesCpuReferenceOnFreshInputs) {
   for (const Conv1dShape& s : shapes) {
     SCOPED_TRACE(describe(s));
     ConvData d(s, seed);
-    Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
-    Tensor dw = d.dw0.clone(), db = d.db0.clone();
-    dilated_conv1d_forward(d.x, d.w, d.b, y, s.dilation);
-    dilated_conv1d_backward_data(d.dy, d.w, dx, s.dilation);
-    dilated_conv1d_backward_params(d.x, d.dy, dw, db, s.dilation);
-
-    Tensor gx = d.x.to(G), gw = d.w.to(G), gb = d.b.to(G), gdy = d.dy.to(G), gdw = d.dw0.to(G), gdb = d.db0.to(G);
-    Tensor gy = Tensor::empty(y.shape(), DType::F32, G), gdx = Tensor::empty(dx.shape(), DType::F32, G);
-    dilated_conv1d_forward(gx, gw, gb, gy, s.dilation);
-    dilated_conv1d_backward_data(gdy, gw, gdx, s.dilation);
-    dilated_conv1d_backward_params(gx, gdy, gdw, gdb, s.dilation);
-    EXPECT_TRUE(test::all_close(gy, y, 1e-4, 1e-4));
-    EXPECT_TRUE(test::all_close(gdx, dx, 1e-4, 1e-4));
-    EXPECT_TRUE(test::all_close(gdw, dw, 1e-3, 1e-4));
-    EXPECT_TRUE(test::all_close(gdb, db, 1e-3, 1e-4));
+    expect_device_matches_cpu(s, d, G, ConvPath::Auto, {1e-4, 1e-4}, {1e-3, 1e-4});
   }
 }
 
@@ -306,21 +314,7 @@ TEST(GpuParityDilatedConv1d, EachPathMatchesCpuReference) {
     for (const Conv1dShape& s : shapes) {
       SCOPED_TRACE(describe(s) + " path " + std::to_string(int(path)));
       ConvData d(s, seed);
-      Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
-      Tensor dw = d.dw0.clone(), db = d.db0.clone();
-      dilated_conv1d_forward(d.x, d.w, d.b, y, s.dilation);
-      dilated_conv1d_backward_data(d.dy, d.w, dx, s.dilation);
-      dilated_conv1d_backward_params(d.x, d.dy, dw, db, s.dilation);
-
-      Tensor gx = d.x.to(G), gw = d.w.to(G), gb = d.b.to(G), gdy = d.dy.to(G), gdw = d.dw0.to(G), gdb = d.db0.to(G);
-      Tensor gy = Tensor::empty(y.shape(), DType::F32, G), gdx = Tensor::empty(dx.shape(), DType::F32, G);
-      dilated_conv1d_forward(gx, gw, gb, gy, s.dilation, path);
-      dilated_conv1d_backward_data(gdy, gw, gdx, s.dilation, path);
-      dilated_conv1d_backward_params(gx, gdy, gdw, gdb, s.dilation, path);
-      EXPECT_TRUE(test::all_close(gy, y, 1e-4, 1e-4));
-      EXPECT_TRUE(test::all_close(gdx, dx, 1e-4, 1e-4));
-      EXPECT_TRUE(test::all_close(gdw, dw, 1e-3, 1e-4));
-      EXPECT_TRUE(test::all_close(gdb, db, 1e-3, 1e-4));
+      expect_device_matches_cpu(s, d, G, path, {1e-4, 1e-4}, {1e-3, 1e-4});
     }
 }
 
@@ -338,20 +332,7 @@ TEST(GpuParityDilatedConv1d, GemmPathWithTf32) {
   const Conv1dShape s = cuda_available() ? Conv1dShape{4, 900, 256, 130, 2, 3} : Conv1dShape{2, 45, 33, 17, 2, 3};
   SCOPED_TRACE(describe(s));
   ConvData d(s, seed);
-  Tensor y = Tensor::empty({s.batch, s.steps, s.cout}), dx = Tensor::empty(d.x.shape());
-  Tensor dw = d.dw0.clone(), db = d.db0.clone();
-  dilated_conv1d_forward(d.x, d.w, d.b, y, s.dilation);
-  dilated_conv1d_backward_data(d.dy, d.w, dx, s.dilation);
-  dilated_conv1d_backward_params(d.x, d.dy, dw, db, s.dilation);
-  Tensor gx = d.x.to(G), gw = d.w.to(G), gb = d.b.to(G), gdy = d.dy.to(G), gdw = d.dw0.to(G), gdb = d.db0.to(G);
-  Tensor gy = Tensor::empty(y.shape(), DType::F32, G), gdx = Tensor::empty(dx.shape(), DType::F32, G);
-  dilated_conv1d_forward(gx, gw, gb, gy, s.dilation, ConvPath::Gemm);
-  dilated_conv1d_backward_data(gdy, gw, gdx, s.dilation, ConvPath::Gemm);
-  dilated_conv1d_backward_params(gx, gdy, gdw, gdb, s.dilation, ConvPath::Gemm);
-  EXPECT_TRUE(test::all_close(gy, y, 5e-2, 1e-2));
-  EXPECT_TRUE(test::all_close(gdx, dx, 5e-2, 1e-2));
-  EXPECT_TRUE(test::all_close(gdw, dw, 2e-1, 1e-2));
-  EXPECT_TRUE(test::all_close(gdb, db, 1e-3, 1e-4));  // column sums: plain f32
+  expect_device_matches_cpu(s, d, G, ConvPath::Gemm, {5e-2, 1e-2}, {2e-1, 1e-2});
 }
 
 // The CPU path ops use (causal im2col + one BLAS GEMM per pass) against the plain loop reference: one tap only
